@@ -1,0 +1,174 @@
+/**
+ * The block allocator over the free-space bitmap (FORMAT.md §5). Bitmap blocks
+ * are loaded on demand and written back by the Image's flush. Allocation is
+ * next-fit from a cursor, so sequentially written data lands contiguously.
+ */
+import type {BlockDevice} from './device.js'
+import {BITMAP_DATA_OFFSET, bitsPerBitmapBlock} from './format/bitmap.js'
+import {BlockType, sealBlock, verifyBlock} from './format/header.js'
+import {isFixedBlock, type Geometry} from './format/geometry.js'
+import {fail} from './errors.js'
+
+export interface Run {
+  start: number
+  count: number
+}
+
+export class Allocator {
+  private readonly bits: number
+  private readonly maps = new Map<number, Buffer>()
+  private readonly dirty = new Set<number>()
+  private cursor: number
+
+  constructor(
+    private readonly dev: BlockDevice,
+    private readonly geo: Geometry,
+    private readonly uuid: Buffer,
+    public freeBlocks: number,
+  ) {
+    this.bits = bitsPerBitmapBlock(geo.blockSize)
+    this.cursor = geo.firstFree
+  }
+
+  /** A bitmap for a new image: every covering block initialised, fixed blocks marked. */
+  static format(dev: BlockDevice, geo: Geometry, uuid: Buffer): Allocator {
+    const a = new Allocator(dev, geo, uuid, 0)
+    let used = 0
+    for (let b = 0; b < geo.firstFree; b++) a.setBit(b, true), used++
+    a.setBit(geo.backupSuperblock, true)
+    used++
+    a.freeBlocks = geo.blockCount - used
+    return a
+  }
+
+  private blockOfMap(i: number): number {
+    return this.geo.bitmapStart + i
+  }
+
+  private map(i: number): Buffer {
+    let m = this.maps.get(i)
+    if (m) return m
+    const bs = this.geo.blockSize
+    const raw = this.dev.read(this.blockOfMap(i) * bs, bs)
+    if (raw.every((x) => x === 0)) {
+      m = raw
+      this.initFresh(i, m)
+    } else {
+      verifyBlock(raw, {blocknr: this.blockOfMap(i), uuid: this.uuid, type: BlockType.BITMAP})
+      m = raw
+    }
+    this.maps.set(i, m)
+    return m
+  }
+
+  /** Mark out-of-range and fixed blocks used in a fresh map. */
+  private initFresh(i: number, m: Buffer): void {
+    const first = i * this.bits
+    for (let k = 0; k < this.bits; k++) {
+      const b = first + k
+      if (b >= this.geo.blockCount || isFixedBlock(this.geo, b)) m[BITMAP_DATA_OFFSET + (k >> 3)]! |= 1 << (k & 7)
+    }
+  }
+
+  isUsed(b: number): boolean {
+    const m = this.map(Math.floor(b / this.bits))
+    const k = b % this.bits
+    return (m[BITMAP_DATA_OFFSET + (k >> 3)]! & (1 << (k & 7))) !== 0
+  }
+
+  private setBit(b: number, used: boolean): void {
+    const i = Math.floor(b / this.bits)
+    const m = this.map(i)
+    const k = b % this.bits
+    const at = BITMAP_DATA_OFFSET + (k >> 3)
+    if (used) m[at]! |= 1 << (k & 7)
+    else m[at]! &= ~(1 << (k & 7))
+    this.dirty.add(i)
+  }
+
+  private checkRange(start: number, count: number): void {
+    if (start < this.geo.firstFree || start + count > this.geo.backupSuperblock || count < 1)
+      throw fail('ECORRUPT', `block range ${start}+${count} is outside the data area`, {block: start})
+  }
+
+  /** Mark a run used (for mkfs of fixed areas, fsck). */
+  markUsed(start: number, count: number): void {
+    this.checkRange(start, count)
+    for (let b = start; b < start + count; b++) {
+      if (!this.isUsed(b)) this.freeBlocks--
+      this.setBit(b, true)
+    }
+  }
+
+  free(start: number, count: number): void {
+    this.checkRange(start, count)
+    for (let b = start; b < start + count; b++) {
+      if (!this.isUsed(b)) throw fail('ECORRUPT', `block ${b} freed twice`, {block: b})
+      this.setBit(b, false)
+    }
+    this.freeBlocks += count
+  }
+
+  /**
+   * Allocate up to `want` contiguous blocks: the first free run of `want` at or
+   * after the cursor (wrapping), else the longest run seen, of at least `min`.
+   */
+  alloc(want: number, min = 1): Run {
+    if (this.freeBlocks < min) throw this.noSpace(want)
+    const lo = this.geo.firstFree
+    const hi = this.geo.backupSuperblock
+    let best: Run = {start: 0, count: 0}
+    const scan = (from: number, to: number): Run | undefined => {
+      let b = from
+      while (b < to) {
+        const k = b % this.bits
+        const m = this.map(Math.floor(b / this.bits))
+        if ((k & 7) === 0 && m[BITMAP_DATA_OFFSET + (k >> 3)] === 0xff) {
+          b += 8
+          continue
+        }
+        if (this.isUsed(b)) {
+          b++
+          continue
+        }
+        let e = b + 1
+        while (e < to && e - b < want && !this.isUsed(e)) e++
+        if (e - b >= want) return {start: b, count: want}
+        if (e - b > best.count) best = {start: b, count: e - b}
+        b = e
+      }
+      return undefined
+    }
+    const found = scan(Math.max(lo, this.cursor), hi) ?? scan(lo, Math.min(hi, this.cursor + want))
+    const run = found ?? best
+    if (run.count < min) throw this.noSpace(want)
+    for (let b = run.start; b < run.start + run.count; b++) this.setBit(b, true)
+    this.freeBlocks -= run.count
+    this.cursor = run.start + run.count
+    return run
+  }
+
+  private noSpace(want: number) {
+    const bs = this.geo.blockSize
+    return fail('ENOSPC', `no space left in image: needed ${want * bs} bytes contiguous, ${this.freeBlocks * bs} bytes free`, {
+      free: this.freeBlocks * bs,
+    })
+  }
+
+  /** Encoded dirty bitmap blocks, ready to write; clears the dirty set. */
+  takeDirty(generation: number): Array<{block: number; data: Buffer}> {
+    const out: Array<{block: number; data: Buffer}> = []
+    for (const i of [...this.dirty].sort((a, b) => a - b)) {
+      const m = this.maps.get(i)!
+      const blk = Buffer.from(m)
+      sealBlock(blk, {type: BlockType.BITMAP, level: 0, blocknr: this.blockOfMap(i), uuid: this.uuid, generation})
+      out.push({block: this.blockOfMap(i), data: blk})
+    }
+    this.dirty.clear()
+    return out
+  }
+
+  get hasDirty(): boolean {
+    return this.dirty.size > 0
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The block device under an Image: positioned reads and writes on a file
+ * descriptor. Tests wrap it to record writes, inject faults and simulate
+ * crashes (see `RecordingDevice` in the test helpers).
+ */
+import fs from 'node:fs'
+
+export interface BlockDevice {
+  /** Size in bytes. */
+  readonly size: number
+  /** Read `length` bytes at `pos`; bytes past the end read as zeros. */
+  read(pos: number, length: number): Buffer
+  write(pos: number, data: Buffer): void
+  /** Make every write so far durable. */
+  flush(): void
+  /** Set the size (for mkfs: the host file stays sparse). */
+  resize(size: number): void
+  close(): void
+}
+
+export class FileDevice implements BlockDevice {
+  private fd: number | undefined
+  private _size: number
+
+  private constructor(fd: number, readonly path: string, readonly readOnly: boolean) {
+    this.fd = fd
+    this._size = fs.fstatSync(fd).size
+  }
+
+  static open(path: string, readOnly: boolean): FileDevice {
+    return new FileDevice(fs.openSync(path, readOnly ? 'r' : 'r+'), path, readOnly)
+  }
+
+  /** Create (or truncate to empty, with force) a file for a new image. */
+  static create(path: string): FileDevice {
+    return new FileDevice(fs.openSync(path, 'w+'), path, false)
+  }
+
+  get size(): number {
+    return this._size
+  }
+
+  private get handle(): number {
+    if (this.fd === undefined) throw new Error('device closed')
+    return this.fd
+  }
+
+  read(pos: number, length: number): Buffer {
+    const buf = Buffer.alloc(length)
+    let done = 0
+    while (done < length) {
+      const n = fs.readSync(this.handle, buf, done, length - done, pos + done)
+      if (n === 0) break
+      done += n
+    }
+    return buf
+  }
+
+  write(pos: number, data: Buffer): void {
+    let done = 0
+    while (done < data.length) done += fs.writeSync(this.handle, data, done, data.length - done, pos + done)
+    if (pos + data.length > this._size) this._size = pos + data.length
+  }
+
+  flush(): void {
+    fs.fsyncSync(this.handle)
+  }
+
+  resize(size: number): void {
+    fs.ftruncateSync(this.handle, size)
+    this._size = size
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd)
+    this.fd = undefined
+  }
+}
+
+/** A device held entirely in memory: for tests and for building images before writing them out. */
+export class MemoryDevice implements BlockDevice {
+  private buf: Buffer
+  constructor(size = 0) {
+    this.buf = Buffer.alloc(size)
+  }
+  get size(): number {
+    return this.buf.length
+  }
+  read(pos: number, length: number): Buffer {
+    const out = Buffer.alloc(length)
+    if (pos < this.buf.length) this.buf.copy(out, 0, pos, Math.min(this.buf.length, pos + length))
+    return out
+  }
+  write(pos: number, data: Buffer): void {
+    if (pos + data.length > this.buf.length) this.resize(pos + data.length)
+    data.copy(this.buf, pos)
+  }
+  flush(): void {}
+  resize(size: number): void {
+    const b = Buffer.alloc(size)
+    this.buf.copy(b, 0, 0, Math.min(size, this.buf.length))
+    this.buf = b
+  }
+  close(): void {}
+  /** The whole content (tests). */
+  contents(): Buffer {
+    return this.buf
+  }
+}

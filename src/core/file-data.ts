@@ -1,0 +1,298 @@
+/**
+ * File contents through extents (FORMAT.md §10): read, write, truncate and
+ * punch. Data is copy-on-write at cluster granularity: a change reads the
+ * affected cluster windows, writes their new content to new blocks, then
+ * switches the extent items and frees the old blocks. Extents never cross a
+ * cluster boundary.
+ */
+import {fail} from './errors.js'
+import {crc32} from './format/checksum.js'
+import {RangeDecodeError} from './format/codec.js'
+import {COMPRESSION_NONE, COMPRESSION_ZSTD, encodeExtent, extentRecord, maxInline, STORAGE_BLOCKS, STORAGE_INLINE, type ExtentRecord} from './format/extent.js'
+import {INODE_FLAG_NOCOMPRESS, type InodeRecord} from './format/inode.js'
+import {ItemType, type Key} from './format/keys.js'
+import {looksIncompressible, zstdCompress, zstdDecompress} from './compression.js'
+import type {ExtentInfo} from './types.js'
+import type {Volume} from './volume.js'
+
+export interface Extent {
+  offset: number
+  rec: ExtentRecord
+  inline?: Buffer
+}
+
+export const extentKey = (ino: number, offset: number): Key => ({objectid: ino, type: ItemType.EXTENT, offset})
+
+/** Largest file size the format allows. */
+export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER
+/** Windows up to this size are tried inline (compressed if that helps). */
+const INLINE_TRY_LIMIT = 16384
+
+/** Decode and validate one EXTENT item. */
+export function decodeExtent(v: Volume, ino: number, key: Key, raw: Buffer): Extent {
+  const bad = (why: string) => fail('ECORRUPT', `inode ${ino}: extent at ${key.offset}: ${why}`, {ino})
+  if (raw.length < extentRecord.size) throw bad('record too short')
+  let rec: ExtentRecord
+  try {
+    rec = extentRecord.decode(raw)
+  } catch (e) {
+    if (e instanceof RangeDecodeError) throw bad(e.message)
+    throw e
+  }
+  const {blockSize: bs, clusterSize: cs} = v.geo
+  if (key.offset % bs !== 0) throw bad('offset not block-aligned')
+  if (rec.length < 1 || rec.length > cs) throw bad(`length ${rec.length} out of range`)
+  if (Math.floor(key.offset / cs) !== Math.floor((key.offset + rec.length - 1) / cs)) throw bad('crosses a cluster boundary')
+  if (rec.compression === COMPRESSION_NONE) {
+    if (rec.stored !== rec.length) throw bad('stored length differs from length')
+  } else if (rec.compression === COMPRESSION_ZSTD) {
+    if (rec.stored >= rec.length || rec.stored < 1) throw bad('compressed length not below length')
+  } else throw bad(`unknown compression ${rec.compression}`)
+  if (rec.storage === STORAGE_INLINE) {
+    if (key.offset !== 0) throw bad('inline extent not at offset 0')
+    if (rec.stored > maxInline(bs) || raw.length !== extentRecord.size + rec.stored) throw bad('inline data size wrong')
+    return {offset: key.offset, rec, inline: raw.subarray(extentRecord.size)}
+  }
+  if (rec.storage !== STORAGE_BLOCKS) throw bad(`unknown storage ${rec.storage}`)
+  if (raw.length !== extentRecord.size) throw bad('record size wrong')
+  const n = Math.ceil(rec.stored / bs)
+  if (rec.block < v.geo.firstFree || rec.block + n > v.geo.backupSuperblock) throw bad(`blocks ${rec.block}+${n} outside the data area`)
+  return {offset: key.offset, rec}
+}
+
+export function blocksOf(v: Volume, e: Extent): number {
+  return e.rec.storage === STORAGE_BLOCKS ? Math.ceil(e.rec.stored / v.geo.blockSize) : 0
+}
+
+/** Extents overlapping [from, to), in order. */
+export function extentsIn(v: Volume, ino: number, from: number, to: number): Extent[] {
+  const out: Extent[] = []
+  const start = Math.max(0, from - v.geo.clusterSize + 1)
+  for (const [k, raw] of v.tree.range(extentKey(ino, start), extentKey(ino, to))) {
+    const e = decodeExtent(v, ino, k, raw)
+    if (e.offset + e.rec.length > from) out.push(e)
+  }
+  return out
+}
+
+export function allExtents(v: Volume, ino: number): Extent[] {
+  return extentsIn(v, ino, 0, MAX_FILE_SIZE)
+}
+
+/** The logical bytes of one extent, checksum verified. */
+export function loadExtent(v: Volume, ino: number, e: Extent): Buffer {
+  let stored: Buffer
+  if (e.inline) stored = e.inline
+  else {
+    v.data.drain()
+    stored = v.dev.read(e.rec.block * v.geo.blockSize, e.rec.stored)
+  }
+  if (crc32(stored) !== e.rec.crc)
+    throw fail('ECHECKSUM', `inode ${ino}: data checksum mismatch in extent at offset ${e.offset}${e.inline ? ' (inline)' : `, block ${e.rec.block}`}`, {ino, block: e.rec.block})
+  if (e.rec.compression === COMPRESSION_ZSTD) return zstdDecompress(stored, e.rec.length, {ino, block: e.rec.block})
+  return stored
+}
+
+export function readData(v: Volume, ino: number, rec: InodeRecord, off: number, len: number): Buffer {
+  if (off >= rec.size || len <= 0) return Buffer.alloc(0)
+  const n = Math.min(len, rec.size - off)
+  const out = Buffer.alloc(n)
+  for (const e of extentsIn(v, ino, off, off + n)) {
+    const data = loadExtent(v, ino, e)
+    const s = Math.max(off, e.offset)
+    const t = Math.min(off + n, e.offset + e.rec.length)
+    if (t > s) data.copy(out, s - off, s - e.offset, t - e.offset)
+  }
+  return out
+}
+
+function isZero(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i += 8192) {
+    const part = buf.subarray(i, Math.min(buf.length, i + 8192))
+    if (!part.equals(ZERO.subarray(0, part.length))) return false
+  }
+  return true
+}
+const ZERO = Buffer.alloc(65536)
+
+function writeBlocks(v: Volume, block: number, data: Buffer): void {
+  const bs = v.geo.blockSize
+  const padded = data.length % bs === 0 ? data : Buffer.concat([data, Buffer.alloc(bs - (data.length % bs))])
+  v.data.write(block * bs, padded)
+}
+
+function compressionOn(v: Volume, rec: InodeRecord): boolean {
+  return v.sb.compression === COMPRESSION_ZSTD && (rec.flags & INODE_FLAG_NOCOMPRESS) === 0
+}
+
+/** Store a window's content as new extents; returns the keys written. */
+function storeWindow(v: Volume, ino: number, rec: InodeRecord, wStart: number, content: Buffer): Set<number> {
+  const written = new Set<number>()
+  const bs = v.geo.blockSize
+  if (content.length === 0 || isZero(content)) return written
+  const compress = compressionOn(v, rec)
+  const level = v.sb.compressionLevel
+  if (wStart === 0 && content.length <= INLINE_TRY_LIMIT) {
+    let stored = content
+    let comp = COMPRESSION_NONE
+    const limit = maxInline(bs)
+    if (stored.length > limit && compress) {
+      const c = zstdCompress(content, level, limit + 1)
+      if (c) (stored = c), (comp = COMPRESSION_ZSTD)
+    }
+    if (stored.length <= limit) {
+      const e: ExtentRecord = {storage: STORAGE_INLINE, compression: comp, crc: crc32(stored), length: content.length, block: 0, stored: stored.length}
+      v.tree.put(extentKey(ino, 0), encodeExtent(e, Buffer.from(stored)))
+      written.add(0)
+      return written
+    }
+  }
+  // runs of non-zero blocks become extents; zero blocks stay holes
+  let a = 0
+  while (a < content.length) {
+    if (isZero(content.subarray(a, Math.min(content.length, a + bs)))) {
+      a += bs
+      continue
+    }
+    let b = a + bs
+    while (b < content.length && !isZero(content.subarray(b, Math.min(content.length, b + bs)))) b += bs
+    b = Math.min(b, content.length)
+    storeRun(v, ino, rec, wStart + a, content.subarray(a, b), compress, level, written)
+    a = b
+  }
+  return written
+}
+
+function storeRun(v: Volume, ino: number, rec: InodeRecord, offset: number, data: Buffer, compress: boolean, level: number, written: Set<number>): void {
+  const bs = v.geo.blockSize
+  const nblocks = Math.ceil(data.length / bs)
+  if (compress && nblocks > 1 && !looksIncompressible(data)) {
+    const c = zstdCompress(data, level, (nblocks - 1) * bs + 1)
+    if (c) {
+      const cblocks = Math.ceil(c.length / bs)
+      const run = v.alloc.alloc(cblocks, 1)
+      if (run.count === cblocks) {
+        writeBlocks(v, run.start, c)
+        const e: ExtentRecord = {storage: STORAGE_BLOCKS, compression: COMPRESSION_ZSTD, crc: crc32(c), length: data.length, block: run.start, stored: c.length}
+        v.tree.put(extentKey(ino, offset), encodeExtent(e))
+        written.add(offset)
+        rec.allocBlocks += cblocks
+        return
+      }
+      v.alloc.free(run.start, run.count) // not contiguous: store raw in pieces
+    }
+  }
+  let pos = 0
+  while (pos < data.length) {
+    const run = v.alloc.alloc(Math.ceil((data.length - pos) / bs), 1)
+    const piece = data.subarray(pos, Math.min(data.length, pos + run.count * bs))
+    writeBlocks(v, run.start, piece)
+    const e: ExtentRecord = {storage: STORAGE_BLOCKS, compression: COMPRESSION_NONE, crc: crc32(piece), length: piece.length, block: run.start, stored: piece.length}
+    v.tree.put(extentKey(ino, offset + pos), encodeExtent(e))
+    written.add(offset + pos)
+    rec.allocBlocks += run.count
+    pos += piece.length
+  }
+}
+
+function dropExtents(v: Volume, ino: number, rec: InodeRecord, old: Extent[], keep: Set<number>): void {
+  for (const e of old) {
+    const n = blocksOf(v, e)
+    if (n) {
+      v.alloc.free(e.rec.block, n)
+      rec.allocBlocks -= n
+    }
+    if (!keep.has(e.offset)) v.tree.delete(extentKey(ino, e.offset))
+  }
+}
+
+function ensureSpace(v: Volume, bytes: number): void {
+  const need = Math.ceil(bytes / v.geo.blockSize) + 32
+  if (v.alloc.freeBlocks < need)
+    throw fail('ENOSPC', `no space left in image: ${v.alloc.freeBlocks * v.geo.blockSize} bytes free, about ${need * v.geo.blockSize} needed`)
+}
+
+/**
+ * Rewrite every cluster window touching [start, end) with the file sized
+ * `newSize`; `apply` edits each window's content (offsets are file offsets).
+ */
+function rewrite(v: Volume, ino: number, rec: InodeRecord, start: number, end: number, newSize: number, apply: (content: Buffer, wStart: number) => void, covers: (wStart: number, wEnd: number) => boolean): void {
+  const cs = v.geo.clusterSize
+  for (let w = Math.floor(start / cs) * cs; w < end; w += cs) {
+    const wEnd = Math.min(w + cs, newSize)
+    const old = extentsIn(v, ino, w, w + cs)
+    const content = Buffer.alloc(Math.max(0, wEnd - w))
+    if (!covers(w, wEnd)) {
+      for (const e of old) {
+        const data = loadExtent(v, ino, e)
+        const upto = Math.min(data.length, content.length - (e.offset - w))
+        if (upto > 0) data.copy(content, e.offset - w, 0, upto)
+      }
+    }
+    apply(content, w)
+    ensureSpace(v, content.length)
+    const written = storeWindow(v, ino, rec, w, content)
+    dropExtents(v, ino, rec, old, written)
+  }
+}
+
+export function writeData(v: Volume, ino: number, rec: InodeRecord, off: number, data: Buffer): void {
+  if (data.length === 0) return
+  const end = off + data.length
+  if (end > MAX_FILE_SIZE) throw fail('EFBIG', `write past the largest file size`, {ino})
+  const newSize = Math.max(rec.size, end)
+  rewrite(
+    v, ino, rec, off, end, newSize,
+    (content, w) => {
+      const s = Math.max(off, w)
+      const t = Math.min(end, w + content.length)
+      if (t > s) data.copy(content, s - w, s - off, t - off)
+    },
+    (w, wEnd) => off <= w && end >= wEnd,
+  )
+  rec.size = newSize
+}
+
+export function punchData(v: Volume, ino: number, rec: InodeRecord, off: number, len: number): void {
+  const end = Math.min(rec.size, off + len)
+  if (end <= off) return
+  rewrite(
+    v, ino, rec, off, end, rec.size,
+    (content, w) => {
+      const s = Math.max(off, w)
+      const t = Math.min(end, w + content.length)
+      if (t > s) content.fill(0, s - w, t - w)
+    },
+    (w, wEnd) => off <= w && end >= wEnd,
+  )
+}
+
+export function truncateData(v: Volume, ino: number, rec: InodeRecord, size: number): void {
+  if (size > MAX_FILE_SIZE) throw fail('EFBIG', 'size past the largest file size', {ino})
+  if (size < rec.size) {
+    const cs = v.geo.clusterSize
+    const w = Math.floor(size / cs) * cs
+    // the window holding the new end keeps its head; later windows go entirely
+    if (size > w) rewrite(v, ino, rec, size, size + 1, size, () => {}, () => false)
+    const gone = extentsIn(v, ino, size > w ? w + cs : w, MAX_FILE_SIZE)
+    dropExtents(v, ino, rec, gone, new Set())
+  }
+  rec.size = size
+}
+
+/** Free every extent of an inode (when it is deleted). */
+export function freeData(v: Volume, ino: number, rec: InodeRecord): void {
+  dropExtents(v, ino, rec, allExtents(v, ino), new Set())
+}
+
+export function extentInfo(v: Volume, e: Extent): ExtentInfo {
+  return {
+    offset: e.offset,
+    length: e.rec.length,
+    kind: e.rec.storage === STORAGE_INLINE ? 'inline' : e.rec.compression === COMPRESSION_ZSTD ? 'zstd' : 'raw',
+    block: e.rec.block,
+    blocks: blocksOf(v, e),
+    stored: e.rec.stored,
+    crc: e.rec.crc,
+  }
+}

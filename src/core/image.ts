@@ -1,0 +1,671 @@
+/**
+ * The Image: one open RAZORFS image file and every operation on it. It owns
+ * the file handle, the metadata cache, the allocator and the superblock; the
+ * format work is done by the modules it composes (btree, allocator,
+ * file-data, directory, xattrs).
+ */
+import fs from 'node:fs'
+import {Allocator} from './allocator.js'
+import {BTree} from './btree.js'
+import {DataWriter} from './data-writer.js'
+import {FileDevice, type BlockDevice} from './device.js'
+import {addEntry, isEmptyDir, listEntries, lookupEntry, removeEntry, replaceEntry, validName} from './directory.js'
+import {fail} from './errors.js'
+import {allExtents, extentInfo, freeData, punchData, readData, truncateData, writeData} from './file-data.js'
+import {ftypeCode} from './format/dirent.js'
+import {featureNames, withFeature} from './format/features.js'
+import {COMPRESSION_NONE, COMPRESSION_ZSTD, STORAGE_BLOCKS} from './format/extent.js'
+import {FIRST_INO, ROOT_INO, type InodeRecord} from './format/inode.js'
+import {ItemType, MAX_KEY} from './format/keys.js'
+import {extentRecord} from './format/extent.js'
+import {FORMAT_VERSION, SIGNATURE, STATE_CLEAN, type SuperblockFields} from './format/superblock.js'
+import {fileTypeOfMode, inodeKey, newInode, readInode, setTime, toStat, writeInode} from './inode-table.js'
+import {NodeStore} from './node-store.js'
+import {formatUuid, normalizeCreateOptions} from './create-options.js'
+import {loadSuperblock, writeSuperblock} from './superblock.js'
+import {getXattrValue, listXattrNames, removeXattrValue, setXattrValue, freeXattrs} from './xattrs.js'
+import {S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CreateOptions, type DirEntry, type ExtentInfo, type ImageStats, type InodeAttrs, type OpenOptions, type Stat, type Timespec} from './types.js'
+import {now, type Volume} from './volume.js'
+
+export interface FeatureSet {
+  compat: string[]
+  roCompat: string[]
+  incompat: string[]
+}
+
+/** What `dump` shows of the superblock, as native values. */
+export interface ImageInfo {
+  version: number
+  uuid: string
+  label: string
+  blockSize: number
+  clusterSize: number
+  blocks: number
+  freeBlocks: number
+  inodeCount: number
+  nextIno: number
+  state: 'clean' | 'dirty'
+  features: FeatureSet
+  created: Timespec
+  modified: Timespec
+  compression: {algorithm: 'none' | 'zstd'; level: number}
+  layout: {superblock: number; backupSuperblock: number; bitmapStart: number; bitmapBlocks: number; journalStart: number; journalBlocks: number; treeRoot: number; treeHeight: number}
+}
+
+const DEFAULT_CACHE_BLOCKS = 8192
+const MAX_SYMLINKS = 40
+const SYMLINK_MAX = 4095
+const NLINK_MAX = 0xffffffff
+
+const asName = (n: string | Buffer): Buffer => validName(typeof n === 'string' ? Buffer.from(n, 'utf8') : n)
+
+export class Image {
+  readonly path: string
+  readonly readOnly: boolean
+  private readonly v: Volume
+  private readonly store: NodeStore
+  private closed = false
+
+  private constructor(path: string, v: Volume, store: NodeStore) {
+    this.path = path
+    this.v = v
+    this.store = store
+    this.readOnly = v.readOnly
+  }
+
+  private static assemble(path: string, dev: BlockDevice, sb: SuperblockFields, uuid: Buffer, geo: Volume['geo'], readOnly: boolean, cacheBlocks: number, alloc?: Allocator): {v: Volume; store: NodeStore} {
+    const allocator = alloc ?? new Allocator(dev, geo, uuid, sb.freeBlocks)
+    const store = new NodeStore(dev, allocator, geo.blockSize, uuid, geo.blockCount, cacheBlocks)
+    const tree = new BTree(store, sb.treeRoot, sb.treeHeight)
+    const v: Volume = {dev, geo, uuid, sb, tree, alloc: allocator, data: new DataWriter(dev), readOnly}
+    void path
+    return {v, store}
+  }
+
+  /** Create a new image file and return it open read-write with an empty root directory. */
+  static create(path: string, opts: CreateOptions): Image {
+    const o = normalizeCreateOptions(opts)
+    let existing: fs.Stats | undefined
+    try {
+      existing = fs.statSync(path)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    }
+    if (existing && existing.isFile() && existing.size > 0 && !o.force)
+      throw fail('EEXIST', `${path} exists and is not empty; use --force to overwrite it`, {path})
+    if (existing && !existing.isFile()) throw fail('EINVAL', `${path} is not a regular file`, {path})
+    const {geo} = o
+    const dev = FileDevice.create(path)
+    try {
+      dev.resize(geo.blockCount * geo.blockSize)
+      const alloc = Allocator.format(dev, geo, o.uuid)
+      let incompat = 0
+      if (o.compression.algorithm === 'zstd') incompat = withFeature(incompat, 'zstd')
+      const sb: SuperblockFields = {
+        signature: SIGNATURE,
+        version: FORMAT_VERSION,
+        blockSize: geo.blockSize,
+        clusterSize: geo.clusterSize,
+        state: 0,
+        compat: geo.journalBlocks ? withFeature(0, 'journal_area') : 0,
+        roCompat: 0,
+        incompat,
+        blockCount: geo.blockCount,
+        freeBlocks: alloc.freeBlocks,
+        inodeCount: 0,
+        nextIno: FIRST_INO,
+        bitmapStart: geo.bitmapStart,
+        bitmapBlocks: geo.bitmapBlocks,
+        journalStart: geo.journalStart,
+        journalBlocks: geo.journalBlocks,
+        treeRoot: 0,
+        treeHeight: 1,
+        compression: o.compression.algorithm === 'zstd' ? COMPRESSION_ZSTD : COMPRESSION_NONE,
+        compressionLevel: o.compression.algorithm === 'zstd' ? o.compression.level : 0,
+        createdSec: o.time.sec,
+        createdNsec: o.time.nsec,
+        modifiedSec: o.time.sec,
+        modifiedNsec: o.time.nsec,
+        writeCount: 0,
+        generation: 1,
+        journalSeq: 0,
+        journalHead: 0,
+        journalFlags: 0,
+        label: o.label,
+      }
+      const store = new NodeStore(dev, alloc, geo.blockSize, o.uuid, geo.blockCount, DEFAULT_CACHE_BLOCKS)
+      const tree = BTree.create(store)
+      sb.treeRoot = tree.root
+      const v: Volume = {dev, geo, uuid: o.uuid, sb, tree, alloc, data: new DataWriter(dev), readOnly: false}
+      const root = newInode(S_IFDIR | 0o755, o.time, sb.generation)
+      root.nlink = 2
+      root.parent = ROOT_INO
+      writeInode(v, ROOT_INO, root)
+      sb.inodeCount = 1
+      const img = new Image(path, v, store)
+      img.flush()
+      return img
+    } catch (e) {
+      dev.close()
+      throw e
+    }
+  }
+
+  /** Open an existing image. Read-only unless `readOnly: false`. */
+  static open(path: string, opts: OpenOptions = {}): Image {
+    const wantRw = opts.readOnly === false
+    const dev = FileDevice.open(path, !wantRw)
+    try {
+      const {sb, uuid, geo, forceReadOnly} = loadSuperblock(dev, path)
+      const readOnly = !wantRw || forceReadOnly
+      const {v, store} = Image.assemble(path, dev, sb, uuid, geo, readOnly, opts.cacheBlocks ?? DEFAULT_CACHE_BLOCKS)
+      const img = new Image(path, v, store)
+      if (!readOnly) {
+        sb.state &= ~STATE_CLEAN
+        sb.writeCount = (sb.writeCount + 1) >>> 0
+        img.writeSuper(false)
+        dev.flush()
+      }
+      return img
+    } catch (e) {
+      dev.close()
+      throw e
+    }
+  }
+
+  private writeSuper(backup: boolean): void {
+    const {v} = this
+    v.sb.generation++
+    v.sb.treeRoot = v.tree.root
+    v.sb.treeHeight = v.tree.height
+    v.sb.freeBlocks = v.alloc.freeBlocks
+    writeSuperblock(v.dev, v.sb, v.uuid, v.geo, backup)
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw fail('EINVAL', `${this.path}: image is closed`)
+  }
+
+  private assertWritable(): void {
+    this.assertOpen()
+    if (this.readOnly) throw fail('EROFS', `${this.path} is open read-only`)
+  }
+
+  /** Write dirty metadata in block order, coalescing contiguous blocks into one write. */
+  private writeMetadata(): void {
+    const {v} = this
+    v.data.drain()
+    const gen = v.sb.generation + 1
+    const blocks = [...this.store.takeDirty(gen), ...v.alloc.takeDirty(gen)].sort((a, b) => a.block - b.block)
+    const bs = v.geo.blockSize
+    for (let i = 0; i < blocks.length; ) {
+      let j = i + 1
+      while (j < blocks.length && blocks[j]!.block === blocks[j - 1]!.block + 1) j++
+      const run = blocks.slice(i, j)
+      v.dev.write(run[0]!.block * bs, run.length === 1 ? run[0]!.data : Buffer.concat(run.map((r) => r.data)))
+      i = j
+    }
+  }
+
+  /** Write every dirty block and fsync. */
+  flush(): void {
+    this.assertOpen()
+    if (this.readOnly) return
+    this.writeMetadata()
+    this.writeSuper(false)
+    this.v.dev.flush()
+  }
+
+  /** Write everything out, mark the image clean (both superblocks) and close the file. Safe to call twice. */
+  close(): void {
+    if (this.closed) return
+    try {
+      if (!this.readOnly) {
+        this.writeMetadata()
+        this.v.dev.flush()
+        const t = now()
+        this.v.sb.modifiedSec = t.sec
+        this.v.sb.modifiedNsec = t.nsec
+        this.v.sb.state |= STATE_CLEAN
+        this.writeSuper(true)
+        this.v.dev.flush()
+      }
+    } finally {
+      this.closed = true
+      this.v.dev.close()
+    }
+  }
+
+  /** Bound memory during long runs: write dirty metadata once the cache holds many dirty nodes. */
+  private settle(): void {
+    if (this.store.dirtyCount > DEFAULT_CACHE_BLOCKS / 2) this.writeMetadata()
+  }
+
+  info(): ImageInfo {
+    this.assertOpen()
+    const {sb, geo} = this.v
+    return {
+      version: sb.version,
+      uuid: formatUuid(this.v.uuid),
+      label: sb.label.toString('utf8').replace(/\0+$/, ''),
+      blockSize: sb.blockSize,
+      clusterSize: sb.clusterSize,
+      blocks: sb.blockCount,
+      freeBlocks: this.v.alloc.freeBlocks,
+      inodeCount: sb.inodeCount,
+      nextIno: sb.nextIno,
+      state: sb.state & STATE_CLEAN ? 'clean' : 'dirty',
+      features: {compat: featureNames('compat', sb.compat), roCompat: featureNames('roCompat', sb.roCompat), incompat: featureNames('incompat', sb.incompat)},
+      created: {sec: sb.createdSec, nsec: sb.createdNsec},
+      modified: {sec: sb.modifiedSec, nsec: sb.modifiedNsec},
+      compression: {algorithm: sb.compression === COMPRESSION_ZSTD ? 'zstd' : 'none', level: sb.compressionLevel},
+      layout: {
+        superblock: 0,
+        backupSuperblock: geo.backupSuperblock,
+        bitmapStart: geo.bitmapStart,
+        bitmapBlocks: geo.bitmapBlocks,
+        journalStart: geo.journalStart,
+        journalBlocks: geo.journalBlocks,
+        treeRoot: this.v.tree.root,
+        treeHeight: this.v.tree.height,
+      },
+    }
+  }
+
+  /** Walks the whole tree: inodes, logical data bytes and the space storing them. */
+  stats(): ImageStats {
+    this.assertOpen()
+    const {geo} = this.v
+    let inodes = 0
+    let dataBytes = 0
+    let storedBytes = 0
+    for (const [k, raw] of this.v.tree.range({objectid: 0, type: 0, offset: 0}, MAX_KEY)) {
+      if (k.type === ItemType.INODE) inodes++
+      else if (k.type === ItemType.EXTENT && raw.length >= extentRecord.size) {
+        const e = extentRecord.decode(raw)
+        dataBytes += e.length
+        storedBytes += e.storage === STORAGE_BLOCKS ? Math.ceil(e.stored / geo.blockSize) * geo.blockSize : e.stored
+      }
+    }
+    return {
+      blockSize: geo.blockSize,
+      clusterSize: geo.clusterSize,
+      blocks: geo.blockCount,
+      freeBlocks: this.v.alloc.freeBlocks,
+      usedBlocks: geo.blockCount - this.v.alloc.freeBlocks,
+      inodes,
+      dataBytes,
+      storedBytes,
+    }
+  }
+
+  // ---- lookups ----------------------------------------------------------
+
+  private inode(ino: number): InodeRecord {
+    this.assertOpen()
+    return readInode(this.v, ino)
+  }
+
+  private dirInode(ino: number): InodeRecord {
+    const rec = this.inode(ino)
+    if ((rec.mode & S_IFMT) !== S_IFDIR) throw fail('ENOTDIR', `inode ${ino} is not a directory`, {ino})
+    return rec
+  }
+
+  lookup(dir: number, name: string | Buffer): number | undefined {
+    this.dirInode(dir)
+    const n = typeof name === 'string' ? Buffer.from(name, 'utf8') : name
+    if (n.equals(Buffer.from('.'))) return dir
+    if (n.equals(Buffer.from('..'))) return this.inode(dir).parent
+    return lookupEntry(this.v, dir, validName(n))?.ino
+  }
+
+  /**
+   * Inode number of a path ('/'-separated, from the root). Symlinks in the
+   * middle are followed; a final symlink only with `follow`.
+   */
+  resolve(path: string | Buffer, opts: {follow?: boolean} = {}): number {
+    this.assertOpen()
+    const p = typeof path === 'string' ? Buffer.from(path, 'utf8') : path
+    const shown = p.toString('utf8')
+    const queue = splitPath(p)
+    let dir = ROOT_INO
+    let cur = ROOT_INO
+    let links = 0
+    while (queue.length) {
+      const part = queue.shift()!
+      const rec = this.inode(cur)
+      if ((rec.mode & S_IFMT) !== S_IFDIR) throw fail('ENOTDIR', `${shown}: not a directory`, {path: shown})
+      dir = cur
+      let next: number | undefined
+      if (part.equals(Buffer.from('.'))) next = cur
+      else if (part.equals(Buffer.from('..'))) next = rec.parent
+      else {
+        if (part.length > 255) throw fail('ENAMETOOLONG', `${shown}: file name too long`, {path: shown})
+        next = lookupEntry(this.v, cur, part)?.ino
+      }
+      if (next === undefined) throw fail('ENOENT', `${shown}: no such file or directory`, {path: shown})
+      const nrec = this.inode(next)
+      if ((nrec.mode & S_IFMT) === S_IFLNK && (queue.length > 0 || opts.follow)) {
+        if (++links > MAX_SYMLINKS) throw fail('ELOOP', `${shown}: too many levels of symbolic links`, {path: shown})
+        const target = readData(this.v, next, nrec, 0, nrec.size)
+        queue.unshift(...splitPath(target))
+        cur = target[0] === 0x2f ? ROOT_INO : dir
+        continue
+      }
+      cur = next
+    }
+    return cur
+  }
+
+  stat(ino: number): Stat {
+    return toStat(this.v, ino, this.inode(ino))
+  }
+
+  /** Entries of a directory (not '.' and '..'), in hash order. */
+  readdir(dir: number): DirEntry[] {
+    this.dirInode(dir)
+    return listEntries(this.v, dir)
+  }
+
+  read(ino: number, offset: number, length: number): Buffer {
+    const rec = this.inode(ino)
+    if ((rec.mode & S_IFMT) === S_IFDIR) throw fail('EISDIR', `inode ${ino} is a directory`, {ino})
+    return readData(this.v, ino, rec, offset, length)
+  }
+
+  readFile(ino: number): Buffer {
+    const rec = this.inode(ino)
+    if ((rec.mode & S_IFMT) === S_IFDIR) throw fail('EISDIR', `inode ${ino} is a directory`, {ino})
+    return readData(this.v, ino, rec, 0, rec.size)
+  }
+
+  readlink(ino: number): Buffer {
+    const rec = this.inode(ino)
+    if ((rec.mode & S_IFMT) !== S_IFLNK) throw fail('EINVAL', `inode ${ino} is not a symbolic link`, {ino})
+    return readData(this.v, ino, rec, 0, rec.size)
+  }
+
+  extents(ino: number): ExtentInfo[] {
+    this.inode(ino)
+    return allExtents(this.v, ino).map((e) => extentInfo(this.v, e))
+  }
+
+  listXattrs(ino: number): string[] {
+    this.inode(ino)
+    return listXattrNames(this.v, ino)
+  }
+
+  getXattr(ino: number, name: string): Buffer {
+    this.inode(ino)
+    return getXattrValue(this.v, ino, name)
+  }
+
+  // ---- mutations ----------------------------------------------------------
+
+  /** Read an inode, let `fn` change it, write it back. */
+  private modify<T>(ino: number, fn: (rec: InodeRecord) => T): T {
+    const rec = this.inode(ino)
+    const r = fn(rec)
+    writeInode(this.v, ino, rec)
+    return r
+  }
+
+  private touchDir(dir: number, delta: number, t: Timespec, nlinkDelta = 0): void {
+    this.modify(dir, (d) => {
+      d.size += delta
+      d.nlink += nlinkDelta
+      setTime(d, 'mtime', t)
+      setTime(d, 'ctime', t)
+    })
+  }
+
+  private newInode(dir: number, name: Buffer, mode: number, attrs: InodeAttrs): number {
+    this.assertWritable()
+    this.dirInode(dir)
+    if (lookupEntry(this.v, dir, name)) throw fail('EEXIST', `'${name}' exists`, {ino: dir})
+    const t = now()
+    const {sb} = this.v
+    const ino = sb.nextIno
+    const rec = newInode(mode, t, sb.generation)
+    rec.uid = attrs.uid ?? 0
+    rec.gid = attrs.gid ?? 0
+    rec.rdev = attrs.rdev ?? 0
+    rec.flags = attrs.flags ?? 0
+    for (const w of ['atime', 'mtime', 'ctime', 'crtime'] as const) if (attrs[w]) setTime(rec, w, attrs[w]!)
+    const isDir = (mode & S_IFMT) === S_IFDIR
+    if (isDir) {
+      rec.nlink = 2
+      rec.parent = dir
+    }
+    writeInode(this.v, ino, rec)
+    addEntry(this.v, dir, name, ino, ftypeCode(fileTypeOfMode(mode)!))
+    this.touchDir(dir, 1, t, isDir ? 1 : 0)
+    sb.nextIno++
+    sb.inodeCount++
+    this.settle()
+    return ino
+  }
+
+  /** Create a file, device node, fifo or socket (by the type bits of mode; none means a regular file). */
+  create(dir: number, name: string | Buffer, attrs: InodeAttrs): number {
+    let mode = attrs.mode ?? 0o644
+    if ((mode & S_IFMT) === 0) mode |= S_IFREG
+    const type = fileTypeOfMode(mode)
+    if (!type) throw fail('EINVAL', `invalid mode 0${mode.toString(8)}`)
+    if (type === 'dir' || type === 'symlink') throw fail('EINVAL', `use ${type === 'dir' ? 'mkdir' : 'symlink'} to create a ${type}`)
+    return this.newInode(dir, asName(name), mode, attrs)
+  }
+
+  mkdir(dir: number, name: string | Buffer, attrs: InodeAttrs): number {
+    return this.newInode(dir, asName(name), S_IFDIR | ((attrs.mode ?? 0o755) & 0o7777), attrs)
+  }
+
+  symlink(dir: number, name: string | Buffer, target: string | Buffer, attrs: InodeAttrs): number {
+    const t = typeof target === 'string' ? Buffer.from(target, 'utf8') : target
+    if (t.length === 0 || t.length > SYMLINK_MAX) throw fail(t.length ? 'ENAMETOOLONG' : 'ENOENT', `symlink target of ${t.length} bytes (1 to ${SYMLINK_MAX} allowed)`)
+    if (t.includes(0)) throw fail('EINVAL', 'symlink target contains NUL')
+    const ino = this.newInode(dir, asName(name), S_IFLNK | 0o777, attrs)
+    this.modify(ino, (rec) => writeData(this.v, ino, rec, 0, t))
+    return ino
+  }
+
+  link(ino: number, dir: number, name: string | Buffer): void {
+    this.assertWritable()
+    const n = asName(name)
+    const rec = this.inode(ino)
+    if ((rec.mode & S_IFMT) === S_IFDIR) throw fail('EINVAL', 'hard links to directories are not allowed', {ino})
+    if (rec.nlink >= NLINK_MAX) throw fail('EMLINK', `inode ${ino} has too many links`, {ino})
+    this.dirInode(dir)
+    const t = now()
+    addEntry(this.v, dir, n, ino, ftypeCode(fileTypeOfMode(rec.mode)!))
+    this.modify(ino, (r) => {
+      r.nlink++
+      setTime(r, 'ctime', t)
+    })
+    this.touchDir(dir, 1, t)
+    this.settle()
+  }
+
+  /** Remove the inode's data, attributes and record. */
+  private destroy(ino: number, rec: InodeRecord): void {
+    freeData(this.v, ino, rec)
+    freeXattrs(this.v, ino, rec)
+    this.v.tree.delete(inodeKey(ino))
+    this.v.sb.inodeCount--
+  }
+
+  unlink(dir: number, name: string | Buffer): void {
+    this.assertWritable()
+    const n = asName(name)
+    this.dirInode(dir)
+    const e = lookupEntry(this.v, dir, n)
+    if (!e) throw fail('ENOENT', `'${n}' not found`, {ino: dir})
+    const rec = this.inode(e.ino)
+    if ((rec.mode & S_IFMT) === S_IFDIR) throw fail('EISDIR', `'${n}' is a directory`, {ino: e.ino})
+    const t = now()
+    removeEntry(this.v, dir, n)
+    this.touchDir(dir, -1, t)
+    this.dropLink(e.ino, t)
+    this.settle()
+  }
+
+  private dropLink(ino: number, t: Timespec): void {
+    const rec = this.inode(ino)
+    rec.nlink--
+    setTime(rec, 'ctime', t)
+    if (rec.nlink === 0) this.destroy(ino, rec)
+    else writeInode(this.v, ino, rec)
+  }
+
+  rmdir(dir: number, name: string | Buffer): void {
+    this.assertWritable()
+    const n = asName(name)
+    this.dirInode(dir)
+    const e = lookupEntry(this.v, dir, n)
+    if (!e) throw fail('ENOENT', `'${n}' not found`, {ino: dir})
+    const rec = this.inode(e.ino)
+    if ((rec.mode & S_IFMT) !== S_IFDIR) throw fail('ENOTDIR', `'${n}' is not a directory`, {ino: e.ino})
+    if (!isEmptyDir(this.v, e.ino)) throw fail('ENOTEMPTY', `'${n}' is not empty`, {ino: e.ino})
+    const t = now()
+    removeEntry(this.v, dir, n)
+    this.touchDir(dir, -1, t, -1)
+    this.destroy(e.ino, rec)
+    this.settle()
+  }
+
+  rename(dir: number, name: string | Buffer, newDir: number, newName: string | Buffer): void {
+    this.assertWritable()
+    const n = asName(name)
+    const nn = asName(newName)
+    this.dirInode(dir)
+    this.dirInode(newDir)
+    const src = lookupEntry(this.v, dir, n)
+    if (!src) throw fail('ENOENT', `'${n}' not found`, {ino: dir})
+    const srcRec = this.inode(src.ino)
+    const srcIsDir = (srcRec.mode & S_IFMT) === S_IFDIR
+    if (srcIsDir) {
+      // refuse to move a directory into itself or below itself
+      for (let p = newDir, hops = 0; ; hops++) {
+        if (p === src.ino) throw fail('EINVAL', `cannot move '${n}' into itself`, {ino: src.ino})
+        if (p === ROOT_INO || hops > 100000) break
+        p = this.inode(p).parent
+      }
+    }
+    const t = now()
+    const dst = lookupEntry(this.v, newDir, nn)
+    if (dst) {
+      if (dst.ino === src.ino) return
+      const dstRec = this.inode(dst.ino)
+      const dstIsDir = (dstRec.mode & S_IFMT) === S_IFDIR
+      if (srcIsDir && !dstIsDir) throw fail('ENOTDIR', `'${nn}' is not a directory`, {ino: dst.ino})
+      if (!srcIsDir && dstIsDir) throw fail('EISDIR', `'${nn}' is a directory`, {ino: dst.ino})
+      if (dstIsDir && !isEmptyDir(this.v, dst.ino)) throw fail('ENOTEMPTY', `'${nn}' is not empty`, {ino: dst.ino})
+      replaceEntry(this.v, newDir, nn, src.ino, src.ftype)
+      // a directory replacing a directory leaves newDir's subdirectory count unchanged
+      if (dstIsDir) this.destroy(dst.ino, dstRec)
+      else this.dropLink(dst.ino, t)
+      this.touchDir(newDir, 0, t)
+    } else {
+      addEntry(this.v, newDir, nn, src.ino, src.ftype)
+      this.touchDir(newDir, 1, t, srcIsDir ? 1 : 0)
+    }
+    removeEntry(this.v, dir, n)
+    this.touchDir(dir, -1, t, srcIsDir ? -1 : 0)
+    this.modify(src.ino, (r) => {
+      if (srcIsDir) r.parent = newDir
+      setTime(r, 'ctime', t)
+    })
+    this.settle()
+  }
+
+  private regular(ino: number): InodeRecord {
+    const rec = this.inode(ino)
+    if ((rec.mode & S_IFMT) === S_IFDIR) throw fail('EISDIR', `inode ${ino} is a directory`, {ino})
+    if ((rec.mode & S_IFMT) !== S_IFREG) throw fail('EINVAL', `inode ${ino} is not a regular file`, {ino})
+    return rec
+  }
+
+  write(ino: number, offset: number, data: Buffer): void {
+    this.assertWritable()
+    this.regular(ino)
+    if (!Number.isSafeInteger(offset) || offset < 0) throw fail('EINVAL', `bad offset ${offset}`)
+    const t = now()
+    this.modify(ino, (rec) => {
+      writeData(this.v, ino, rec, offset, data)
+      setTime(rec, 'mtime', t)
+      setTime(rec, 'ctime', t)
+    })
+    this.settle()
+  }
+
+  truncate(ino: number, size: number): void {
+    this.assertWritable()
+    this.regular(ino)
+    if (!Number.isSafeInteger(size) || size < 0) throw fail('EINVAL', `bad size ${size}`)
+    const t = now()
+    this.modify(ino, (rec) => {
+      truncateData(this.v, ino, rec, size)
+      setTime(rec, 'mtime', t)
+      setTime(rec, 'ctime', t)
+    })
+    this.settle()
+  }
+
+  /** Turn a byte range into a hole (fallocate PUNCH_HOLE|KEEP_SIZE). */
+  punchHole(ino: number, offset: number, length: number): void {
+    this.assertWritable()
+    this.regular(ino)
+    const t = now()
+    this.modify(ino, (rec) => {
+      punchData(this.v, ino, rec, offset, length)
+      setTime(rec, 'mtime', t)
+      setTime(rec, 'ctime', t)
+    })
+    this.settle()
+  }
+
+  /** Change mode (permission bits), owner, flags or times. ctime becomes now unless given. */
+  setattr(ino: number, attrs: InodeAttrs): void {
+    this.assertWritable()
+    this.modify(ino, (rec) => {
+      if (attrs.mode !== undefined) rec.mode = (rec.mode & S_IFMT) | (attrs.mode & 0o7777)
+      if (attrs.uid !== undefined) rec.uid = attrs.uid >>> 0
+      if (attrs.gid !== undefined) rec.gid = attrs.gid >>> 0
+      if (attrs.flags !== undefined) rec.flags = attrs.flags
+      if (attrs.rdev !== undefined) rec.rdev = attrs.rdev
+      for (const w of ['atime', 'mtime', 'crtime'] as const) if (attrs[w]) setTime(rec, w, attrs[w]!)
+      setTime(rec, 'ctime', attrs.ctime ?? now())
+    })
+  }
+
+  setXattr(ino: number, name: string, value: Buffer): void {
+    this.assertWritable()
+    this.modify(ino, (rec) => {
+      setXattrValue(this.v, ino, rec, name, value)
+      setTime(rec, 'ctime', now())
+    })
+    this.settle()
+  }
+
+  removeXattr(ino: number, name: string): void {
+    this.assertWritable()
+    this.modify(ino, (rec) => {
+      removeXattrValue(this.v, ino, rec, name)
+      setTime(rec, 'ctime', now())
+    })
+  }
+}
+
+/** Split a path into its non-empty components. */
+function splitPath(p: Buffer): Buffer[] {
+  const out: Buffer[] = []
+  let s = 0
+  for (let i = 0; i <= p.length; i++) {
+    if (i === p.length || p[i] === 0x2f) {
+      if (i > s) out.push(p.subarray(s, i))
+      s = i + 1
+    }
+  }
+  return out
+}

@@ -1,0 +1,243 @@
+/**
+ * Copy a host directory tree into an image (mkfs --root): every file type,
+ * modes, owners, nanosecond times, symlinks as links, hard links (one inode
+ * per host dev+ino), holes (all-zero blocks are not stored) and xattrs.
+ * Entries are visited in byte order of their names, so the same tree always
+ * gives the same image.
+ */
+import fs from 'node:fs'
+import {fail, isRazorError} from './errors.js'
+import {hostXattrs} from './host-xattrs.js'
+import type {Image} from './image.js'
+import {S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, type InodeAttrs, type Timespec} from './types.js'
+
+export interface PopulateProgress {
+  files: number
+  bytes: number
+  path: string
+}
+export interface PopulateWarning {
+  code: string
+  path: string
+  message: string
+}
+export interface PopulateOptions {
+  onProgress?: (p: PopulateProgress) => void
+  onWarning?: (w: PopulateWarning) => void
+}
+export interface PopulateResult {
+  files: number
+  directories: number
+  symlinks: number
+  hardlinks: number
+  specials: number
+  bytesIn: number
+  warnings: number
+}
+
+const CHUNK = 1024 * 1024
+const ROOT = 1
+
+function ts(ns: bigint): Timespec {
+  const sec = ns / 1_000_000_000n
+  let nsec = ns % 1_000_000_000n
+  let s = sec
+  if (nsec < 0n) {
+    nsec += 1_000_000_000n
+    s -= 1n
+  }
+  return {sec: Number(s), nsec: Number(nsec)}
+}
+
+function attrsOf(st: fs.BigIntStats): InodeAttrs {
+  return {
+    mode: Number(st.mode),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    rdev: Number(st.rdev),
+    atime: ts(st.atimeNs),
+    mtime: ts(st.mtimeNs),
+    ctime: ts(st.ctimeNs),
+    crtime: ts(st.birthtimeNs > 0n ? st.birthtimeNs : st.mtimeNs),
+  }
+}
+
+const join = (dir: Buffer, name: Buffer): Buffer => Buffer.concat([dir, Buffer.from('/'), name])
+
+/** Copy the tree at `hostDir` into the image's root directory, preserving types, modes, owners, times, links, holes and xattrs. */
+export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}): PopulateResult {
+  const res: PopulateResult = {files: 0, directories: 0, symlinks: 0, hardlinks: 0, specials: 0, bytesIn: 0, warnings: 0}
+  const warn = (code: string, path: Buffer, message: string) => {
+    res.warnings++
+    opts.onWarning?.({code, path: path.toString('utf8'), message})
+  }
+  let rootSt: fs.BigIntStats
+  try {
+    rootSt = fs.statSync(hostDir, {bigint: true})
+  } catch (e) {
+    throw fail('ENOENT', `${hostDir}: cannot read the source tree (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {path: hostDir})
+  }
+  if ((Number(rootSt.mode) & S_IFMT) !== S_IFDIR) throw fail('ENOTDIR', `${hostDir}: the source tree is not a directory`, {path: hostDir})
+
+  const xa = hostXattrs()
+  let xattrWarned = false
+  const copyXattrs = (src: Buffer, ino: number) => {
+    if (!xa) {
+      if (!xattrWarned) warn('XATTR_UNAVAILABLE', src, 'extended attributes not copied: the optional fs-xattr package is not installed')
+      xattrWarned = true
+      return
+    }
+    const at = stringPath(src, ino === ROOT || img.stat(ino).type === 'dir' || img.stat(ino).type === 'file')
+    if (!at) {
+      warn('XATTR_SKIPPED', src, 'xattrs not copied: the name is not valid UTF-8 and the file cannot be opened safely')
+      return
+    }
+    try {
+      let names: string[]
+      try {
+        names = xa.listAttributesSync(at.path)
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') warn('XATTR_UNREADABLE', src, `cannot list xattrs (${(e as Error).message})`)
+        return
+      }
+      for (const name of names.sort()) {
+        try {
+          img.setXattr(ino, name, xa.getAttributeSync(at.path, name))
+        } catch (e) {
+          if (isRazorError(e) && e.code === 'ENOSPC') throw e
+          warn('XATTR_SKIPPED', src, `xattr ${name} not copied: ${(e as Error).message}`)
+        }
+      }
+    } finally {
+      at.close()
+    }
+  }
+
+  const hardlinks = new Map<string, number>()
+  const dirTimes: Array<{ino: number; attrs: InodeAttrs}> = []
+
+  const copyFile = (src: Buffer, ino: number, size: number) => {
+    const fd = fs.openSync(src, 'r')
+    try {
+      const buf = Buffer.alloc(CHUNK)
+      let off = 0
+      for (;;) {
+        let n = 0
+        while (n < CHUNK) {
+          const r = fs.readSync(fd, buf, n, CHUNK - n, off + n)
+          if (r === 0) break
+          n += r
+        }
+        if (n === 0) break
+        const chunk = buf.subarray(0, n)
+        if (!isAllZero(chunk)) img.write(ino, off, Buffer.from(chunk))
+        off += n
+        res.bytesIn += n
+        if (n < CHUNK) break
+      }
+      if (off > img.stat(ino).size) img.truncate(ino, off)
+      if (off !== size) warn('SIZE_CHANGED', src, `size changed while copying (${size} → ${off})`)
+    } finally {
+      fs.closeSync(fd)
+    }
+  }
+
+  const visit = (hostPath: Buffer, dirIno: number) => {
+    let names: Buffer[]
+    try {
+      names = fs.readdirSync(hostPath, {encoding: 'buffer'})
+    } catch (e) {
+      warn('UNREADABLE', hostPath, `directory not readable (${(e as NodeJS.ErrnoException).code}); its contents are skipped`)
+      return
+    }
+    names.sort(Buffer.compare)
+    for (const name of names) {
+      const src = join(hostPath, name)
+      let st: fs.BigIntStats
+      try {
+        st = fs.lstatSync(src, {bigint: true})
+      } catch (e) {
+        warn('UNREADABLE', src, `cannot stat (${(e as NodeJS.ErrnoException).code}); skipped`)
+        continue
+      }
+      const attrs = attrsOf(st)
+      const type = Number(st.mode) & S_IFMT
+      try {
+        if (type === S_IFDIR) {
+          const ino = img.mkdir(dirIno, name, attrs)
+          res.directories++
+          copyXattrs(src, ino)
+          visit(src, ino)
+          dirTimes.push({ino, attrs})
+          continue
+        }
+        const key = `${st.dev}:${st.ino}`
+        const first = st.nlink > 1n ? hardlinks.get(key) : undefined
+        if (first !== undefined) {
+          img.link(first, dirIno, name)
+          res.hardlinks++
+          continue
+        }
+        let ino: number
+        if (type === S_IFLNK) {
+          ino = img.symlink(dirIno, name, fs.readlinkSync(src, {encoding: 'buffer'}), attrs)
+          res.symlinks++
+        } else if (type === S_IFREG) {
+          ino = img.create(dirIno, name, attrs)
+          try {
+            copyFile(src, ino, Number(st.size))
+          } catch (e) {
+            if (isRazorError(e)) throw e
+            warn('UNREADABLE', src, `cannot read (${(e as NodeJS.ErrnoException).code}); stored empty`)
+          }
+          res.files++
+        } else {
+          ino = img.create(dirIno, name, attrs)
+          res.specials++
+        }
+        if (type !== S_IFLNK) copyXattrs(src, ino)
+        img.setattr(ino, attrs)
+        if (st.nlink > 1n) hardlinks.set(key, ino)
+        opts.onProgress?.({files: res.files, bytes: res.bytesIn, path: src.toString('utf8')})
+      } catch (e) {
+        if (isRazorError(e) && (e.code === 'ENAMETOOLONG' || e.code === 'EINVAL')) {
+          warn('SKIPPED', src, `${e.message}; skipped`)
+          continue
+        }
+        throw e
+      }
+    }
+  }
+
+  copyXattrs(Buffer.from(hostDir), ROOT)
+  visit(Buffer.from(hostDir), ROOT)
+  // directory times last: adding entries changed them
+  for (const {ino, attrs} of dirTimes) img.setattr(ino, attrs)
+  img.setattr(ROOT, attrsOf(rootSt))
+  return res
+}
+
+/**
+ * fs-xattr takes string paths only. A name that is valid UTF-8 is passed as
+ * is; otherwise a regular file or directory is opened and reached through
+ * /proc/self/fd (other types are never opened: opening a device or fifo can
+ * have effects).
+ */
+function stringPath(src: Buffer, openable: boolean): {path: string; close: () => void} | undefined {
+  const s = src.toString('utf8')
+  if (Buffer.from(s, 'utf8').equals(src)) return {path: s, close: () => {}}
+  if (!openable) return undefined
+  let fd: number
+  try {
+    fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK)
+  } catch {
+    return undefined
+  }
+  return {path: `/proc/self/fd/${fd}`, close: () => fs.closeSync(fd)}
+}
+
+const ZERO = Buffer.alloc(CHUNK)
+function isAllZero(b: Buffer): boolean {
+  return b.equals(ZERO.subarray(0, b.length))
+}

@@ -1,0 +1,27 @@
+/**
+ * The state every part of the core shares while an image is open: the
+ * device, geometry, tree, allocator and superblock fields. The Image owns one.
+ */
+import type {Allocator} from './allocator.js'
+import type {BTree} from './btree.js'
+import type {DataWriter} from './data-writer.js'
+import type {BlockDevice} from './device.js'
+import type {Geometry} from './format/geometry.js'
+import type {SuperblockFields} from './format/superblock.js'
+import type {Timespec} from './types.js'
+
+export interface Volume {
+  dev: BlockDevice
+  geo: Geometry
+  uuid: Buffer
+  sb: SuperblockFields
+  tree: BTree
+  alloc: Allocator
+  data: DataWriter
+  readOnly: boolean
+}
+
+export function now(): Timespec {
+  const ms = Date.now()
+  return {sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000}
+}
