@@ -81,16 +81,16 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
 
   const xa = hostXattrs()
   let xattrWarned = false
-  const copyXattrs = (src: Buffer, ino: number) => {
+  const copyXattrs = (src: Buffer, ino: number, openable: boolean): boolean => {
     if (!xa) {
       if (!xattrWarned) warn('XATTR_UNAVAILABLE', src, 'extended attributes not copied: the optional fs-xattr package is not installed')
       xattrWarned = true
-      return
+      return false
     }
-    const at = stringPath(src, ino === ROOT || img.stat(ino).type === 'dir' || img.stat(ino).type === 'file')
+    const at = stringPath(src, openable)
     if (!at) {
       warn('XATTR_SKIPPED', src, 'xattrs not copied: the name is not valid UTF-8 and the file cannot be opened safely')
-      return
+      return false
     }
     try {
       let names: string[]
@@ -99,7 +99,7 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code
         if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') warn('XATTR_UNREADABLE', src, `cannot list xattrs (${(e as Error).message})`)
-        return
+        return false
       }
       for (const name of names.sort()) {
         try {
@@ -109,18 +109,21 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
           warn('XATTR_SKIPPED', src, `xattr ${name} not copied: ${(e as Error).message}`)
         }
       }
+      return names.length > 0
     } finally {
       at.close()
     }
   }
 
   const hardlinks = new Map<string, number>()
+  const readBuffer = Buffer.allocUnsafe(CHUNK)
   const dirTimes: Array<{ino: number; attrs: InodeAttrs}> = []
 
-  const copyFile = (src: Buffer, ino: number, size: number) => {
+  /** Copy a file's bytes; returns whether anything was written. */
+  const copyFile = (src: Buffer, ino: number, size: number): boolean => {
     const fd = fs.openSync(src, 'r')
     try {
-      const buf = Buffer.alloc(CHUNK)
+      const buf = readBuffer
       let off = 0
       for (;;) {
         let n = 0
@@ -136,8 +139,9 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
         res.bytesIn += n
         if (n < CHUNK) break
       }
-      if (off > img.stat(ino).size) img.truncate(ino, off)
+      if (off > 0 && off > img.stat(ino).size) img.truncate(ino, off)
       if (off !== size) warn('SIZE_CHANGED', src, `size changed while copying (${size} → ${off})`)
+      return off > 0
     } finally {
       fs.closeSync(fd)
     }
@@ -167,7 +171,7 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
         if (type === S_IFDIR) {
           const ino = img.mkdir(dirIno, name, attrs)
           res.directories++
-          copyXattrs(src, ino)
+          copyXattrs(src, ino, true)
           visit(src, ino)
           dirTimes.push({ino, attrs})
           continue
@@ -180,13 +184,14 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
           continue
         }
         let ino: number
+        let changed = false // whether data or xattrs moved mtime/ctime away from the source's
         if (type === S_IFLNK) {
           ino = img.symlink(dirIno, name, fs.readlinkSync(src, {encoding: 'buffer'}), attrs)
           res.symlinks++
         } else if (type === S_IFREG) {
           ino = img.create(dirIno, name, attrs)
           try {
-            copyFile(src, ino, Number(st.size))
+            if (st.size > 0n) changed = copyFile(src, ino, Number(st.size))
           } catch (e) {
             if (isRazorError(e)) throw e
             warn('UNREADABLE', src, `cannot read (${(e as NodeJS.ErrnoException).code}); stored empty`)
@@ -196,8 +201,8 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
           ino = img.create(dirIno, name, attrs)
           res.specials++
         }
-        if (type !== S_IFLNK) copyXattrs(src, ino)
-        img.setattr(ino, attrs)
+        if (type !== S_IFLNK && copyXattrs(src, ino, type === S_IFREG)) changed = true
+        if (changed || type === S_IFLNK) img.setattr(ino, attrs)
         if (st.nlink > 1n) hardlinks.set(key, ino)
         opts.onProgress?.({files: res.files, bytes: res.bytesIn, path: src.toString('utf8')})
       } catch (e) {
@@ -210,7 +215,7 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
     }
   }
 
-  copyXattrs(Buffer.from(hostDir), ROOT)
+  copyXattrs(Buffer.from(hostDir), ROOT, true)
   visit(Buffer.from(hostDir), ROOT)
   // directory times last: adding entries changed them
   for (const {ino, attrs} of dirTimes) img.setattr(ino, attrs)
