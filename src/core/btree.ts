@@ -90,6 +90,11 @@ export class BTree {
 
   private insertInto(n: TreeNode, key: Key, value: Buffer): Sibling[] {
     if (isLeaf(n)) return this.insertLeaf(n, key, value)
+    if (compareKeys(key, n.keys[0]!) < 0) {
+      // keys[0] stays the smallest key below this node, so a split of child 0 never yields a smaller separator
+      n.keys[0] = key
+      this.store.markDirty(n)
+    }
     const ci = childIndex(n.keys, key)
     const splits = this.insertInto(this.store.get(n.children[ci]!, n.level - 1), key, value)
     if (splits.length === 0) return []

@@ -1,0 +1,79 @@
+// Pins the byte layout of every on-disk structure to docs/FORMAT.md: a
+// reordered or resized field fails here (the role of e2fsprogs' tst_super_size).
+import t from 'tap'
+import {blockHeader, HEADER_SIZE} from '../src/core/format/header.js'
+import {superblockBody, SUPERBLOCK_BODY_OFFSET, SUPERBLOCK_SIZE} from '../src/core/format/superblock.js'
+import {inodeRecord} from '../src/core/format/inode.js'
+import {extentRecord, maxInline} from '../src/core/format/extent.js'
+import {ITEM_SIZE, NODE_HEADER} from '../src/core/format/node.js'
+import {KEY_SIZE, nameHash} from '../src/core/format/keys.js'
+import {bitsPerBitmapBlock} from '../src/core/format/bitmap.js'
+import {featureMask, featureNames, unknownBits} from '../src/core/format/features.js'
+import {bytes, s64, struct, u32, u64, u8} from '../src/core/format/codec.js'
+
+t.test('block header: 48 bytes, fields where FORMAT.md §3 puts them', async (t) => {
+  t.equal(HEADER_SIZE, 48)
+  const at = (f: string) => blockHeader.offsetOf(f)
+  t.same([at('magic'), at('type'), at('level'), at('crc'), at('blocknr'), at('uuid'), at('generation')], [0, 4, 6, 8, 16, 24, 40])
+})
+
+t.test('superblock: offsets of FORMAT.md §4, fits in 1024 bytes', async (t) => {
+  const at = (f: string) => SUPERBLOCK_BODY_OFFSET + superblockBody.offsetOf(f)
+  const expected: Record<string, number> = {
+    signature: 48, version: 56, blockSize: 60, clusterSize: 64, state: 68, compat: 72, roCompat: 80, incompat: 88,
+    blockCount: 96, freeBlocks: 104, inodeCount: 112, nextIno: 120, bitmapStart: 128, bitmapBlocks: 136,
+    journalStart: 144, journalBlocks: 152, treeRoot: 160, treeHeight: 168, compression: 172, compressionLevel: 173,
+    createdSec: 176, createdNsec: 184, modifiedSec: 192, modifiedNsec: 200, writeCount: 204, generation: 208,
+    journalSeq: 216, journalHead: 224, journalFlags: 232, label: 240,
+  }
+  for (const [f, off] of Object.entries(expected)) t.equal(at(f), off, f)
+  t.equal(SUPERBLOCK_BODY_OFFSET + superblockBody.size, 304)
+  t.ok(SUPERBLOCK_BODY_OFFSET + superblockBody.size <= SUPERBLOCK_SIZE)
+})
+
+t.test('inode record: 128 bytes (§7)', async (t) => {
+  t.equal(inodeRecord.size, 128)
+  const at = (f: string) => inodeRecord.offsetOf(f)
+  t.same(
+    [at('mode'), at('uid'), at('gid'), at('nlink'), at('size'), at('flags'), at('generation'), at('rdev'), at('parent'), at('allocBlocks'), at('atimeSec'), at('mtimeSec'), at('ctimeSec'), at('crtimeSec')],
+    [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 76, 88, 100],
+  )
+})
+
+t.test('extent record: 32 bytes (§10); nodes and keys (§6); bitmap (§5)', async (t) => {
+  t.equal(extentRecord.size, 32)
+  t.same([extentRecord.offsetOf('crc'), extentRecord.offsetOf('length'), extentRecord.offsetOf('block'), extentRecord.offsetOf('stored')], [4, 8, 16, 24])
+  t.equal(KEY_SIZE, 17)
+  t.equal(ITEM_SIZE, 25)
+  t.equal(NODE_HEADER, 56)
+  t.equal(bitsPerBitmapBlock(4096), (4096 - 48) * 8)
+  t.equal(maxInline(4096), 1920)
+  t.equal(maxInline(1024), 384)
+  t.equal(maxInline(65536), 2048)
+})
+
+t.test('codec round-trips and refuses u64 values of 2^53 and above', async (t) => {
+  const s = struct([['a', u8], ['b', u32], ['c', u64], ['d', s64], ['e', bytes(4)]] as const)
+  const v = {a: 7, b: 0xfffffffe, c: 2 ** 53 - 1, d: -(2 ** 40) - 3, e: Buffer.from('abcd')}
+  const enc = s.encode(v)
+  t.equal(enc.length, 25)
+  t.same(s.decode(enc), v)
+  enc.writeUInt32LE(0x200000, 9) // high word of c (at 5) = 2^53
+  t.throws(() => s.decode(enc), /2\^53/)
+})
+
+t.test('name hash: 52 bits, never 0-2, stable', async (t) => {
+  const h = nameHash(Buffer.from('hello'))
+  t.ok(h >= 3 && h < 2 ** 52)
+  t.equal(h, nameHash(Buffer.from('hello')))
+  t.not(h, nameHash(Buffer.from('hellp')))
+  // pinned: changing the hash is a format break
+  t.equal(nameHash(Buffer.from('razorfs')), 0xb7dbb65b6f647)
+})
+
+t.test('feature table: unknown bits are reported', async (t) => {
+  t.equal(featureMask('incompat'), 1)
+  t.same(featureNames('incompat', 1 + 4), ['zstd', 'incompat_bit2'])
+  t.equal(unknownBits('incompat', 1 + 4), 4)
+  t.equal(unknownBits('roCompat', 0), 0)
+})
