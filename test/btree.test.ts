@@ -1,14 +1,14 @@
 // The B+tree against a Map model: random inserts, replacements and deletes
 // with values of every size, small blocks so the tree gets deep, a tiny cache
 // so nodes are evicted and re-read, and a reopen from the bytes.
-import t from 'tap'
+import t, {type Test} from 'tap'
 import {compareKeys, MAX_KEY, type Key} from '../src/core/format/keys.js'
 import {Rng} from './helpers/rng.js'
 import {memTree} from './helpers/volume.js'
 
 const keyStr = (k: Key) => `${k.objectid}/${k.type}/${k.offset}`
 
-function check(t: Tap.Test, tree: ReturnType<typeof memTree>['tree'], model: Map<string, {key: Key; value: Buffer}>) {
+function check(t: Test, tree: ReturnType<typeof memTree>['tree'], model: Map<string, {key: Key; value: Buffer}>) {
   const expected = [...model.values()].sort((a, b) => compareKeys(a.key, b.key))
   const got = [...tree.range({objectid: 0, type: 0, offset: 0}, MAX_KEY)]
   t.equal(got.length, expected.length, 'item count')

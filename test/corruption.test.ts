@@ -1,7 +1,7 @@
 // Damaged and crafted images: a corrupted metadata or data block is reported
 // as a checksum error naming the block, never returned as data; crafted
 // structures (loops, bombs, out-of-range pointers) fail cleanly and quickly.
-import t from 'tap'
+import t, {type Test} from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import {Image, isRazorError, RazorError} from '../src/core/index.js'
@@ -24,7 +24,7 @@ function flipByte(file: string, pos: number): void {
   fs.closeSync(fd)
 }
 
-function small(t: Tap.Test): string {
+function small(t: Test): string {
   const p = path.join(tmpDir(t, 'corrupt'), 'c.img')
   const img = Image.create(p, {size: 16 << 20, journalBlocks: 0})
   const d = img.mkdir(1, 'd', {})
