@@ -259,6 +259,11 @@ export class BTree {
     }
   }
 
+  /** Read one node (checkers walk the tree themselves, to survive a bad subtree). */
+  readNode(block: number, level: number): TreeNode {
+    return this.store.get(block, level)
+  }
+
   /** Visit every node (for stats and checks): callback gets each node once, parents first. */
   walk(visit: (n: TreeNode) => void): void {
     const rec = (block: number, level: number) => {

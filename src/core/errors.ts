@@ -30,6 +30,7 @@ export const ERROR_TABLE = {
   EMLINK: {errno: 'EMLINK', text: 'too many links'},
   EXDEV: {errno: 'EXDEV', text: 'cross-image link'},
   EIO: {errno: 'EIO', text: 'input/output error'},
+  EBUSY: {errno: 'EBUSY', text: 'image is in use by another writer'},
 } as const
 
 export type RazorErrorCode = keyof typeof ERROR_TABLE

@@ -26,6 +26,7 @@ import {loadSuperblock, writeSuperblock} from './superblock.js'
 import {getXattrValue, listXattrNames, removeXattrValue, setXattrValue, freeXattrs} from './xattrs.js'
 import {S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CreateOptions, type DirEntry, type ExtentInfo, type ImageStats, type InodeAttrs, type OpenOptions, type Stat, type Timespec} from './types.js'
 import {now, type Volume} from './volume.js'
+import {checkVolume, type CheckOptions, type CheckResult} from './check/check.js'
 
 export interface FeatureSet {
   compat: string[]
@@ -107,7 +108,7 @@ export class Image {
         blockSize: geo.blockSize,
         clusterSize: geo.clusterSize,
         state: 0,
-        compat: geo.journalBlocks ? withFeature(0, 'journal_area') : 0,
+        compat: geo.journalBlocks ? withFeature(0, 'journal') : 0,
         roCompat: 0,
         incompat,
         blockCount: geo.blockCount,
@@ -297,6 +298,13 @@ export class Image {
       dataBytes,
       storedBytes,
     }
+  }
+
+  /** Check every consistency rule (FORMAT.md §13); read-only. */
+  check(opts: CheckOptions = {}): CheckResult {
+    this.assertOpen()
+    this.v.data.drain()
+    return checkVolume(this.v, opts)
   }
 
   // ---- lookups ----------------------------------------------------------

@@ -13,7 +13,8 @@ export interface Feature {
 
 export const FEATURES: readonly Feature[] = [
   {name: 'zstd', kind: 'incompat', bit: 0, description: 'extents may be zstd-compressed'},
-  {name: 'journal_area', kind: 'compat', bit: 0, description: 'a journal area is reserved'},
+  {name: 'needs_recovery', kind: 'incompat', bit: 1, description: 'the journal may hold transactions not yet written home'},
+  {name: 'journal', kind: 'compat', bit: 0, description: 'every change goes through the write-ahead journal'},
 ]
 
 export function featureMask(kind: FeatureKind): number {
@@ -50,4 +51,8 @@ export function unknownBits(kind: FeatureKind, flags: number): number {
     if (Math.floor(flags / v) % 2 === 1 && Math.floor(known / v) % 2 === 0) unknown += v
   }
   return unknown
+}
+
+export function withoutFeature(flags: number, name: string): number {
+  return hasFeature(flags, name) ? flags - 2 ** FEATURES.find((x) => x.name === name)!.bit : flags
 }

@@ -13,10 +13,12 @@ export const BlockType = {
   BITMAP: 2,
   LEAF: 3,
   NODE: 4,
+  JOURNAL_DESCRIPTOR: 5,
+  JOURNAL_COMMIT: 6,
 } as const
 export type BlockTypeValue = (typeof BlockType)[keyof typeof BlockType]
 
-export const BLOCK_TYPE_NAMES: Record<number, string> = {1: 'superblock', 2: 'bitmap', 3: 'tree leaf', 4: 'tree node'}
+export const BLOCK_TYPE_NAMES: Record<number, string> = {1: 'superblock', 2: 'bitmap', 3: 'tree leaf', 4: 'tree node', 5: 'journal descriptor', 6: 'journal commit'}
 
 export const blockHeader = struct([
   ['magic', u32],

@@ -1,0 +1,227 @@
+/**
+ * The write-ahead journal (FORMAT.md §9): a circular log of transactions,
+ * each a set of whole metadata blocks followed by a commit block. A commit is
+ * durable when `write` returns; the copies are then written home, and a
+ * checkpoint (fsync, then moving the superblock's journal head) frees the
+ * log space. Recovery scans from the head and keeps every transaction whose
+ * descriptors, payloads and commit all verify, stopping at the first that
+ * does not (a torn or half-written transaction is discarded).
+ */
+import type {BlockDevice} from './device.js'
+import {crc32} from './format/checksum.js'
+import {RangeDecodeError} from './format/codec.js'
+import type {Geometry} from './format/geometry.js'
+import {blockHeader, blockProblem, HEADER_SIZE, sealBlock} from './format/header.js'
+import {commitBody, descriptorCapacity, descriptorHead, JournalBlockType, readDescriptorEntries, writeDescriptorEntries, type CommitFields, type DescriptorEntry} from './format/journal.js'
+import {fail} from './errors.js'
+
+export type TxState = 'committed' | 'incomplete' | 'corrupt'
+
+export interface JournalTx {
+  seq: number
+  /** Position of its first block, relative to the journal start. */
+  start: number
+  /** Journal blocks it occupies (descriptors, payloads, commit). */
+  length: number
+  state: TxState
+  /** Why an incomplete or corrupt transaction stopped the scan. */
+  reason?: string
+  /** Home blocks it writes, in order. */
+  targets: number[]
+  commit?: CommitFields
+}
+
+export interface ScanResult {
+  /** Committed transactions, then at most one that is incomplete or corrupt. */
+  transactions: JournalTx[]
+  /** Position after the last committed transaction. */
+  end: number
+  /** Sequence number the next transaction gets. */
+  nextSeq: number
+}
+
+export interface MetaBlock {
+  block: number
+  data: Buffer
+}
+
+export class Journal {
+  /** Relative position of the oldest live block; `used` blocks follow it. */
+  head: number
+  used = 0
+  seq: number
+  readonly size: number
+  private readonly bs: number
+
+  constructor(
+    private readonly dev: BlockDevice,
+    private readonly geo: Geometry,
+    private readonly uuid: Buffer,
+    head: number,
+    seq: number,
+  ) {
+    this.size = geo.journalBlocks
+    this.bs = geo.blockSize
+    this.head = head % this.size
+    this.seq = seq
+  }
+
+  private abs(pos: number): number {
+    return this.geo.journalStart + (pos % this.size)
+  }
+
+  private readAt(pos: number): Buffer {
+    return this.dev.read(this.abs(pos) * this.bs, this.bs)
+  }
+
+  /** Whether the block at `pos` is a journal block of `type` for transaction `seq`. */
+  private parse(buf: Buffer, pos: number, type: number, seq: number): boolean {
+    if (blockProblem(buf, {blocknr: this.abs(pos), uuid: this.uuid, type: type as 5 | 6})) return false
+    try {
+      return (type === JournalBlockType.DESCRIPTOR ? descriptorHead.decode(buf, HEADER_SIZE).seq : commitBody.decode(buf, HEADER_SIZE).seq) === seq
+    } catch (e) {
+      if (e instanceof RangeDecodeError) return false
+      throw e
+    }
+  }
+
+  /**
+   * Walk the log from the head. `onPayload` receives each committed
+   * transaction's blocks once its commit has verified.
+   */
+  scan(onTx?: (tx: JournalTx, payloads: MetaBlock[]) => void): ScanResult {
+    const transactions: JournalTx[] = []
+    let pos = this.head
+    let seq = this.seq
+    const limit = this.head + this.size
+    while (pos < limit) {
+      const first = this.readAt(pos)
+      if (!this.parse(first, pos, JournalBlockType.DESCRIPTOR, seq)) break
+      const tx: JournalTx = {seq, start: pos % this.size, length: 0, state: 'incomplete', targets: []}
+      const payloads: MetaBlock[] = []
+      let p = pos
+      let desc: Buffer | undefined = first
+      for (;;) {
+        const {count} = descriptorHead.decode(desc, HEADER_SIZE)
+        if (count > descriptorCapacity(this.bs) || p + 1 + count >= limit) {
+          tx.state = 'corrupt'
+          tx.reason = `descriptor at ${p % this.size} lists ${count} blocks`
+          break
+        }
+        let entries: DescriptorEntry[]
+        try {
+          entries = readDescriptorEntries(desc, count)
+        } catch {
+          tx.state = 'corrupt'
+          tx.reason = 'descriptor entry out of range'
+          break
+        }
+        p++
+        let torn = false
+        for (const e of entries) {
+          const data = this.readAt(p)
+          if (crc32(data) !== e.crc || e.target >= this.geo.blockCount) {
+            torn = true
+            tx.reason = `payload for block ${e.target} at ${p % this.size} does not match its checksum`
+            break
+          }
+          tx.targets.push(e.target)
+          payloads.push({block: e.target, data})
+          p++
+        }
+        if (torn) {
+          tx.state = 'incomplete'
+          break
+        }
+        const next = this.readAt(p)
+        if (this.parse(next, p, JournalBlockType.COMMIT, seq)) {
+          tx.commit = commitBody.decode(next, HEADER_SIZE)
+          tx.state = 'committed'
+          p++
+          break
+        }
+        if (this.parse(next, p, JournalBlockType.DESCRIPTOR, seq)) {
+          desc = next
+          continue
+        }
+        tx.reason = `no commit block at ${p % this.size}`
+        break
+      }
+      tx.length = p - pos
+      transactions.push(tx)
+      if (tx.state !== 'committed') break
+      onTx?.(tx, payloads)
+      pos = p
+      seq++
+    }
+    return {transactions, end: pos % this.size, nextSeq: seq}
+  }
+
+  /** Journal blocks a transaction of `n` metadata blocks needs. */
+  cost(n: number): number {
+    return Math.max(1, Math.ceil(n / descriptorCapacity(this.bs))) + n + 1
+  }
+
+  get free(): number {
+    return this.size - this.used
+  }
+
+  /**
+   * Log one transaction durably: descriptors and payloads, fsync, then the
+   * commit block, fsync. The caller has made the data blocks it references
+   * reach the device before (they are covered by the first fsync).
+   */
+  write(blocks: readonly MetaBlock[], fields: Omit<CommitFields, 'seq' | 'blocks' | 'flags'>): void {
+    const need = this.cost(blocks.length)
+    if (need > this.free) throw fail('ENOSPC', `transaction of ${need} journal blocks does not fit in the ${this.free} free`)
+    const cap = descriptorCapacity(this.bs)
+    const out: Buffer[] = []
+    const start = this.head + this.used
+    for (let i = 0; i < Math.max(1, blocks.length); i += cap) {
+      const chunk = blocks.slice(i, i + cap)
+      const d = Buffer.alloc(this.bs)
+      descriptorHead.encode({seq: this.seq, count: chunk.length, flags: 0}, d, HEADER_SIZE)
+      writeDescriptorEntries(d, chunk.map((b) => ({target: b.block, crc: crc32(b.data)})))
+      sealBlock(d, {type: JournalBlockType.DESCRIPTOR, level: 0, blocknr: this.abs(start + out.length), uuid: this.uuid, generation: fields.generation})
+      out.push(d)
+      for (const b of chunk) out.push(b.data)
+    }
+    this.writeRun(start, out)
+    this.dev.flush()
+    const c = Buffer.alloc(this.bs)
+    commitBody.encode({...fields, seq: this.seq, blocks: need, flags: 0}, c, HEADER_SIZE)
+    sealBlock(c, {type: JournalBlockType.COMMIT, level: 0, blocknr: this.abs(start + out.length), uuid: this.uuid, generation: fields.generation})
+    this.writeRun(start + out.length, [c])
+    this.dev.flush()
+    this.used += need
+    this.seq++
+  }
+
+  /** Write consecutive journal blocks, in one write per contiguous piece. */
+  private writeRun(pos: number, blocks: Buffer[]): void {
+    let i = 0
+    while (i < blocks.length) {
+      const rel = (pos + i) % this.size
+      const n = Math.min(blocks.length - i, this.size - rel)
+      const piece = blocks.slice(i, i + n)
+      this.dev.write(this.abs(rel) * this.bs, piece.length === 1 ? piece[0]! : Buffer.concat(piece))
+      i += n
+    }
+  }
+
+  /** After a checkpoint: everything logged is home, the log is empty. */
+  emptied(): void {
+    this.head = (this.head + this.used) % this.size
+    this.used = 0
+  }
+}
+
+/** Names of the metadata kinds in a list of payloads (for `journal show`). */
+export function payloadKind(data: Buffer): string {
+  try {
+    const h = blockHeader.decode(data)
+    return {1: 'superblock', 2: 'bitmap', 3: 'leaf', 4: 'node'}[h.type] ?? `type ${h.type}`
+  } catch {
+    return 'unknown'
+  }
+}
