@@ -6,6 +6,8 @@
  * gives the same image.
  */
 import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import {fail, isRazorError} from './errors.js'
 import {hostXattrs} from './host-xattrs.js'
 import type {Image} from './image.js'
@@ -81,17 +83,13 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
 
   const xa = hostXattrs()
   let xattrWarned = false
-  const copyXattrs = (src: Buffer, ino: number, openable: boolean): boolean => {
+  const copyXattrs = (src: Buffer, ino: number): boolean => {
     if (!xa) {
       if (!xattrWarned) warn('XATTR_UNAVAILABLE', src, 'extended attributes not copied: the optional fs-xattr package is not installed')
       xattrWarned = true
       return false
     }
-    const at = stringPath(src, openable)
-    if (!at) {
-      warn('XATTR_SKIPPED', src, 'xattrs not copied: the name is not valid UTF-8 and the file cannot be opened safely')
-      return false
-    }
+    const at = stringPath(src, scratch)
     try {
       let names: string[]
       try {
@@ -115,6 +113,8 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
     }
   }
 
+  let scratchDir: string | undefined
+  const scratch = () => (scratchDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'razorfs-xattr-')))
   const hardlinks = new Map<string, number>()
   const readBuffer = Buffer.allocUnsafe(CHUNK)
   const dirTimes: Array<{ino: number; attrs: InodeAttrs}> = []
@@ -171,7 +171,7 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
         if (type === S_IFDIR) {
           const ino = img.mkdir(dirIno, name, attrs)
           res.directories++
-          copyXattrs(src, ino, true)
+          copyXattrs(src, ino)
           visit(src, ino)
           dirTimes.push({ino, attrs})
           continue
@@ -201,7 +201,7 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
           ino = img.create(dirIno, name, attrs)
           res.specials++
         }
-        if (type !== S_IFLNK && copyXattrs(src, ino, type === S_IFREG)) changed = true
+        if (type !== S_IFLNK && copyXattrs(src, ino)) changed = true
         if (changed || type === S_IFLNK) img.setattr(ino, attrs)
         if (st.nlink > 1n) hardlinks.set(key, ino)
         opts.onProgress?.({files: res.files, bytes: res.bytesIn, path: src.toString('utf8')})
@@ -215,8 +215,12 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
     }
   }
 
-  copyXattrs(Buffer.from(hostDir), ROOT, true)
-  visit(Buffer.from(hostDir), ROOT)
+  try {
+    copyXattrs(Buffer.from(hostDir), ROOT)
+    visit(Buffer.from(hostDir), ROOT)
+  } finally {
+    if (scratchDir) fs.rmSync(scratchDir, {recursive: true, force: true})
+  }
   // directory times last: adding entries changed them
   for (const {ino, attrs} of dirTimes) img.setattr(ino, attrs)
   img.setattr(ROOT, attrsOf(rootSt))
@@ -225,21 +229,16 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
 
 /**
  * fs-xattr takes string paths only. A name that is valid UTF-8 is passed as
- * is; otherwise a regular file or directory is opened and reached through
- * /proc/self/fd (other types are never opened: opening a device or fifo can
- * have effects).
+ * is; otherwise a symlink with a plain name, in a private temporary
+ * directory, points at the raw bytes: getxattr follows it, so any file type
+ * is reached without being opened.
  */
-function stringPath(src: Buffer, openable: boolean): {path: string; close: () => void} | undefined {
+function stringPath(src: Buffer, scratch: () => string): {path: string; close: () => void} {
   const s = src.toString('utf8')
   if (Buffer.from(s, 'utf8').equals(src)) return {path: s, close: () => {}}
-  if (!openable) return undefined
-  let fd: number
-  try {
-    fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK)
-  } catch {
-    return undefined
-  }
-  return {path: `/proc/self/fd/${fd}`, close: () => fs.closeSync(fd)}
+  const link = path.join(scratch(), 'x')
+  fs.symlinkSync(path.isAbsolute(s) ? src : Buffer.concat([Buffer.from(process.cwd() + '/'), src]), link)
+  return {path: link, close: () => fs.rmSync(link, {force: true})}
 }
 
 const ZERO = Buffer.alloc(CHUNK)

@@ -1,0 +1,71 @@
+/**
+ * BaseCommand: the global flags (--json, --quiet, --debug), JSON output and
+ * the one-line error report every razorfs command shares.
+ */
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {describeError, describeUsageError, type ErrorContext} from './_shared/errors.js'
+import {EXIT_STATUS, type ExitStatusRow} from './_shared/exit-codes.js'
+import {hasFlag, printError, writeJson} from './_shared/report.js'
+import {colors} from './_shared/terminal.js'
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    json: Flags.boolean({summary: 'Print the result, or the error, as JSON on stdout.', helpGroup: 'GLOBAL'}),
+    quiet: Flags.boolean({char: 'q', summary: 'Print only the requested output and errors.', helpGroup: 'GLOBAL'}),
+    debug: Flags.boolean({summary: 'Show a stack trace when the command fails.', helpGroup: 'GLOBAL'}),
+  }
+
+  /** Rows of this command's EXIT STATUS section (help and man page). */
+  static exitStatus: readonly ExitStatusRow[] = EXIT_STATUS
+
+  protected flags!: CommandFlags<T>
+  protected args!: CommandArgs<T>
+  /** What the command is working on; errors name it. */
+  protected context: ErrorContext = {}
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as CommandFlags<T>
+    this.args = args as CommandArgs<T>
+  }
+
+  /** True with --quiet (and under --json, where only the JSON is printed). */
+  protected get quiet(): boolean {
+    return Boolean(this.flags?.quiet) || this.jsonEnabled()
+  }
+
+  private debugEnabled(): boolean {
+    return Boolean(this.flags?.debug) || hasFlag(this.argv, '--debug')
+  }
+
+  /** A warning on stderr, unless --quiet or --json. */
+  protected warnLine(message: string): void {
+    if (!this.quiet) process.stderr.write(`${colors().err.yellow('razorfs: warning:')} ${message}\n`)
+  }
+
+  /** Plain, uncoloured JSON: it is for programs. */
+  protected override logJson(json: unknown): void {
+    writeJson(json)
+  }
+
+  protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
+    if (err instanceof Errors.ExitError) throw err
+    // Anything thrown before parsing finished is about the command line.
+    const report = this.parsed ? describeError(err, this.context, this.id) : describeUsageError(err, this.id)
+    printError(report, this.jsonEnabled())
+    if (this.debugEnabled()) process.stderr.write(`${err.stack ?? String(err)}\n`)
+    return this.exit(report.exit)
+  }
+}
