@@ -19,6 +19,17 @@ export class Allocator {
   private readonly maps = new Map<number, Buffer>()
   private readonly dirty = new Set<number>()
   private cursor: number
+  /**
+   * With a journal, freed blocks are quarantined: those freed by the running
+   * transaction until it commits and is checkpointed, those freed by
+   * committed transactions until the next checkpoint. Reusing them earlier
+   * could let a rolled-back or replayed transaction see them overwritten.
+   */
+  journaled = false
+  private freedRunning = new Set<number>()
+  private freedCommitted = new Set<number>()
+  /** Called when space runs out while committed frees wait for a checkpoint. */
+  onPressure?: () => void
 
   constructor(
     private readonly dev: BlockDevice,
@@ -105,8 +116,34 @@ export class Allocator {
     for (let b = start; b < start + count; b++) {
       if (!this.isUsed(b)) throw fail('ECORRUPT', `block ${b} freed twice`, {block: b})
       this.setBit(b, false)
+      if (this.journaled) this.freedRunning.add(b)
     }
     this.freeBlocks += count
+  }
+
+  /** Blocks free and not quarantined. */
+  get available(): number {
+    return this.freeBlocks - this.freedRunning.size - this.freedCommitted.size
+  }
+
+  private taken(b: number): boolean {
+    return this.isUsed(b) || this.freedRunning.has(b) || this.freedCommitted.has(b)
+  }
+
+  /** The running transaction committed: its frees wait for the next checkpoint. */
+  committed(): void {
+    for (const b of this.freedRunning) this.freedCommitted.add(b)
+    this.freedRunning.clear()
+  }
+
+  /** A checkpoint happened: blocks freed by committed transactions are reusable. */
+  checkpointed(): void {
+    this.freedCommitted.clear()
+  }
+
+  /** The running transaction was abandoned (its changes dropped): forget its frees. */
+  abandoned(): void {
+    this.freedRunning.clear()
   }
 
   /**
@@ -114,7 +151,17 @@ export class Allocator {
    * after the cursor (wrapping), else the longest run seen, of at least `min`.
    */
   alloc(want: number, min = 1): Run {
-    if (this.freeBlocks < min) throw this.noSpace(want)
+    try {
+      return this.tryAlloc(want, min)
+    } catch (e) {
+      if (!this.freedCommitted.size || !this.onPressure) throw e
+      this.onPressure()
+      return this.tryAlloc(want, min)
+    }
+  }
+
+  private tryAlloc(want: number, min: number): Run {
+    if (this.available < min) throw this.noSpace(want)
     const lo = this.geo.firstFree
     const hi = this.geo.backupSuperblock
     let best: Run = {start: 0, count: 0}
@@ -127,12 +174,12 @@ export class Allocator {
           b += 8
           continue
         }
-        if (this.isUsed(b)) {
+        if (this.taken(b)) {
           b++
           continue
         }
         let e = b + 1
-        while (e < to && e - b < want && !this.isUsed(e)) e++
+        while (e < to && e - b < want && !this.taken(e)) e++
         if (e - b >= want) return {start: b, count: want}
         if (e - b > best.count) best = {start: b, count: e - b}
         b = e
@@ -150,8 +197,8 @@ export class Allocator {
 
   private noSpace(want: number) {
     const bs = this.geo.blockSize
-    return fail('ENOSPC', `no space left in image: needed ${want * bs} bytes contiguous, ${this.freeBlocks * bs} bytes free`, {
-      free: this.freeBlocks * bs,
+    return fail('ENOSPC', `no space left in image: needed ${want * bs} bytes contiguous, ${this.available * bs} bytes free`, {
+      free: this.available * bs,
     })
   }
 
@@ -170,5 +217,9 @@ export class Allocator {
 
   get hasDirty(): boolean {
     return this.dirty.size > 0
+  }
+
+  get dirtyCount(): number {
+    return this.dirty.size
   }
 }

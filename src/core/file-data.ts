@@ -208,8 +208,9 @@ function dropExtents(v: Volume, ino: number, rec: InodeRecord, old: Extent[], ke
 
 function ensureSpace(v: Volume, bytes: number): void {
   const need = Math.ceil(bytes / v.geo.blockSize) + 32
-  if (v.alloc.freeBlocks < need)
-    throw fail('ENOSPC', `no space left in image: ${v.alloc.freeBlocks * v.geo.blockSize} bytes free, about ${need * v.geo.blockSize} needed`)
+  if (v.alloc.available < need) v.alloc.onPressure?.()
+  if (v.alloc.available < need)
+    throw fail('ENOSPC', `no space left in image: ${v.alloc.available * v.geo.blockSize} bytes free, about ${need * v.geo.blockSize} needed`)
 }
 
 /**

@@ -13,7 +13,7 @@ import {addEntry, isEmptyDir, listEntries, lookupEntry, removeEntry, replaceEntr
 import {fail} from './errors.js'
 import {allExtents, extentInfo, freeData, punchData, readData, truncateData, writeData} from './file-data.js'
 import {ftypeCode} from './format/dirent.js'
-import {featureNames, withFeature} from './format/features.js'
+import {featureNames, hasFeature, withFeature, withoutFeature} from './format/features.js'
 import {COMPRESSION_NONE, COMPRESSION_ZSTD, STORAGE_BLOCKS} from './format/extent.js'
 import {FIRST_INO, ROOT_INO, type InodeRecord} from './format/inode.js'
 import {ItemType, MAX_KEY} from './format/keys.js'
@@ -21,12 +21,35 @@ import {extentRecord} from './format/extent.js'
 import {FORMAT_VERSION, SIGNATURE, STATE_CLEAN, type SuperblockFields} from './format/superblock.js'
 import {fileTypeOfMode, inodeKey, newInode, readInode, setTime, toStat, writeInode} from './inode-table.js'
 import {NodeStore} from './node-store.js'
-import {formatUuid, normalizeCreateOptions} from './create-options.js'
+import {formatUuid, normalizeCreateOptions, type NormalizedCreate} from './create-options.js'
+import {Journal, type MetaBlock, type TxState} from './journal.js'
+import type {CommitFields} from './format/journal.js'
+import {OverlayDevice} from './overlay-device.js'
+import {acquireWriterLock} from './lock.js'
 import {loadSuperblock, writeSuperblock} from './superblock.js'
 import {getXattrValue, listXattrNames, removeXattrValue, setXattrValue, freeXattrs} from './xattrs.js'
 import {S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CreateOptions, type DirEntry, type ExtentInfo, type ImageStats, type InodeAttrs, type OpenOptions, type Stat, type Timespec} from './types.js'
 import {now, type Volume} from './volume.js'
 import {checkVolume, type CheckOptions, type CheckResult} from './check/check.js'
+
+/** What journal recovery did at open. */
+export interface RecoveryReport {
+  /** Committed transactions replayed (read-only opens: applied in memory only). */
+  transactions: number
+  /** Metadata blocks written back. */
+  blocks: number
+  /** A torn or half-written transaction at the end of the log, discarded. */
+  discarded?: {seq: number; state: TxState; reason: string}
+}
+
+function applyCommit(sb: SuperblockFields, c: CommitFields): void {
+  sb.treeRoot = c.treeRoot
+  sb.treeHeight = c.treeHeight
+  sb.freeBlocks = c.freeBlocks
+  sb.inodeCount = c.inodeCount
+  sb.nextIno = c.nextIno
+  sb.generation = Math.max(sb.generation, c.generation)
+}
 
 export interface FeatureSet {
   compat: string[]
@@ -66,6 +89,13 @@ export class Image {
   private readonly v: Volume
   private readonly store: NodeStore
   private closed = false
+  private journal?: Journal
+  private committedFields?: Omit<CommitFields, 'seq' | 'blocks' | 'flags'>
+  private checkpointedSeq = -1
+  private commits = 0
+  private releaseLock?: () => void
+  /** What recovery did when the image was opened (undefined when nothing was needed). */
+  recovery?: RecoveryReport
 
   private constructor(path: string, v: Volume, store: NodeStore) {
     this.path = path
@@ -74,13 +104,13 @@ export class Image {
     this.readOnly = v.readOnly
   }
 
-  private static assemble(path: string, dev: BlockDevice, sb: SuperblockFields, uuid: Buffer, geo: Volume['geo'], readOnly: boolean, cacheBlocks: number, alloc?: Allocator): {v: Volume; store: NodeStore} {
+  /** Build the in-memory state over a device whose superblock is loaded. */
+  private static assemble(path: string, dev: BlockDevice, sb: SuperblockFields, uuid: Buffer, geo: Volume['geo'], readOnly: boolean, cacheBlocks: number, alloc?: Allocator): Image {
     const allocator = alloc ?? new Allocator(dev, geo, uuid, sb.freeBlocks)
     const store = new NodeStore(dev, allocator, geo.blockSize, uuid, geo.blockCount, cacheBlocks)
     const tree = new BTree(store, sb.treeRoot, sb.treeHeight)
     const v: Volume = {dev, geo, uuid, sb, tree, alloc: allocator, data: new DataWriter(dev), readOnly}
-    void path
-    return {v, store}
+    return new Image(path, v, store)
   }
 
   /** Create a new image file and return it open read-write with an empty root directory. */
@@ -95,92 +125,165 @@ export class Image {
     if (existing && existing.isFile() && existing.size > 0 && !o.force)
       throw fail('EEXIST', `${path} exists and is not empty; use --force to overwrite it`, {path})
     if (existing && !existing.isFile()) throw fail('EINVAL', `${path} is not a regular file`, {path})
-    const {geo} = o
+    const release = acquireWriterLock(path)
     const dev = FileDevice.create(path)
     try {
-      dev.resize(geo.blockCount * geo.blockSize)
-      const alloc = Allocator.format(dev, geo, o.uuid)
-      let incompat = 0
-      if (o.compression.algorithm === 'zstd') incompat = withFeature(incompat, 'zstd')
-      const sb: SuperblockFields = {
-        signature: SIGNATURE,
-        version: FORMAT_VERSION,
-        blockSize: geo.blockSize,
-        clusterSize: geo.clusterSize,
-        state: 0,
-        compat: geo.journalBlocks ? withFeature(0, 'journal') : 0,
-        roCompat: 0,
-        incompat,
-        blockCount: geo.blockCount,
-        freeBlocks: alloc.freeBlocks,
-        inodeCount: 0,
-        nextIno: FIRST_INO,
-        bitmapStart: geo.bitmapStart,
-        bitmapBlocks: geo.bitmapBlocks,
-        journalStart: geo.journalStart,
-        journalBlocks: geo.journalBlocks,
-        treeRoot: 0,
-        treeHeight: 1,
-        compression: o.compression.algorithm === 'zstd' ? COMPRESSION_ZSTD : COMPRESSION_NONE,
-        compressionLevel: o.compression.algorithm === 'zstd' ? o.compression.level : 0,
-        createdSec: o.time.sec,
-        createdNsec: o.time.nsec,
-        modifiedSec: o.time.sec,
-        modifiedNsec: o.time.nsec,
-        writeCount: 0,
-        generation: 1,
-        journalSeq: 0,
-        journalHead: 0,
-        journalFlags: 0,
-        label: o.label,
-      }
-      const store = new NodeStore(dev, alloc, geo.blockSize, o.uuid, geo.blockCount, DEFAULT_CACHE_BLOCKS)
-      const tree = BTree.create(store)
-      sb.treeRoot = tree.root
-      const v: Volume = {dev, geo, uuid: o.uuid, sb, tree, alloc, data: new DataWriter(dev), readOnly: false}
-      const root = newInode(S_IFDIR | 0o755, o.time, sb.generation)
-      root.nlink = 2
-      root.parent = ROOT_INO
-      writeInode(v, ROOT_INO, root)
-      sb.inodeCount = 1
-      const img = new Image(path, v, store)
-      img.flush()
+      const img = Image.format(path, dev, o)
+      img.releaseLock = release
       return img
     } catch (e) {
       dev.close()
+      release()
       throw e
     }
+  }
+
+  /** Format a device (already sized or resizable) and return the image open read-write. */
+  static format(path: string, dev: BlockDevice, o: NormalizedCreate): Image {
+    const {geo} = o
+    dev.resize(geo.blockCount * geo.blockSize)
+    const alloc = Allocator.format(dev, geo, o.uuid)
+    let incompat = 0
+    if (o.compression.algorithm === 'zstd') incompat = withFeature(incompat, 'zstd')
+    const sb: SuperblockFields = {
+      signature: SIGNATURE,
+      version: FORMAT_VERSION,
+      blockSize: geo.blockSize,
+      clusterSize: geo.clusterSize,
+      state: 0,
+      compat: geo.journalBlocks ? withFeature(0, 'journal') : 0,
+      roCompat: 0,
+      incompat,
+      blockCount: geo.blockCount,
+      freeBlocks: alloc.freeBlocks,
+      inodeCount: 0,
+      nextIno: FIRST_INO,
+      bitmapStart: geo.bitmapStart,
+      bitmapBlocks: geo.bitmapBlocks,
+      journalStart: geo.journalStart,
+      journalBlocks: geo.journalBlocks,
+      treeRoot: 0,
+      treeHeight: 1,
+      compression: o.compression.algorithm === 'zstd' ? COMPRESSION_ZSTD : COMPRESSION_NONE,
+      compressionLevel: o.compression.algorithm === 'zstd' ? o.compression.level : 0,
+      createdSec: o.time.sec,
+      createdNsec: o.time.nsec,
+      modifiedSec: o.time.sec,
+      modifiedNsec: o.time.nsec,
+      writeCount: 0,
+      generation: 1,
+      journalSeq: 1,
+      journalHead: 0,
+      journalFlags: 0,
+      label: o.label,
+    }
+    const store = new NodeStore(dev, alloc, geo.blockSize, o.uuid, geo.blockCount, DEFAULT_CACHE_BLOCKS)
+    const tree = BTree.create(store)
+    sb.treeRoot = tree.root
+    const v: Volume = {dev, geo, uuid: o.uuid, sb, tree, alloc, data: new DataWriter(dev), readOnly: false}
+    const root = newInode(S_IFDIR | 0o755, o.time, sb.generation)
+    root.nlink = 2
+    root.parent = ROOT_INO
+    writeInode(v, ROOT_INO, root)
+    sb.inodeCount = 1
+    const img = new Image(path, v, store)
+    // the empty filesystem is written directly; from here on every change goes through the journal
+    img.writeMetadata()
+    img.writeSuper(true)
+    dev.flush()
+    img.startWriting()
+    return img
   }
 
   /** Open an existing image. Read-only unless `readOnly: false`. */
   static open(path: string, opts: OpenOptions = {}): Image {
     const wantRw = opts.readOnly === false
     const dev = FileDevice.open(path, !wantRw)
+    let release: (() => void) | undefined
     try {
-      const {sb, uuid, geo, forceReadOnly} = loadSuperblock(dev, path)
-      const readOnly = !wantRw || forceReadOnly
-      const {v, store} = Image.assemble(path, dev, sb, uuid, geo, readOnly, opts.cacheBlocks ?? DEFAULT_CACHE_BLOCKS)
-      const img = new Image(path, v, store)
-      if (!readOnly) {
-        sb.state &= ~STATE_CLEAN
-        sb.writeCount = (sb.writeCount + 1) >>> 0
-        img.writeSuper(false)
-        dev.flush()
-      }
+      if (wantRw) release = acquireWriterLock(path)
+      const img = Image.openDevice(path, dev, opts)
+      img.releaseLock = release
       return img
     } catch (e) {
       dev.close()
+      release?.()
       throw e
     }
   }
 
+  /** Open an image on any block device (tests wrap devices to record and crash them). */
+  static openDevice(name: string, dev: BlockDevice, opts: OpenOptions = {}): Image {
+    const {sb, uuid, geo, forceReadOnly} = loadSuperblock(dev, name)
+    const readOnly = opts.readOnly !== false || forceReadOnly
+    const cache = opts.cacheBlocks ?? DEFAULT_CACHE_BLOCKS
+    let recovery: RecoveryReport | undefined
+    let device: BlockDevice = dev
+    if (geo.journalBlocks && hasFeature(sb.incompat, 'needs_recovery')) {
+      const journal = new Journal(dev, geo, uuid, sb.journalHead, sb.journalSeq)
+      const overlay = new Map<number, Buffer>()
+      let blocks = 0
+      const scan = journal.scan((tx, payloads) => {
+        for (const p of payloads) {
+          if (readOnly) overlay.set(p.block, p.data)
+          else dev.write(p.block * geo.blockSize, p.data)
+          blocks++
+        }
+        applyCommit(sb, tx.commit!)
+      })
+      const committed = scan.transactions.filter((t) => t.state === 'committed')
+      const last = scan.transactions[scan.transactions.length - 1]
+      recovery = {transactions: committed.length, blocks, discarded: last && last.state !== 'committed' ? {seq: last.seq, state: last.state, reason: last.reason ?? ''} : undefined}
+      sb.journalHead = scan.end
+      sb.journalSeq = scan.nextSeq
+      if (readOnly) device = new OverlayDevice(dev, geo.blockSize, overlay)
+      else dev.flush()
+    }
+    const img = Image.assemble(name, device, sb, uuid, geo, readOnly, cache)
+    img.recovery = recovery
+    if (!readOnly) img.startWriting()
+    return img
+  }
+
+  /** Mark the image in use (dirty, journal armed) and make that durable. */
+  private startWriting(): void {
+    const {sb, geo, dev, uuid} = this.v
+    sb.state &= ~STATE_CLEAN
+    sb.writeCount = (sb.writeCount + 1) >>> 0
+    if (geo.journalBlocks) {
+      sb.incompat = withFeature(sb.incompat, 'needs_recovery')
+      this.journal = new Journal(dev, geo, uuid, sb.journalHead, sb.journalSeq)
+      this.v.alloc.journaled = true
+      this.v.alloc.onPressure = () => this.checkpoint()
+    }
+    this.committedFields = this.liveFields()
+    this.writeSuper(false)
+    dev.flush()
+  }
+
+  private liveFields(): Omit<CommitFields, 'seq' | 'blocks' | 'flags'> {
+    const {v} = this
+    return {treeRoot: v.tree.root, treeHeight: v.tree.height, freeBlocks: v.alloc.freeBlocks, inodeCount: v.sb.inodeCount, nextIno: v.sb.nextIno, generation: v.sb.generation}
+  }
+
+  /** Write the superblock (and with `backup` its copy) from the last committed state. */
   private writeSuper(backup: boolean): void {
     const {v} = this
+    const f = this.journal ? this.committedFields! : this.liveFields()
     v.sb.generation++
-    v.sb.treeRoot = v.tree.root
-    v.sb.treeHeight = v.tree.height
-    v.sb.freeBlocks = v.alloc.freeBlocks
+    v.sb.treeRoot = f.treeRoot
+    v.sb.treeHeight = f.treeHeight
+    v.sb.freeBlocks = f.freeBlocks
+    const live = {inodeCount: v.sb.inodeCount, nextIno: v.sb.nextIno}
+    v.sb.inodeCount = f.inodeCount
+    v.sb.nextIno = f.nextIno
+    if (this.journal) {
+      v.sb.journalHead = this.journal.head
+      v.sb.journalSeq = this.journal.seq
+    }
     writeSuperblock(v.dev, v.sb, v.uuid, v.geo, backup)
+    v.sb.inodeCount = live.inodeCount
+    v.sb.nextIno = live.nextIno
   }
 
   private assertOpen(): void {
@@ -192,54 +295,118 @@ export class Image {
     if (this.readOnly) throw fail('EROFS', `${this.path} is open read-only`)
   }
 
-  /** Write dirty metadata in block order, coalescing contiguous blocks into one write. */
-  private writeMetadata(): void {
-    const {v} = this
-    v.data.drain()
-    const gen = v.sb.generation + 1
-    const blocks = [...this.store.takeDirty(gen), ...v.alloc.takeDirty(gen)].sort((a, b) => a.block - b.block)
-    const bs = v.geo.blockSize
+  /** Dirty metadata, encoded, in block order. */
+  private takeDirty(): MetaBlock[] {
+    const gen = this.v.sb.generation + 1
+    return [...this.store.takeDirty(gen), ...this.v.alloc.takeDirty(gen)].sort((a, b) => a.block - b.block)
+  }
+
+  /** Write blocks home, coalescing contiguous blocks into one write. */
+  private writeHome(blocks: MetaBlock[]): void {
+    const bs = this.v.geo.blockSize
     for (let i = 0; i < blocks.length; ) {
       let j = i + 1
       while (j < blocks.length && blocks[j]!.block === blocks[j - 1]!.block + 1) j++
       const run = blocks.slice(i, j)
-      v.dev.write(run[0]!.block * bs, run.length === 1 ? run[0]!.data : Buffer.concat(run.map((r) => r.data)))
+      this.v.dev.write(run[0]!.block * bs, run.length === 1 ? run[0]!.data : Buffer.concat(run.map((r) => r.data)))
       i = j
     }
   }
 
-  /** Write every dirty block and fsync. */
+  /** Without a journal: write dirty metadata straight home. */
+  private writeMetadata(): void {
+    this.v.data.drain()
+    this.writeHome(this.takeDirty())
+  }
+
+  /**
+   * Commit the running transaction: its data is already on the device, its
+   * metadata goes to the journal (durable when this returns), then home.
+   */
+  private commit(): void {
+    const j = this.journal
+    if (!j) {
+      this.writeMetadata()
+      return
+    }
+    if (!this.store.dirtyCount && !this.v.alloc.hasDirty) return
+    this.v.data.drain()
+    this.v.sb.generation++
+    const blocks = this.takeDirty()
+    if (j.cost(blocks.length) > j.free) this.checkpoint()
+    if (j.cost(blocks.length) > j.free)
+      throw fail('ENOSPC', `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal holds; make the image with a larger --journal-size`)
+    const fields = this.liveFields()
+    j.write(blocks, fields)
+    this.committedFields = fields
+    this.v.alloc.committed()
+    this.writeHome(blocks)
+    this.commits++
+  }
+
+  /** Make every committed transaction durable at home and empty the journal. */
+  private checkpoint(): void {
+    const j = this.journal
+    if (!j || (j.used === 0 && this.checkpointedSeq === j.seq)) return
+    this.v.dev.flush()
+    j.emptied()
+    this.writeSuper(false)
+    this.v.dev.flush()
+    this.v.alloc.checkpointed()
+    this.checkpointedSeq = j.seq
+  }
+
+  /** Commit everything so far; when this returns it survives a crash. */
   flush(): void {
     this.assertOpen()
     if (this.readOnly) return
-    this.writeMetadata()
-    this.writeSuper(false)
-    this.v.dev.flush()
+    this.commit()
+    if (!this.journal) {
+      this.writeSuper(false)
+      this.v.dev.flush()
+    }
   }
 
-  /** Write everything out, mark the image clean (both superblocks) and close the file. Safe to call twice. */
+  /** Commit, checkpoint, mark the image clean (both superblocks) and close the file. Safe to call twice. */
   close(): void {
     if (this.closed) return
     try {
       if (!this.readOnly) {
-        this.writeMetadata()
+        this.commit()
+        this.checkpoint()
         this.v.dev.flush()
         const t = now()
         this.v.sb.modifiedSec = t.sec
         this.v.sb.modifiedNsec = t.nsec
         this.v.sb.state |= STATE_CLEAN
+        this.v.sb.incompat = withoutFeature(this.v.sb.incompat, 'needs_recovery')
         this.writeSuper(true)
         this.v.dev.flush()
       }
     } finally {
       this.closed = true
       this.v.dev.close()
+      this.releaseLock?.()
     }
   }
 
-  /** Bound memory during long runs: write dirty metadata once the cache holds many dirty nodes. */
+  /** Abandon the image without writing anything more (what a crash does; for tests). */
+  abandon(): void {
+    if (this.closed) return
+    this.closed = true
+    this.v.dev.close()
+    this.releaseLock?.()
+  }
+
+  /** Between operations: commit once the running transaction is large. */
   private settle(): void {
-    if (this.store.dirtyCount > DEFAULT_CACHE_BLOCKS / 2) this.writeMetadata()
+    const limit = this.journal ? Math.min(DEFAULT_CACHE_BLOCKS / 2, Math.floor(this.journal.size / 4)) : DEFAULT_CACHE_BLOCKS / 2
+    if (this.store.dirtyCount + this.v.alloc.dirtyCount > limit) this.commit()
+  }
+
+  /** Number of journal commits since open (diagnostics and benchmarks). */
+  get commitCount(): number {
+    return this.commits
   }
 
   info(): ImageInfo {
