@@ -113,13 +113,18 @@ function splitFlags(cmd) {
   }
 }
 
+/** A command's page name: topic commands ('journal:replay') become razorfs-journal-replay. */
+function pageName(bin, cmd) {
+  return `${bin}-${cmd.id.replace(/:/g, '-')}`
+}
+
 function commandPage(cmd, commands, config) {
   const bin = config.bin
-  const page = `${bin}-${cmd.id}`
+  const page = pageName(bin, cmd)
   const {main, global} = splitFlags(cmd)
   const args = Object.entries(cmd.args ?? {}).filter(([, a]) => !a.hidden)
   const synopsis = [
-    `.B ${bin} ${esc(cmd.id)}`,
+    `.B ${bin} ${esc(cmd.id.replace(/:/g, ' '))}`,
     ...args.map(([name, a]) => (a.required ? ital(name.toUpperCase()) : `[${ital(name.toUpperCase())}]`)),
     ...main.map(synopsisFlag),
     ...global.map(synopsisFlag),
@@ -128,17 +133,17 @@ function commandPage(cmd, commands, config) {
     header(page, 1, config.version),
     section('NAME', `${esc(page)} \\- ${esc(cmd.summary ?? '')}`),
     section('SYNOPSIS', synopsis),
-    section('DESCRIPTION', paragraphs(render(cmd.description ?? cmd.summary ?? '', bin, cmd.id))),
+    section('DESCRIPTION', paragraphs(render(cmd.description ?? cmd.summary ?? '', bin, cmd.id.replace(/:/g, ' ')))),
   ]
   if (args.length > 0) {
     parts.push(section('ARGUMENTS', args.map(([name, a]) => `.TP\n${ital(name.toUpperCase())}\n${esc(a.description ?? '')}`).join('\n')))
   }
   if (main.length > 0) parts.push(section('OPTIONS', flagList(main)))
   if (global.length > 0) parts.push(section('GLOBAL OPTIONS', flagList(global)))
-  const examples = examplesSection(cmd.examples, bin, cmd.id)
+  const examples = examplesSection(cmd.examples, bin, cmd.id.replace(/:/g, ' '))
   if (examples) parts.push(examples)
   parts.push(exitStatusSection(exitStatusOf(cmd)))
-  const others = commands.filter((c) => c.id !== cmd.id).map((c) => [`${bin}-${c.id}`, 1])
+  const others = commands.filter((c) => c.id !== cmd.id).map((c) => [pageName(bin, c), 1])
   const extra = cmd.id === 'mkfs' ? [['mkfs.razorfs', 8]] : []
   parts.push(section('SEE ALSO', seeAlso([[bin, 1], ...others, ...extra, [bin, 5]])))
   return {file: `${page}.1`, text: parts.join('\n') + '\n'}
@@ -169,13 +174,13 @@ function overviewPage(commands, config) {
         ].join('\n\n'),
       ),
     ),
-    section('COMMANDS', commands.map((c) => `.TP\n.BR ${esc(`${bin}-${c.id}`)} (1)\n${esc(c.summary ?? '')}`).join('\n')),
+    section('COMMANDS', commands.map((c) => `.TP\n.BR ${esc(pageName(bin, c))} (1)\n${esc(c.summary ?? '')}`).join('\n')),
     section('GLOBAL OPTIONS', flagList(global)),
     section('OPERANDS', paragraphs(OPERAND_RULE)),
     section('SIZES', paragraphs(`Sizes are ${SIZE_SYNTAX}.`)),
     section('ENVIRONMENT', ENVIRONMENT.map((e) => `.TP\n.B ${esc(e.name)}\n${esc(e.meaning)}`).join('\n')),
     exitStatusSection(EXIT_STATUS),
-    section('SEE ALSO', seeAlso([...commands.map((c) => [`${bin}-${c.id}`, 1]), ['mkfs.razorfs', 8], [bin, 5]])),
+    section('SEE ALSO', seeAlso([...commands.map((c) => [pageName(bin, c), 1]), ['mkfs.razorfs', 8], [bin, 5]])),
   ]
   return {file: `${bin}.1`, text: parts.join('\n') + '\n'}
 }

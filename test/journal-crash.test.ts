@@ -18,6 +18,7 @@ const rng = new Rng('journal-crash')
 // ---- build the base image and record the workload
 const baseDev = new MemoryDevice(0)
 const fresh = Image.format('base', baseDev, normalizeCreateOptions({size: 6 << 20, blockSize: BS, clusterSize: 4096, journalBlocks: 300, time: {sec: 1700000000, nsec: 0}, uuid: '11111111-2222-3333-4444-555555555555'}))
+const layout = fresh.info().layout
 fresh.close()
 const base = Buffer.from(baseDev.contents())
 
@@ -194,8 +195,10 @@ t.test('every prefix of the write sequence', async (t) => {
 t.test('drops and reorderings of unflushed writes, torn blocks', async (t) => {
   const before = checked
   for (let s = 0; s < 2600; s++) {
-    const n = rng.int(1, writes.length)
-    const lastFlush = [0, ...rec.flushes].filter((f) => f <= n).pop()!
+    // half the crashes come while a flush is in flight: everything of that commit issued, nothing known durable
+    const n = s % 2 === 0 ? pick(rec.flushes.filter((f) => f > 0)) : rng.int(1, writes.length)
+    // the crash came after n writes were issued and before a flush at n completed
+    const lastFlush = [0, ...rec.flushes].filter((f) => f < n).pop()!
     const durable = writes.slice(0, lastFlush)
     const pending = writes.slice(lastFlush, n)
     const kept = pending.filter(() => rng.chance(0.6))
@@ -210,6 +213,20 @@ t.test('drops and reorderings of unflushed writes, torn blocks', async (t) => {
     } else verify(`reorder ${s}`, crashImage(base, [...durable, ...kept]), ackedBefore(lastFlush), maxOps)
   }
   t.same(failures.slice(0, 10), [], `${checked - before} reordered, dropped or torn states recovered`)
+})
+
+t.test('each commit in flight with only its journal blocks on disk', async (t) => {
+  const before = checked
+  const {journalStart, journalBlocks} = layout
+  const inJournal = (w: Recorded) => w.pos / BS >= journalStart && w.pos / BS < journalStart + journalBlocks
+  const points = [0, ...rec.flushes]
+  for (let i = 1; i < points.length; i++) {
+    const epoch = writes.slice(points[i - 1], points[i])
+    if (!epoch.some(inJournal) || epoch.every(inJournal)) continue
+    const maxOps = points[i] === writes.length ? OPS : writes[points[i]]!.op
+    verify(`journal only ${i}`, crashImage(base, [...writes.slice(0, points[i - 1]), ...epoch.filter(inJournal)]), ackedBefore(points[i - 1]), maxOps)
+  }
+  t.same(failures.slice(0, 10), [], `${checked - before} commits with their data lost recovered`)
 })
 
 t.test('replay is idempotent, also when recovery itself crashes', async (t) => {

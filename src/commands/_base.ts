@@ -7,6 +7,8 @@ import {describeError, describeUsageError, type ErrorContext} from './_shared/er
 import {EXIT_STATUS, type ExitStatusRow} from './_shared/exit-codes.js'
 import {hasFlag, printError, writeJson} from './_shared/report.js'
 import {colors} from './_shared/terminal.js'
+import {withImage} from './_shared/open.js'
+import type {Image} from '../core/index.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -48,6 +50,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   private debugEnabled(): boolean {
     return Boolean(this.flags?.debug) || hasFlag(this.argv, '--debug')
+  }
+
+  /** Open an image read-only for fn (see withImage); a recovered journal is mentioned on stderr. */
+  protected withImage<R>(path: string, fn: (img: Image) => R | Promise<R>): Promise<R> {
+    return withImage(path, fn, (m) => this.warnLine(m))
   }
 
   /** A warning on stderr, unless --quiet or --json. */

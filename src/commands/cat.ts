@@ -3,7 +3,6 @@ import {fail} from '../core/index.js'
 import {BaseCommand} from './_base.js'
 import {UsageError} from './_shared/errors.js'
 import {OPERAND_RULE, parseOperand} from './_shared/operand.js'
-import {withImage} from './_shared/open.js'
 import {ClosedPipe, copyOut} from './_shared/stream.js'
 import {renderValue, type RenderedValue} from './_shared/values.js'
 
@@ -37,7 +36,7 @@ export default class Cat extends BaseCommand<typeof Cat> {
     if (!operand.explicitPath) throw new UsageError(`'${operand.image}' has no ':PATH'; name a file inside the image, e.g. ${operand.image}:/etc/hostname`)
     const {image, path} = operand
     this.context = {image, path}
-    return withImage(image, async (img) => {
+    return this.withImage(image, async (img) => {
       const ino = img.resolve(path, {follow: true})
       const st = img.stat(ino)
       if (st.type === 'dir') throw fail('EISDIR', 'is a directory', {path})

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from './_base.js'
 import {inodeReport, renderInodeReport, type InodeReport} from './_shared/inode-report.js'
-import {withImage} from './_shared/open.js'
 import {renderSuperblockReport, superblockReport, type SuperblockReport} from './_shared/superblock-report.js'
 
 export default class Dump extends BaseCommand<typeof Dump> {
@@ -30,7 +29,7 @@ export default class Dump extends BaseCommand<typeof Dump> {
     const {image} = this.args
     const {inode} = this.flags
     this.context = {image}
-    return withImage(image, (img) => {
+    return this.withImage(image, (img) => {
       if (inode !== undefined) {
         const report = inodeReport(img, inode)
         for (const line of renderInodeReport(report)) this.log(line)

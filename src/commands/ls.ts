@@ -4,7 +4,6 @@ import {BaseCommand} from './_base.js'
 import {listDirectory, lsEntry, renderLong, renderShort, totalLine, withDetails, type Listed, type LsEntry} from './_shared/listing.js'
 import {displayName} from './_shared/names.js'
 import {OPERAND_RULE, parseOperand} from './_shared/operand.js'
-import {withImage} from './_shared/open.js'
 
 export default class Ls extends BaseCommand<typeof Ls> {
   static override summary = 'List a directory inside an image.'
@@ -43,7 +42,7 @@ export default class Ls extends BaseCommand<typeof Ls> {
     const operand = parseOperand(this.args['IMAGE[:PATH]'])
     this.context = {image: operand.image, path: operand.path}
     this.json = this.jsonEnabled()
-    await withImage(operand.image, (img) => this.listOperand(img, operand.path))
+    await this.withImage(operand.image, (img) => this.listOperand(img, operand.path))
     this.flush()
     return this.entries
   }

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from './_base.js'
 import {OPERAND_RULE, parseOperand} from './_shared/operand.js'
-import {withImage} from './_shared/open.js'
 import {renderStatReport, statReport, type StatReport} from './_shared/stat-report.js'
 
 export default class Stat extends BaseCommand<typeof Stat> {
@@ -30,7 +29,7 @@ export default class Stat extends BaseCommand<typeof Stat> {
   public async run(): Promise<StatReport> {
     const {image, path} = parseOperand(this.args['IMAGE[:PATH]'])
     this.context = {image, path}
-    return withImage(image, (img) => {
+    return this.withImage(image, (img) => {
       const ino = img.resolve(path, {follow: this.flags.dereference})
       const st = img.stat(ino)
       const target = st.type === 'symlink' ? img.readlink(ino) : undefined

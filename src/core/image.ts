@@ -109,7 +109,7 @@ export class Image {
     const allocator = alloc ?? new Allocator(dev, geo, uuid, sb.freeBlocks)
     const store = new NodeStore(dev, allocator, geo.blockSize, uuid, geo.blockCount, cacheBlocks)
     const tree = new BTree(store, sb.treeRoot, sb.treeHeight)
-    const v: Volume = {dev, geo, uuid, sb, tree, alloc: allocator, data: new DataWriter(dev), readOnly}
+    const v: Volume = {dev, geo, uuid, sb, tree, alloc: allocator, data: new DataWriter(dev, geo.blockSize), readOnly}
     return new Image(path, v, store)
   }
 
@@ -180,7 +180,7 @@ export class Image {
     const store = new NodeStore(dev, alloc, geo.blockSize, o.uuid, geo.blockCount, DEFAULT_CACHE_BLOCKS)
     const tree = BTree.create(store)
     sb.treeRoot = tree.root
-    const v: Volume = {dev, geo, uuid: o.uuid, sb, tree, alloc, data: new DataWriter(dev), readOnly: false}
+    const v: Volume = {dev, geo, uuid: o.uuid, sb, tree, alloc, data: new DataWriter(dev, geo.blockSize), readOnly: false}
     const root = newInode(S_IFDIR | 0o755, o.time, sb.generation)
     root.nlink = 2
     root.parent = ROOT_INO
@@ -337,7 +337,9 @@ export class Image {
     if (j.cost(blocks.length) > j.free)
       throw fail('ENOSPC', `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal holds; make the image with a larger --journal-size`)
     const fields = this.liveFields()
-    j.write(blocks, fields)
+    const data = this.v.data
+    j.write(blocks, fields, !data.wroteData ? [] : data.checks ?? 'ordered')
+    data.committed()
     this.committedFields = fields
     this.v.alloc.committed()
     this.writeHome(blocks)

@@ -12,7 +12,7 @@ import {crc32} from './format/checksum.js'
 import {RangeDecodeError} from './format/codec.js'
 import type {Geometry} from './format/geometry.js'
 import {blockHeader, blockProblem, HEADER_SIZE, sealBlock} from './format/header.js'
-import {commitBody, descriptorCapacity, descriptorHead, JournalBlockType, readDescriptorEntries, writeDescriptorEntries, type CommitFields, type DescriptorEntry} from './format/journal.js'
+import {commitBody, descriptorCapacity, descriptorHead, DESCRIPTOR_DATA_CHECKS, JournalBlockType, readDescriptorEntries, writeDescriptorEntries, type CommitFields, type DescriptorEntry} from './format/journal.js'
 import {fail} from './errors.js'
 
 export type TxState = 'committed' | 'incomplete' | 'corrupt'
@@ -102,8 +102,9 @@ export class Journal {
       let p = pos
       let desc: Buffer | undefined = first
       for (;;) {
-        const {count} = descriptorHead.decode(desc, HEADER_SIZE)
-        if (count > descriptorCapacity(this.bs) || p + 1 + count >= limit) {
+        const {count, flags} = descriptorHead.decode(desc, HEADER_SIZE)
+        const checksOnly = (flags & DESCRIPTOR_DATA_CHECKS) !== 0
+        if (count > descriptorCapacity(this.bs) || p + 1 + (checksOnly ? 0 : count) >= limit) {
           tx.state = 'corrupt'
           tx.reason = `descriptor at ${p % this.size} lists ${count} blocks`
           break
@@ -118,7 +119,16 @@ export class Journal {
         }
         p++
         let torn = false
-        for (const e of entries) {
+        if (checksOnly) {
+          for (const e of entries) {
+            if (e.target >= this.geo.blockCount || crc32(this.dev.read(e.target * this.bs, this.bs)) !== e.crc) {
+              torn = true
+              tx.reason = `data block ${e.target} does not match its checksum (written after the crash point)`
+              break
+            }
+          }
+        }
+        for (const e of checksOnly ? [] : entries) {
           const data = this.readAt(p)
           if (crc32(data) !== e.crc || e.target >= this.geo.blockCount) {
             torn = true
@@ -167,16 +177,29 @@ export class Journal {
   }
 
   /**
-   * Log one transaction durably: descriptors and payloads, fsync, then the
-   * commit block, fsync. The caller has made the data blocks it references
-   * reach the device before (they are covered by the first fsync).
+   * Log one transaction durably. `data` is how the new data blocks it points
+   * at are protected: listed with their CRCs (recovery checks them), so
+   * everything is written and then fsynced once; or, with 'ordered' (too many
+   * to list), descriptors and payloads, fsync (which makes the data durable
+   * too), then the commit block, fsync. A commit that reaches the disk before
+   * a payload or a listed data block is caught by that block's CRC, and the
+   * transaction, not yet acknowledged, is discarded.
    */
-  write(blocks: readonly MetaBlock[], fields: Omit<CommitFields, 'seq' | 'blocks' | 'flags'>): void {
-    const need = this.cost(blocks.length)
-    if (need > this.free) throw fail('ENOSPC', `transaction of ${need} journal blocks does not fit in the ${this.free} free`)
+  write(blocks: readonly MetaBlock[], fields: Omit<CommitFields, 'seq' | 'blocks' | 'flags'>, data: readonly DescriptorEntry[] | 'ordered' = 'ordered'): void {
+    const checks = data === 'ordered' ? [] : data
     const cap = descriptorCapacity(this.bs)
+    const need = this.cost(blocks.length) + Math.ceil(checks.length / cap)
+    if (need > this.free) throw fail('ENOSPC', `transaction of ${need} journal blocks does not fit in the ${this.free} free`)
     const out: Buffer[] = []
     const start = this.head + this.used
+    for (let i = 0; i < checks.length; i += cap) {
+      const chunk = checks.slice(i, i + cap)
+      const d = Buffer.alloc(this.bs)
+      descriptorHead.encode({seq: this.seq, count: chunk.length, flags: DESCRIPTOR_DATA_CHECKS}, d, HEADER_SIZE)
+      writeDescriptorEntries(d, chunk)
+      sealBlock(d, {type: JournalBlockType.DESCRIPTOR, level: 0, blocknr: this.abs(start + out.length), uuid: this.uuid, generation: fields.generation})
+      out.push(d)
+    }
     for (let i = 0; i < Math.max(1, blocks.length); i += cap) {
       const chunk = blocks.slice(i, i + cap)
       const d = Buffer.alloc(this.bs)
@@ -187,7 +210,7 @@ export class Journal {
       for (const b of chunk) out.push(b.data)
     }
     this.writeRun(start, out)
-    this.dev.flush()
+    if (data === 'ordered') this.dev.flush()
     const c = Buffer.alloc(this.bs)
     commitBody.encode({...fields, seq: this.seq, blocks: need, flags: 0}, c, HEADER_SIZE)
     sealBlock(c, {type: JournalBlockType.COMMIT, level: 0, blocknr: this.abs(start + out.length), uuid: this.uuid, generation: fields.generation})

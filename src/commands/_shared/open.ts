@@ -10,10 +10,26 @@ export function checkImageFile(path: string): void {
   if (st.isDirectory()) throw new HostError(path, 'EISDIR', 'is a directory, not an image file')
 }
 
+/** How a command reports that it is showing a recovered state (stderr, unless --quiet). */
+export type Note = (message: string) => void
+
+/** The line a command prints when the journal needed recovery at open. */
+export function recoveryNote(path: string, img: Image, readOnly: boolean): string | undefined {
+  const r = img.recovery
+  if (!r) return undefined
+  const what = `${r.transactions} committed transaction${r.transactions === 1 ? '' : 's'} (${r.blocks} block${r.blocks === 1 ? '' : 's'})`
+  const torn = r.discarded ? `; discarded ${r.discarded.state} transaction ${r.discarded.seq}` : ''
+  return readOnly
+    ? `${path} was not closed cleanly: showing it with ${what} from its journal applied in memory${torn}; the image is not changed (replay it with 'razorfs journal replay ${path}')`
+    : `${path} was not closed cleanly: replayed ${what} from its journal${torn}`
+}
+
 /** Open an image read-only, run fn, and close it again (also on error). */
-export async function withImage<T>(path: string, fn: (img: Image) => T | Promise<T>): Promise<T> {
+export async function withImage<T>(path: string, fn: (img: Image) => T | Promise<T>, note?: Note): Promise<T> {
   checkImageFile(path)
   const img = Image.open(path, {readOnly: true})
+  const line = recoveryNote(path, img, true)
+  if (line) note?.(line)
   let result: T
   try {
     result = await fn(img)

@@ -17,6 +17,9 @@ export const descriptorHead = struct([
   ['flags', u32],
 ] as const)
 
+/** Descriptor flag: the entries are data blocks written home by the transaction, with their CRC; no payloads follow. */
+export const DESCRIPTOR_DATA_CHECKS = 1
+
 /** One descriptor entry: the home block of the payload that follows, and the payload's CRC32. */
 export const DESCRIPTOR_ENTRY = 12
 export const DESCRIPTOR_ENTRIES_AT = HEADER_SIZE + descriptorHead.size // 64
