@@ -11,7 +11,8 @@ import path from 'node:path'
 import {fail, isRazorError} from './errors.js'
 import {hostXattrs} from './host-xattrs.js'
 import type {Image} from './image.js'
-import {S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, type InodeAttrs, type Timespec} from './types.js'
+import {S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, type FileType, type InodeAttrs, type Timespec} from './types.js'
+import {fileTypeOfMode} from './inode-table.js'
 
 export interface PopulateProgress {
   files: number
@@ -26,6 +27,18 @@ export interface PopulateWarning {
 export interface PopulateOptions {
   onProgress?: (p: PopulateProgress) => void
   onWarning?: (w: PopulateWarning) => void
+  /** Directory of the image the tree's contents go into (default: the root). Its own attributes become the tree root's. */
+  into?: number
+  /**
+   * Leave out an entry (and, for a directory, everything below it). `rel` is
+   * the entry's path relative to the tree root, '/'-separated, as bytes.
+   */
+  exclude?: (rel: Buffer, type: FileType) => boolean
+  /**
+   * Rewrite an entry's attributes before they are stored: owner maps,
+   * --all-root, timestamp clamping. `rel` is as for exclude ('' for the root).
+   */
+  mapAttrs?: (attrs: InodeAttrs, rel: Buffer, type: FileType) => InodeAttrs
 }
 export interface PopulateResult {
   files: number
@@ -81,6 +94,7 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
   }
   if ((Number(rootSt.mode) & S_IFMT) !== S_IFDIR) throw fail('ENOTDIR', `${hostDir}: the source tree is not a directory`, {path: hostDir})
 
+  const into = opts.into ?? ROOT
   const xa = hostXattrs()
   let xattrWarned = false
   const copyXattrs = (src: Buffer, ino: number): boolean => {
@@ -147,7 +161,12 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
     }
   }
 
-  const visit = (hostPath: Buffer, dirIno: number) => {
+  const relOf = (rel: Buffer, name: Buffer) => (rel.length ? Buffer.concat([rel, Buffer.from('/'), name]) : name)
+  const attrsFor = (st: fs.BigIntStats, rel: Buffer): InodeAttrs => {
+    const a = attrsOf(st)
+    return opts.mapAttrs ? opts.mapAttrs(a, rel, fileTypeOfMode(a.mode!)!) : a
+  }
+  const visit = (hostPath: Buffer, dirIno: number, rel: Buffer) => {
     let names: Buffer[]
     try {
       names = fs.readdirSync(hostPath, {encoding: 'buffer'})
@@ -165,14 +184,17 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
         warn('UNREADABLE', src, `cannot stat (${(e as NodeJS.ErrnoException).code}); skipped`)
         continue
       }
-      const attrs = attrsOf(st)
+      const entryRel = relOf(rel, name)
+      const ftype = fileTypeOfMode(Number(st.mode))
+      if (!ftype || opts.exclude?.(entryRel, ftype)) continue
+      const attrs = attrsFor(st, entryRel)
       const type = Number(st.mode) & S_IFMT
       try {
         if (type === S_IFDIR) {
           const ino = img.mkdir(dirIno, name, attrs)
           res.directories++
           copyXattrs(src, ino)
-          visit(src, ino)
+          visit(src, ino, entryRel)
           dirTimes.push({ino, attrs})
           continue
         }
@@ -216,14 +238,14 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
   }
 
   try {
-    copyXattrs(Buffer.from(hostDir), ROOT)
-    visit(Buffer.from(hostDir), ROOT)
+    copyXattrs(Buffer.from(hostDir), into)
+    visit(Buffer.from(hostDir), into, Buffer.alloc(0))
   } finally {
     if (scratchDir) fs.rmSync(scratchDir, {recursive: true, force: true})
   }
   // directory times last: adding entries changed them
   for (const {ino, attrs} of dirTimes) img.setattr(ino, attrs)
-  img.setattr(ROOT, attrsOf(rootSt))
+  img.setattr(into, attrsFor(rootSt, Buffer.alloc(0)))
   return res
 }
 
