@@ -52,6 +52,24 @@ export class Allocator {
     return a
   }
 
+  /**
+   * An allocator that ignores the bitmap on the device: every block free but
+   * the fixed ones, every bitmap block dirty (fsck rebuilds the bitmap).
+   */
+  static fresh(dev: BlockDevice, geo: Geometry, uuid: Buffer): Allocator {
+    const a = new Allocator(dev, geo, uuid, 0)
+    for (let i = 0; i < geo.bitmapBlocks; i++) {
+      const m = Buffer.alloc(geo.blockSize)
+      a.initFresh(i, m)
+      a.maps.set(i, m)
+      a.dirty.add(i)
+    }
+    let used = 0
+    for (let b = 0; b < geo.blockCount; b++) if (isFixedBlock(geo, b)) used++
+    a.freeBlocks = geo.blockCount - used
+    return a
+  }
+
   private blockOfMap(i: number): number {
     return this.geo.bitmapStart + i
   }

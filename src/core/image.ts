@@ -469,6 +469,11 @@ export class Image {
     }
   }
 
+  /** The shared state under this image, for fsck's repair code. @internal */
+  get volume(): Volume {
+    return this.v
+  }
+
   /** Check every consistency rule (FORMAT.md §13); read-only. */
   check(opts: CheckOptions = {}): CheckResult {
     this.assertOpen()

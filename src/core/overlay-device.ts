@@ -11,10 +11,12 @@ export class OverlayDevice implements BlockDevice {
     private readonly inner: BlockDevice,
     private readonly blockSize: number,
     private readonly blocks: ReadonlyMap<number, Buffer>,
+    /** Report this size instead of the inner one (a truncated image seen at its full size). */
+    private readonly sizeOverride?: number,
   ) {}
 
   get size(): number {
-    return this.inner.size
+    return this.sizeOverride ?? this.inner.size
   }
 
   read(pos: number, length: number): Buffer {

@@ -34,9 +34,12 @@ const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
   {n: 3, name: 'SB_BACKUP_DIFFERS', pass: 'superblock', severity: 'warning', message: 'backup superblock differs from the primary ({detail})', fix: 'rewrite the backup from the primary', preenOk: true},
   {n: 4, name: 'SB_COUNT_WRONG', pass: 'superblock', severity: 'error', message: 'superblock {detail} is {found}, counted {expected}', fix: 'set it to the counted value', preenOk: true},
   {n: 5, name: 'SB_NEXT_INO_LOW', pass: 'superblock', severity: 'error', message: 'next inode number {found} is not above inode {ino}', fix: 'raise it past the largest inode', preenOk: true},
+  {n: 6, name: 'SB_TRUNCATED', pass: 'superblock', severity: 'error', message: 'image file is {found} bytes, the superblock says {expected}', fix: 'extend the file (the missing part reads as zeros) and repair what it held', preenOk: false},
+  {n: 7, name: 'SB_NOT_CLEAN', pass: 'superblock', severity: 'warning', message: 'image was not closed cleanly', fix: 'mark it clean after the check', preenOk: true},
   // journal
   {n: 1, name: 'JOURNAL_NEEDS_RECOVERY', pass: 'journal', severity: 'warning', message: 'journal holds {found} committed transaction(s) not yet written home', fix: 'replay the journal', preenOk: true},
   {n: 2, name: 'JOURNAL_CORRUPT', pass: 'journal', severity: 'error', message: 'journal transaction {found} is corrupt: {detail}', fix: 'discard it and everything after it', preenOk: false},
+  {n: 3, name: 'JOURNAL_TORN', pass: 'journal', severity: 'warning', message: 'last journal transaction {found} was never completed ({detail}); it was not acknowledged', fix: 'discard it', preenOk: true},
   // tree and inodes
   {n: 1, name: 'TREE_BLOCK_BAD', pass: 'tree', severity: 'error', message: 'tree block {block} unreadable: {detail}', fix: 'drop the subtree and reattach what survives', preenOk: false},
   {n: 2, name: 'TREE_KEY_ORDER', pass: 'tree', severity: 'error', message: 'tree block {block}: keys outside the bounds its parent gives ({detail})', fix: 'rebuild the tree from its items', preenOk: false},

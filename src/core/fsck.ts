@@ -1,0 +1,255 @@
+/**
+ * fsck: the passes around the consistency check — superblock (restore a
+ * destroyed primary from the backup, extend a truncated file), journal
+ * (recover first), the check itself, and repair under an undo log with a
+ * re-check that rolls the repair back unless the image comes out clean.
+ * Exit values are fsck(8)'s.
+ */
+import fs from 'node:fs'
+import {FileDevice, type BlockDevice} from './device.js'
+import {fail, isRazorError, RazorError} from './errors.js'
+import {hasFeature, withoutFeature} from './format/features.js'
+import {blockHeader, resealBlock} from './format/header.js'
+import {STATE_CLEAN} from './format/superblock.js'
+import {Image} from './image.js'
+import {acquireWriterLock} from './lock.js'
+import {OverlayDevice} from './overlay-device.js'
+import {loadSuperblock, writeSuperblock, type LoadedSuperblock} from './superblock.js'
+import {applyUndo, UndoDevice} from './undo.js'
+import {formatCode, makeProblem, problemDef, type Problem} from './check/problems.js'
+import {repairVolume, type RepairAction} from './check/repair.js'
+import {now} from './volume.js'
+import type {CheckResult} from './check/check.js'
+
+export const FSCK_EXIT = {OK: 0, CORRECTED: 1, UNCORRECTED: 4, OPERATIONAL: 8, USAGE: 16, CANCELLED: 32} as const
+
+export type FsckMode = 'check' | 'preen' | 'repair'
+
+export interface FsckOptions {
+  mode: FsckMode
+  /** Check even when the image is marked clean. */
+  force?: boolean
+  checkData?: boolean
+  /** With preen or repair: compute the repair plan, write nothing. */
+  dryRun?: boolean
+  /** Where the undo log goes (default IMAGE.undo). */
+  undoFile?: string
+  onPass?: (pass: string) => void
+}
+
+export interface FsckProblem {
+  code: string
+  id: string
+  pass: string
+  severity: string
+  inode?: number
+  block?: number
+  path?: string
+  message: string
+  action: string
+  fixed: boolean
+}
+
+export interface FsckReport {
+  image: string
+  mode: FsckMode
+  dryRun: boolean
+  /** The clean fast path was taken: nothing was checked beyond the superblock. */
+  skipped: boolean
+  problems: FsckProblem[]
+  /** What repair changed (or, in a dry run, would change). */
+  actions: RepairAction[]
+  /** Where the undo log was written, when anything was written. */
+  undo?: string
+  rolledBack: boolean
+  summary: {inodes: number; directories: number; files: number; usedBlocks: number; blocks: number}
+  exit: number
+}
+
+/** Problems a crash leaves that replay resolves by itself: they do not make an image inconsistent. */
+const AFTER_CRASH = new Set(['JOURNAL_NEEDS_RECOVERY', 'JOURNAL_TORN'])
+
+function findBackup(dev: BlockDevice, name: string): LoadedSuperblock | undefined {
+  for (let bs = 1024; bs <= 65536; bs *= 2) {
+    if (dev.size % bs !== 0 || dev.size < 2 * bs) continue
+    try {
+      return loadSuperblock(dev, name, {blocknr: dev.size / bs - 1, blockSize: bs})
+    } catch {
+      // not at this block size
+    }
+  }
+  return undefined
+}
+
+/** The backup block turned into a primary: the same content, its own number 0. */
+function primaryFromBackup(dev: BlockDevice, l: LoadedSuperblock): Buffer {
+  const bs = l.geo.blockSize
+  const b = dev.read(l.geo.backupSuperblock * bs, bs)
+  const h = blockHeader.decode(b)
+  blockHeader.encode({...h, blocknr: 0}, b, 0)
+  resealBlock(b)
+  return b
+}
+
+export function fsck(path: string, opts: FsckOptions): FsckReport {
+  const report: FsckReport = {image: path, mode: opts.mode, dryRun: Boolean(opts.dryRun), skipped: false, problems: [], actions: [], rolledBack: false, summary: {inodes: 0, directories: 0, files: 0, usedBlocks: 0, blocks: 0}, exit: 0}
+  const found: Problem[] = []
+  const add = (name: string, ctx: Parameters<typeof makeProblem>[1]) => found.push(makeProblem(name, ctx))
+
+  // pass: superblock
+  opts.onPass?.('superblock')
+  const probe = FileDevice.open(path, true)
+  let sbl: LoadedSuperblock
+  let patch: Buffer | undefined
+  let truncatedTo: number | undefined
+  try {
+    try {
+      sbl = loadSuperblock(probe, path)
+    } catch (e) {
+      if (!isRazorError(e)) throw e
+      if (e.code === 'ETRUNCATED') {
+        sbl = loadSuperblock(new OverlayDevice(probe, 1024, new Map(), Number.MAX_SAFE_INTEGER), path)
+        truncatedTo = probe.size
+        add('SB_TRUNCATED', {found: probe.size, expected: sbl.geo.blockCount * sbl.geo.blockSize})
+      } else if (e.code === 'EVERSION' || e.code === 'EFEATURE') throw e
+      else {
+        const backup = findBackup(probe, path)
+        if (!backup) throw fail(e.code === 'ENOTIMAGE' ? 'ENOTIMAGE' : e.code, `${e.message}; no backup superblock found at the end of the file either`)
+        add('SB_PRIMARY_BAD', {block: 0, detail: e.message.replace(`${path}: `, '')})
+        sbl = backup
+        patch = primaryFromBackup(probe, backup)
+      }
+    }
+    if (!patch && truncatedTo === undefined) {
+      try {
+        const b = loadSuperblock(probe, path, {blocknr: sbl.geo.backupSuperblock, blockSize: sbl.geo.blockSize})
+        const differs = (['blockCount', 'blockSize', 'clusterSize', 'journalBlocks', 'version'] as const).filter((f) => b.sb[f] !== sbl.sb[f])
+        if (differs.length || !b.uuid.equals(sbl.uuid)) add('SB_BACKUP_DIFFERS', {detail: differs.join(', ') || 'UUID'})
+      } catch (e) {
+        if (!isRazorError(e)) throw e
+        add('SB_BACKUP_BAD', {block: sbl.geo.backupSuperblock, detail: e.message.replace(`${path}: `, '')})
+      }
+    }
+  } finally {
+    probe.close()
+  }
+  const {sb, geo} = sbl
+  const needsRecovery = hasFeature(sb.incompat, 'needs_recovery')
+  const clean = (sb.state & STATE_CLEAN) !== 0 && !needsRecovery
+  if (!opts.force && clean && !found.length && !opts.checkData) {
+    report.skipped = true
+    report.summary = {inodes: sb.inodeCount, directories: 0, files: 0, usedBlocks: sb.blockCount - sb.freeBlocks, blocks: sb.blockCount}
+    return report
+  }
+
+  // passes: journal, then the check, on a read-only view (primary patched from the backup, truncation zero-filled)
+  opts.onPass?.('journal')
+  const view = (inner: BlockDevice): BlockDevice =>
+    patch || truncatedTo !== undefined ? new OverlayDevice(inner, geo.blockSize, patch ? new Map([[0, patch]]) : new Map(), geo.blockCount * geo.blockSize) : inner
+  const ro = Image.openDevice(path, view(FileDevice.open(path, true)), {readOnly: true})
+  let result: CheckResult
+  try {
+    if (ro.recovery) {
+      if (ro.recovery.transactions) add('JOURNAL_NEEDS_RECOVERY', {found: ro.recovery.transactions})
+      const d = ro.recovery.discarded
+      if (d) add(d.state === 'corrupt' ? 'JOURNAL_CORRUPT' : 'JOURNAL_TORN', {found: d.seq, detail: d.reason})
+    }
+    result = ro.check({checkData: opts.checkData, onPass: opts.onPass})
+    found.push(...result.problems)
+    report.summary = {inodes: result.inodes, directories: result.directories, files: result.files, usedBlocks: result.usedBlocks, blocks: result.blocks}
+    const inconsistent = found.filter((p) => !AFTER_CRASH.has(p.id))
+    if (opts.mode !== 'check' && found.length) {
+      const unsafe = inconsistent.filter((p) => !problemDef(p.id).preenOk)
+      if (opts.mode === 'preen' && unsafe.length) {
+        report.problems = found.map((p) => record(p, false))
+        report.exit = FSCK_EXIT.UNCORRECTED
+        return report
+      }
+      if (opts.dryRun) {
+        report.actions = repairVolume(ro.volume, {dryRun: true, time: now()}).actions
+        report.problems = found.map((p) => record(p, false))
+        report.exit = inconsistent.length ? FSCK_EXIT.UNCORRECTED : FSCK_EXIT.OK
+        return report
+      }
+    } else {
+      report.problems = found.map((p) => record(p, false))
+      report.exit = inconsistent.length ? FSCK_EXIT.UNCORRECTED : FSCK_EXIT.OK
+      return report
+    }
+    if (!found.length) return report
+  } finally {
+    ro.abandon()
+  }
+
+  // repair, under the undo log
+  const undoPath = opts.undoFile ?? `${path}.undo`
+  const release = acquireWriterLock(path)
+  let undo: UndoDevice | undefined
+  try {
+    undo = new UndoDevice(FileDevice.open(path, false), geo.blockSize, undoPath, sbl.uuid)
+    report.undo = undoPath
+    if (truncatedTo !== undefined) undo.resize(geo.blockCount * geo.blockSize)
+    if (patch) undo.write(0, patch)
+    // recover the journal, as a read-write open does
+    Image.openDevice(path, nonClosing(undo), {readOnly: false}).close()
+    const img = Image.openDevice(path, nonClosing(undo), {readOnly: true})
+    const v = img.volume
+    const r = repairVolume(v, {time: now()})
+    report.actions = r.actions
+    Object.assign(v.sb, {treeRoot: r.superblock.treeRoot, treeHeight: r.superblock.treeHeight, freeBlocks: r.superblock.freeBlocks, inodeCount: r.superblock.inodeCount, nextIno: r.superblock.nextIno})
+    v.sb.generation++
+    v.sb.state = (v.sb.state | STATE_CLEAN) & ~2
+    v.sb.incompat = withoutFeature(v.sb.incompat, 'needs_recovery')
+    writeSuperblock(undo, v.sb, v.uuid, geo, true)
+    undo.flush()
+    img.abandon()
+  } finally {
+    undo?.close()
+    release()
+  }
+
+  // re-check; roll back unless clean
+  opts.onPass?.('recheck')
+  const again = Image.open(path)
+  let remaining: Problem[]
+  try {
+    const c = again.check({checkData: opts.checkData})
+    remaining = c.problems.filter((p) => p.id !== 'DATA_CHECKSUM')
+    report.summary = {inodes: c.inodes, directories: c.directories, files: c.files, usedBlocks: c.usedBlocks, blocks: c.blocks}
+  } finally {
+    again.close()
+  }
+  if (remaining.length) {
+    applyUndo(undoPath, path)
+    report.rolledBack = true
+    report.problems = [...found.map((p) => record(p, false)), ...remaining.map((p) => record(p, false))]
+    report.exit = FSCK_EXIT.UNCORRECTED
+    return report
+  }
+  const unfixable = new Set(['DATA_CHECKSUM'])
+  report.problems = found.map((p) => record(p, !unfixable.has(p.id)))
+  report.exit = found.some((p) => unfixable.has(p.id)) ? FSCK_EXIT.CORRECTED | FSCK_EXIT.UNCORRECTED : FSCK_EXIT.CORRECTED
+  return report
+}
+
+function record(p: Problem, fixed: boolean): FsckProblem {
+  return {code: formatCode(p.code), id: p.id, pass: p.pass, severity: p.severity, inode: p.ino, block: p.block, path: p.path, message: p.message, action: problemDef(p.id).fix, fixed}
+}
+
+/** A device whose close() does nothing (several opens share one undo device). */
+function nonClosing(d: BlockDevice): BlockDevice {
+  return {get size() { return d.size }, read: (p, l) => d.read(p, l), write: (p, b) => d.write(p, b), flush: () => d.flush(), resize: (s) => d.resize(s), close: () => {}}
+}
+
+/** `fsck --undo FILE IMAGE`: put back what a repair overwrote. */
+export function revertRepair(undoFile: string, path: string): {blocks: number} {
+  if (!fs.existsSync(undoFile)) throw fail('ENOENT', `${undoFile}: no such undo file`, {path: undoFile})
+  const release = acquireWriterLock(path)
+  try {
+    return {blocks: applyUndo(undoFile, path).blocks}
+  } finally {
+    release()
+  }
+}
+
+export {RazorError}
