@@ -6,7 +6,7 @@
  *   node scripts/gen-man.js           write the pages into man/
  *   node scripts/gen-man.js --check   exit 1 if any page in man/ differs from what would be generated
  *
- * Pages: razorfs.1, razorfs-COMMAND.1 for every command, mkfs.razorfs.8.
+ * Pages: razorfs.1, razorfs-COMMAND.1 for every command, mkfs.razorfs.8, fsck.razorfs.8, razorfsck.8.
  * man/razorfs.5 (the format) is written by hand and left alone.
  * Output is deterministic: no dates, so regenerating gives the same bytes.
  */
@@ -185,22 +185,23 @@ function overviewPage(commands, config) {
   return {file: `${bin}.1`, text: parts.join('\n') + '\n'}
 }
 
-function mkfsAliasPage(mkfs, config) {
-  const {main} = splitFlags(mkfs)
+/** A section-8 page for a name that util-linux's mkfs(8)/fsck(8) look for, pointing at the command's page. */
+function aliasPage(name, cmd, caller, config) {
+  const {main} = splitFlags(cmd)
   const parts = [
-    header('mkfs.razorfs', 8, config.version),
-    section('NAME', `mkfs.razorfs \\- ${esc(mkfs.summary ?? '')}`),
-    section('SYNOPSIS', [`.B mkfs.razorfs`, ital('IMAGE'), ...main.map(synopsisFlag)].join('\n')),
+    header(name, 8, config.version),
+    section('NAME', `${esc(name)} \\- ${esc(cmd.summary ?? '')}`),
+    section('SYNOPSIS', [`.B ${esc(name)}`, ...main.map(synopsisFlag), ital('IMAGE')].join('\n')),
     section(
       'DESCRIPTION',
       paragraphs(
-        `mkfs.razorfs is '${config.bin} mkfs' under the name mkfs(8) looks for: 'mkfs.razorfs ARGUMENTS' runs '${config.bin} mkfs ARGUMENTS'. See razorfs-mkfs(1) for the arguments, options and output.`,
+        `${name} is '${config.bin} ${cmd.id}' under the name ${caller}(8) looks for: '${name} ARGUMENTS' runs '${config.bin} ${cmd.id} ARGUMENTS'. See ${config.bin}-${cmd.id}(1) for the arguments, options and output.`,
       ),
     ),
-    exitStatusSection(exitStatusOf(mkfs)),
-    section('SEE ALSO', seeAlso([['razorfs-mkfs', 1], ['mkfs', 8], [config.bin, 1], [config.bin, 5]])),
+    exitStatusSection(exitStatusOf(cmd)),
+    section('SEE ALSO', seeAlso([[`${config.bin}-${cmd.id}`, 1], [caller, 8], [config.bin, 1], [config.bin, 5]])),
   ]
-  return {file: 'mkfs.razorfs.8', text: parts.join('\n') + '\n'}
+  return {file: `${name}.8`, text: parts.join('\n') + '\n'}
 }
 
 // ---------------------------------------------------------------- main
@@ -209,8 +210,11 @@ settings.enableAutoTranspile = false
 const config = await Config.load(ROOT)
 const commands = [...config.commands].filter((c) => !c.hidden).sort((a, b) => a.id.localeCompare(b.id))
 const pages = [overviewPage(commands, config), ...commands.map((c) => commandPage(c, commands, config))]
-const mkfs = commands.find((c) => c.id === 'mkfs')
-if (mkfs) pages.push(mkfsAliasPage(mkfs, config))
+const aliases = [['mkfs.razorfs', 'mkfs', 'mkfs'], ['fsck.razorfs', 'fsck', 'fsck'], ['razorfsck', 'fsck', 'fsck']]
+for (const [name, id, caller] of aliases) {
+  const cmd = commands.find((c) => c.id === id)
+  if (cmd) pages.push(aliasPage(name, cmd, caller, config))
+}
 
 const pjson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 const listed = new Set((pjson.man ?? []).map((m) => m.replace(/^\.\//, '')))

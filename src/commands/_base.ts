@@ -57,6 +57,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return withImage(path, fn, (m) => this.warnLine(m))
   }
 
+  /** The exit status for a failure of class `exit` (see exit-codes.ts); fsck maps them to fsck(8)'s. */
+  protected exitFor(exit: number): number {
+    return exit
+  }
+
   /** A warning on stderr, unless --quiet or --json. */
   protected warnLine(message: string): void {
     if (!this.quiet) process.stderr.write(`${colors().err.yellow('razorfs: warning:')} ${message}\n`)
@@ -71,6 +76,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (err instanceof Errors.ExitError) throw err
     // Anything thrown before parsing finished is about the command line.
     const report = this.parsed ? describeError(err, this.context, this.id) : describeUsageError(err, this.id)
+    report.exit = this.exitFor(report.exit)
     printError(report, this.jsonEnabled())
     if (this.debugEnabled()) process.stderr.write(`${err.stack ?? String(err)}\n`)
     return this.exit(report.exit)

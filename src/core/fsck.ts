@@ -66,6 +66,9 @@ export interface FsckReport {
   exit: number
 }
 
+/** Problems no repair can fix (the data itself is gone): reported, never "fixed". */
+const UNFIXABLE = new Set(['DATA_CHECKSUM'])
+
 /** Problems a crash leaves that replay resolves by itself: they do not make an image inconsistent. */
 const AFTER_CRASH = new Set(['JOURNAL_NEEDS_RECOVERY', 'JOURNAL_TORN'])
 
@@ -158,7 +161,8 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
     found.push(...result.problems)
     report.summary = {inodes: result.inodes, directories: result.directories, files: result.files, usedBlocks: result.usedBlocks, blocks: result.blocks}
     const inconsistent = found.filter((p) => !AFTER_CRASH.has(p.id))
-    if (opts.mode !== 'check' && found.length) {
+    const fixable = found.filter((p) => !UNFIXABLE.has(p.id))
+    if (opts.mode !== 'check' && fixable.length) {
       const unsafe = inconsistent.filter((p) => !problemDef(p.id).preenOk)
       if (opts.mode === 'preen' && unsafe.length) {
         report.problems = found.map((p) => record(p, false))
@@ -226,9 +230,8 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
     report.exit = FSCK_EXIT.UNCORRECTED
     return report
   }
-  const unfixable = new Set(['DATA_CHECKSUM'])
-  report.problems = found.map((p) => record(p, !unfixable.has(p.id)))
-  report.exit = found.some((p) => unfixable.has(p.id)) ? FSCK_EXIT.CORRECTED | FSCK_EXIT.UNCORRECTED : FSCK_EXIT.CORRECTED
+  report.problems = found.map((p) => record(p, !UNFIXABLE.has(p.id)))
+  report.exit = found.some((p) => UNFIXABLE.has(p.id)) ? FSCK_EXIT.CORRECTED | FSCK_EXIT.UNCORRECTED : FSCK_EXIT.CORRECTED
   return report
 }
 
@@ -243,7 +246,7 @@ function nonClosing(d: BlockDevice): BlockDevice {
 
 /** `fsck --undo FILE IMAGE`: put back what a repair overwrote. */
 export function revertRepair(undoFile: string, path: string): {blocks: number} {
-  if (!fs.existsSync(undoFile)) throw fail('ENOENT', `${undoFile}: no such undo file`, {path: undoFile})
+  if (!fs.existsSync(undoFile)) throw fail('ENOENT', `undo file ${undoFile} does not exist`)
   const release = acquireWriterLock(path)
   try {
     return {blocks: applyUndo(undoFile, path).blocks}

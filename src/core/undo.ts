@@ -22,6 +22,7 @@ export class UndoDevice implements BlockDevice {
   private readonly saved = new Set<number>()
   private readonly fd: number
   private pending = false
+  private offset = HEADER
   /** Blocks recorded so far. */
   records = 0
 
@@ -56,7 +57,9 @@ export class UndoDevice implements BlockDevice {
       const rec = Buffer.alloc(RECORD_HEAD)
       writeU64(rec, 0, b)
       rec.writeUInt32LE(crc32(old), 8)
-      fs.writeSync(this.fd, Buffer.concat([rec, old]))
+      const record = Buffer.concat([rec, old])
+      fs.writeSync(this.fd, record, 0, record.length, this.offset)
+      this.offset += record.length
       this.records++
       this.pending = true
     }

@@ -1,0 +1,74 @@
+/** Drives the fsck worker: pass events as progress, SIGINT as cancellation. */
+import {Worker} from 'node:worker_threads'
+import {Listr} from 'listr2'
+import {RazorError, type FsckOptions, type FsckReport, type RazorErrorCode} from '../../core/index.js'
+
+export const PASS_TITLES: Record<string, string> = {
+  superblock: 'Pass 0: superblock and backup',
+  journal: 'Pass 1: journal',
+  tree: 'Pass 2: tree, inodes',
+  extents: 'Pass 3: extents, xattrs and block ownership',
+  directories: 'Pass 4: directory structure and connectivity',
+  links: 'Pass 5: link counts',
+  space: 'Pass 6: free space',
+  recheck: 'Re-check after repair',
+}
+
+export class Cancelled extends Error {}
+
+/** Run fsck in a worker; `onPass` (plain mode) or listr2 (`fancy`) shows the passes. */
+export async function runFsck(path: string, opts: Omit<FsckOptions, 'onPass'>, show: {fancy: boolean; plain?: (line: string) => void}): Promise<FsckReport> {
+  const worker = new Worker(new URL('./fsck-worker.js', import.meta.url), {workerData: {path, opts}})
+  const passes: string[] = []
+  let wake: (() => void) | undefined
+  const result = new Promise<FsckReport>((resolve, reject) => {
+    const onSigint = () => {
+      void worker.terminate()
+      reject(new Cancelled('cancelled by the user'))
+    }
+    process.once('SIGINT', onSigint)
+    worker.on('message', (m: {pass?: string; report?: FsckReport; error?: {razor: boolean; code?: RazorErrorCode; message: string; data?: Record<string, unknown>; stack?: string}}) => {
+      if (m.pass) {
+        passes.push(m.pass)
+        show.plain?.(PASS_TITLES[m.pass] ?? m.pass)
+        wake?.()
+      } else {
+        process.removeListener('SIGINT', onSigint)
+        if (m.report) resolve(m.report)
+        else if (m.error?.razor) reject(new RazorError(m.error.code!, m.error.message, m.error.data))
+        else {
+          const e = new Error(m.error?.message)
+          e.stack = m.error?.stack
+          reject(e)
+        }
+      }
+      wake?.()
+    })
+    worker.on('error', (e) => {
+      process.removeListener('SIGINT', onSigint)
+      reject(e)
+    })
+  })
+  if (!show.fancy) return result
+  let finished = false
+  void result.then(() => (finished = true), () => (finished = true))
+  // one listr2 task per pass, each done when the next pass starts (or fsck ends)
+  const tasks = new Listr(
+    [
+      {
+        title: 'Checking',
+        task: async (_ctx, task): Promise<void> => {
+          let seen = 0
+          while (!finished) {
+            await new Promise<void>((r) => (wake = r))
+            while (seen < passes.length) task.title = `Checking: ${PASS_TITLES[passes[seen++]!] ?? passes[seen - 1]}`
+          }
+          task.title = 'Checked'
+        },
+      },
+    ],
+    {rendererOptions: {collapseSubtasks: false}, exitOnError: false},
+  )
+  await Promise.all([tasks.run().catch(() => {}), result.catch(() => {})])
+  return result
+}
