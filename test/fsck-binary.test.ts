@@ -1,7 +1,7 @@
 // razorfsck through the real binary: modes (-n, -p, -y), fsck(8) exit codes,
 // --json records, --dry-run, the undo log, SIGINT, and util-linux's
 // `fsck -t razorfs` reaching us through fsck.razorfs.
-import t from 'tap'
+import t, {type Test} from 'tap'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -15,7 +15,7 @@ function razorfsck(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [FSCK, ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1', CI: 'true', ...env}, timeout: 120_000})
   return {status: r.status, out: r.stdout, err: r.stderr}
 }
-function image(t: Tap, kind?: string): string {
+function image(t: Test, kind?: string): string {
   const p = path.join(tmpDir(t, 'fsckbin'), 'x.img')
   const img = Image.create(p, {size: 4 << 20, blockSize: 1024})
   populate(img, path.join(PROJECT, 'fixtures/fsck/tree'))
@@ -23,7 +23,6 @@ function image(t: Tap, kind?: string): string {
   if (kind) corrupt(p, kind, {seed: 2})
   return p
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('check only: exit 0 when clean, 4 when not, never a write', async (t) => {
   t.equal(razorfsck([image(t)]).status, 0)
