@@ -403,6 +403,17 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     for (const {block, data} of bitmap) v.dev.write(block * geo.blockSize, data)
     v.dev.flush()
   }
+  const blockList = (l: Array<{block: number}>) => {
+    const b = l.map((x) => x.block).sort((x, y) => x - y)
+    return b.length > 12 ? `${b.slice(0, 12).join(', ')}, ... (${b.length} blocks)` : b.join(', ')
+  }
+  act({problem: 'REBUILD', what: `write the rebuilt tree (${items.size} items) into free blocks ${blockList(newTree)}`})
+  act({problem: 'REBUILD', what: `rewrite the bitmap blocks ${blockList(bitmap)} from the blocks in use`})
+  const sbNew = {treeRoot: tree.root, treeHeight: tree.height, freeBlocks: alloc.freeBlocks, inodeCount, nextIno}
+  for (const [field, value] of Object.entries(sbNew)) {
+    const old = (v.sb as unknown as Record<string, number>)[field]
+    if (old !== value) act({problem: 'REBUILD', block: 0, field: `superblock.${field}`, old, new: value, what: `superblock ${field} ${old} → ${value} (primary and backup)`})
+  }
   return {
     actions,
     treeBlocks: newTree.length,
