@@ -194,7 +194,7 @@ export function* copyImage(src: Image, source: ImageSource, dst: Image, target: 
       yield {kind: 'entry', type: st.type, src: srcLabel, dst: dstLabel, bytes: st.type === 'file' ? st.size : 0}
     } catch (e) {
       if (e instanceof EntryFailure) return report(e)
-      if (isRazorError(e) && ENTRY_LEVEL.has(e.code)) return report(new EntryFailure(e.code, srcLabel, e.message))
+      if (isRazorError(e) && ENTRY_LEVEL.has(e.code)) return report(new EntryFailure(e.code, srcLabel, `cannot copy '${srcLabel}': ${e.message}`))
       throw e
     } finally {
       if (created !== undefined) {

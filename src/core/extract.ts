@@ -160,12 +160,12 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
   let partial: {dirFd: number; name: Buffer} | undefined
 
   /** The entry-level failure `e` stands for; anything that must stop the whole copy is rethrown. */
-  const classify = (e: unknown, path: Buffer): EntryError => {
+  const classify = (e: unknown, src: Buffer, dst: Buffer): EntryError => {
     if (e instanceof EntryError) return e
     const code = hostCode(e)
     if (code && FATAL_HOST.has(code)) throw e
-    if (code) return new EntryError(code, path, errnoText(code, (e as Error).message))
-    if (isRazorError(e) && ENTRY_LEVEL.has(e.code)) return new EntryError(e.code, path, e.message)
+    if (code) return new EntryError(code, dst, `cannot write '${dst}': ${errnoText(code, (e as Error).message)}`)
+    if (isRazorError(e) && ENTRY_LEVEL.has(e.code)) return new EntryError(e.code, src, `cannot read '${src}': ${e.message}`)
     throw e
   }
 
@@ -278,9 +278,15 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
       if (!opts.recursive) throw new EntryError('EISDIR', srcLabel, `-r not specified; omitting directory '${srcLabel}'`)
       if (visitedDirs.has(ino)) throw new EntryError('ELOOP', srcLabel, `directory inode ${ino} appears more than once in the image (a cycle or a hard-linked directory: a damaged or hostile image); skipped`)
       if (stack.length >= MAX_DEPTH) throw new EntryError('ELOOP', srcLabel, `directories nested more than ${MAX_DEPTH} deep; not copied`)
-      visitedDirs.add(ino)
       const {fd, created} = openDirFrame(parentFd, name, dstLabel, srcLabel, Boolean(top && dst.into))
-      const entries = img.readdir(ino).sort((a, b) => Buffer.compare(a.name, b.name))
+      let entries: DirEntry[]
+      try {
+        entries = img.readdir(ino).sort((a, b) => Buffer.compare(a.name, b.name))
+      } catch (e) {
+        fs.closeSync(fd)
+        throw e
+      }
+      visitedDirs.add(ino)
       return {fd, ino, stat: st, srcPath, src: srcLabel, dst: dstLabel, rel, entries, i: 0, created}
     }
     const linked = opts.hardlinks && st.nlink > 1 ? firstCopies.get(ino) : undefined
@@ -428,7 +434,7 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
     try {
       return yield* entry(parentFd, parentRel, name, ino, srcPath, srcLabel, dstLabel, top)
     } catch (e) {
-      report(classify(e, dstLabel))
+      report(classify(e, srcLabel, dstLabel))
       return undefined
     }
   }
@@ -443,7 +449,7 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
         try {
           finishDir(f)
         } catch (e) {
-          report(classify(e, f.dst))
+          report(classify(e, f.src, f.dst))
         } finally {
           if (f.fd !== rootFd) fs.closeSync(f.fd)
         }
