@@ -10,7 +10,7 @@ export default class Chmod extends EditCommand<typeof Chmod> {
 
   static override description = [
     "Like chmod(1), with the same MODE syntax: octal (755, 4755, 00755) or symbolic ([ugoa]*[-+=][rwxXst]* or [ugo], comma-separated, e.g. u+x,go-w or a=rX). A symbolic mode without u, g, o or a is limited by the umask, and chmod then says so if the result is not what the mode asked for. As on Linux, a directory keeps its set-user-ID and set-group-ID bits under a numeric mode of up to four digits unless the mode names them (00755 clears them).",
-    'A symbolic link given as an operand is followed (links have no mode of their own); with -R, symbolic links met inside directories are skipped. To give a mode starting with -, put -- before it: razorfs chmod -- -w disk.img:/f.',
+    'A symbolic link given as an operand is followed (links have no mode of their own); with -R, symbolic links met inside directories are skipped. A MODE starting with - is taken as a mode, as chmod(1) does (razorfs chmod -w disk.img:/f); then, if the umask made the result differ from the mode, chmod says so and exits 1.',
     'Each change is one journaled operation; the image is committed before razorfs exits.',
     OPERAND_RULE,
   ].join('\n\n')
@@ -31,6 +31,22 @@ export default class Chmod extends EditCommand<typeof Chmod> {
     recursive: Flags.boolean({char: 'R', summary: 'Change files and directories recursively.'}),
     verbose: Flags.boolean({char: 'v', summary: 'Print a line for every file processed.'}),
     changes: Flags.boolean({char: 'c', summary: 'Like --verbose, but only for changes.'}),
+  }
+
+  /** Set when MODE was written like an option (chmod -w FILE): then, as chmod(1), a result the umask changed is reported. */
+  private diagnose = false
+
+  public override async init(): Promise<void> {
+    // chmod(1) takes "chmod -w FILE": such a MODE is not a flag; move it behind '--'
+    const end = this.argv.indexOf('--')
+    const i = this.argv.findIndex((a, k) => (end === -1 || k < end) && /^-[rwxXstugoa,+=0-7-]+$/.test(a))
+    if (i !== -1) {
+      const mode = this.argv[i]!
+      const rest = this.argv.filter((_, k) => k !== i && k !== end)
+      this.argv.splice(0, this.argv.length, ...rest.filter((a) => a.startsWith('-')), '--', mode, ...rest.filter((a) => !a.startsWith('-')))
+      this.diagnose = true
+    }
+    await super.init()
   }
 
   public async run(): Promise<EditResult> {
@@ -87,8 +103,8 @@ export default class Chmod extends EditCommand<typeof Chmod> {
     if (verbose || (onlyChanges && mode !== old)) {
       this.say(mode === old ? `mode of '${shown}' retained as ${modeDescription(mode)}` : `mode of '${shown}' changed from ${modeDescription(old)} to ${modeDescription(mode)}`)
     }
-    // like chmod(1): say so when the umask kept the result from what the mode asked for
+    // like chmod(1) given a mode such as -w: say so when the umask kept the result from what the mode asked for
     const naive = applyMode(old, dir, 0, changes).mode
-    if ((mode & ~naive) !== 0) this.fail(shown, new OperandError(`${shown}: new permissions are ${permString(mode)}, not ${permString(naive)}`, 'EPERM'))
+    if (this.diagnose && (mode & ~naive) !== 0) this.fail(shown, new OperandError(`${shown}: new permissions are ${permString(mode)}, not ${permString(naive)}`, 'EPERM'))
   }
 }

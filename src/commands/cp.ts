@@ -161,7 +161,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
             driver.commit()
             const info = destImage.info()
             throw new CommandError(
-              `${dest.kind === 'image' ? dest.image : dest.text}: ${error.message.replace(/^no space left in image: /, 'no space left in the image: ')} while copying '${show(src.text)}'; ${formatBytes(info.freeBlocks * info.blockSize)} free; ${driver.totals.files} file${driver.totals.files === 1 ? '' : 's'} copied before it filled up; make a larger image (razorfs mkfs --size)`,
+              `${dest.kind === 'image' ? dest.image : dest.text}: no space left in the image while copying '${show(src.text)}': ${formatBytes(info.freeBlocks * info.blockSize)} free; ${driver.totals.files} file${driver.totals.files === 1 ? '' : 's'} copied before it filled up (each one complete); make a larger image (razorfs mkfs --size) or remove files (razorfs rm)`,
               EXIT.FAILED,
               'ENOSPC',
             )
@@ -235,7 +235,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
           return {dir, name, label: name ? joinLabel(dest.text, name) : dest.text, into: name === ''}
         }
       }
-      if (many) throw new CommandError(`target '${dest.text}' is not a directory`, EXIT.FAILED, 'ENOTDIR')
+      if (many) throw new CommandError(`target '${dest.text}': ${ino === undefined ? 'No such file or directory' : 'Not a directory'}`, EXIT.FAILED, 'ENOTDIR')
       const parentPath = path.posix.dirname(dest.path)
       const name = path.posix.basename(dest.path)
       let parent: number
@@ -258,7 +258,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
       if (code !== 'ENOENT') throw e
     }
     if (st?.isDirectory()) return (src) => ({dir: dest.path, name: nameOf(src), label: nameOf(src) ? joinLabel(dest.text, nameOf(src)) : dest.text, into: nameOf(src) === ''})
-    if (many) throw new CommandError(`target '${dest.text}' is not a directory`, EXIT.FAILED, 'ENOTDIR')
+    if (many) throw new CommandError(`target '${dest.text}': ${st ? 'Not a directory' : 'No such file or directory'}`, EXIT.FAILED, 'ENOTDIR')
     const parent = path.dirname(dest.path)
     let pst: fs.Stats
     try {

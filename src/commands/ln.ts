@@ -50,7 +50,7 @@ export default class Ln extends EditCommand<typeof Ln> {
       destErr = e.code
     }
     const intoDir = !flags['no-target-directory'] && dest?.ino !== undefined && followType(img, lop.path) === 'dir'
-    if (texts.length > 1 && !intoDir) throw new CommandError(`target '${linkText}' is not a directory`, EXIT.FAILED, 'ENOTDIR')
+    if (texts.length > 1 && !intoDir) throw new CommandError(`target '${linkText}': ${destErr || (dest && dest.ino === undefined) ? 'No such file or directory' : 'Not a directory'}`, EXIT.FAILED, 'ENOTDIR')
     const kind = flags.symbolic ? 'symbolic link' : 'hard link'
     for (const targetText of texts) {
       this.attempt(targetText, (code) => opError(`failed to create ${kind}`, linkText, code), () => {

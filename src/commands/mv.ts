@@ -54,7 +54,7 @@ export default class Mv extends EditCommand<typeof Mv> {
       destErr = e.code
     }
     const destIsDir = !flags['no-target-directory'] && dest?.ino !== undefined && followType(img, dop.path) === 'dir'
-    if (texts.length > 1 && !destIsDir) throw new CommandError(`target '${destText}' is not a directory`, EXIT.FAILED, 'ENOTDIR')
+    if (texts.length > 1 && !destIsDir) throw new CommandError(`target '${destText}': ${destErr || (dest && dest.ino === undefined) ? 'No such file or directory' : 'Not a directory'}`, EXIT.FAILED, 'ENOTDIR')
     for (const s of texts) {
       const sop = parseOperand(s)
       this.attempt(s, (code) => opError('cannot stat', s, code), () => {
