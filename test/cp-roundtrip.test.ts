@@ -151,6 +151,15 @@ function main(): void {
     const before = fs.readdirSync(dir).filter((n) => n.startsWith('.razorfs-'))
     t.same(before, [], 'no temporary file is left behind')
 
+    // a symlink given as SOURCE: followed without -r, copied as a link with -r (cp(1)'s rule)
+    fs.symlinkSync('new', path.join(dir, 'link-to-new'))
+    t.equal(cli(['cp', path.join(dir, 'link-to-new'), `${img}:/deref`]).status, 0)
+    t.equal(cli(['cat', `${img}:/deref`]).stdout, 'new content', 'without -r the link is followed')
+    t.equal(cli(['cp', '-r', path.join(dir, 'link-to-new'), `${img}:/asis`]).status, 0)
+    i = Image.open(img)
+    t.equal(i.readlink(i.resolve('/asis')).toString(), 'new', 'with -r the link is copied as a link')
+    i.close()
+
     // several sources into a directory; a missing one is reported and the rest copied
     r = cli(['cp', '-r', path.join(src, 'sub'), path.join(dir, 'missing'), path.join(dir, 'new'), `${img}:/`])
     t.equal(r.status, 1, 'a missing source makes the exit status 1')

@@ -255,9 +255,9 @@ class Engine {
   }
 
   /** Copy a file's bytes; returns whether anything was written. */
-  private *copyFile(src: Buffer, ino: number, size: number, label: Buffer): Generator<CopyEvent, boolean> {
+  private *copyFile(src: Buffer, ino: number, size: number, label: Buffer, follow: boolean): Generator<CopyEvent, boolean> {
     const {img} = this
-    const fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (this.opts.follow ? 0 : fs.constants.O_NOFOLLOW))
+    const fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (follow ? 0 : fs.constants.O_NOFOLLOW))
     try {
       const buf = this.readBuffer
       let off = 0
@@ -390,7 +390,7 @@ class Engine {
       } else if (type === S_IFREG) {
         ino = created = img.create(dirIno, name, attrs)
         try {
-          if (st.size > 0n) changed = yield* this.copyFile(src, ino, Number(st.size), srcLabel)
+          if (st.size > 0n) changed = yield* this.copyFile(src, ino, Number(st.size), srcLabel, followTop || (opts.follow ?? false))
         } catch (e) {
           const code = hostCode(e)
           if (!code || FATAL_HOST.has(code)) throw e
