@@ -64,7 +64,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
     'Without -p, new files get the mode of their source without the set-user-ID, set-group-ID and sticky bits and minus the umask, belong to the user running razorfs, and get the current time, as with cp(1). -p keeps mode, owner, times (to the nanosecond, also before 1970) and extended attributes; -a is -r -p plus hard links within the copied set and device nodes. Holes stay holes both ways: all-zero blocks are not stored in an image, and files copied out are written sparse. Symbolic links given as SOURCE are followed unless -r is given; -L follows every symbolic link.',
     'Copying out of an image never writes outside DEST, even from an image made by an attacker: entries named . or .., or containing / or NUL, are refused; no symbolic link (in the image, or planted on the host while copying) is followed to place a file; set-user-ID and set-group-ID bits are kept only with -p as root; device nodes are made only with -p or -a; a directory is copied at most once (cycles are refused); memory stays bounded whatever sizes the image declares. --limit caps the total bytes written.',
     'Into an image, each file is reported done (with -v, as \'SOURCE\' -> \'DEST\') only after the journal commit holding it has reached the disk, so after a crash, SIGKILL, or a full image every file reported is complete and the image is consistent. SIGINT or SIGTERM stop the copy cleanly between two files (a second signal stops at once); the exit status is then 130 or 143. A full image stops the copy with a message naming the free space.',
-    'Progress (files, bytes, rate) is shown on a terminal; nothing with --quiet or when not on a terminal. --json prints a summary. An entry that cannot be copied is reported on stderr and the copy goes on; the exit status is then 1.',
+    'Progress (files, bytes, rate) is shown on a terminal; nothing with --quiet or --verbose (whose lines are the progress), or when not on a terminal. --json prints a summary. An entry that cannot be copied is reported on stderr and the copy goes on; the exit status is then 1.',
     'Owners are numeric (uid and gid): names are not mapped between the host and the image. Extended attributes on the host go through the optional fs-xattr package (without it, a warning). Exact times on the host (to the nanosecond, and before 1970) and device nodes, fifos and sockets are made through perl, which every Debian system has; without it times are kept to the microsecond and a warning says so.',
   ].join('\n\n')
 
@@ -146,7 +146,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
       const placeFor = this.placements(dest, destImage, sources)
       driver = new CopyDriver({
         dest: destImage,
-        progress: isInteractive() && !this.quiet,
+        progress: isInteractive() && !this.quiet && !flags.verbose,
         title: `Copying to ${dest.text}`,
         onDone: (e) => this.done(e),
       })
