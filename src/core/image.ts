@@ -11,7 +11,7 @@ import {DataWriter} from './data-writer.js'
 import {FileDevice, type BlockDevice} from './device.js'
 import {addEntry, isEmptyDir, listEntries, lookupEntry, removeEntry, replaceEntry, validName} from './directory.js'
 import {fail} from './errors.js'
-import {allExtents, extentInfo, freeData, punchData, readData, truncateData, writeData} from './file-data.js'
+import {allExtents, decodeExtent, extentInfo, extentKey, freeData, MAX_FILE_SIZE, punchData, readData, truncateData, writeData} from './file-data.js'
 import {ftypeCode} from './format/dirent.js'
 import {featureNames, hasFeature, withFeature, withoutFeature} from './format/features.js'
 import {COMPRESSION_NONE, COMPRESSION_ZSTD, STORAGE_BLOCKS} from './format/extent.js'
@@ -573,6 +573,25 @@ export class Image {
     return allExtents(this.v, ino).map((e) => extentInfo(this.v, e))
   }
 
+  /**
+   * The extents of a file that end after `from`, in order, at most `max` of
+   * them: what a copy reads, batch by batch, so that memory stays bounded for
+   * a file of any size and the rest (the holes) costs nothing. Collected
+   * before returning, so the caller may change the image between batches.
+   */
+  mappedRanges(ino: number, from = 0, max = 1024): ExtentInfo[] {
+    this.inode(ino)
+    const out: ExtentInfo[] = []
+    const start = Math.max(0, from - this.v.geo.clusterSize + 1)
+    for (const [k, raw] of this.v.tree.range(extentKey(ino, start), extentKey(ino, MAX_FILE_SIZE))) {
+      const e = decodeExtent(this.v, ino, k, raw)
+      if (e.offset + e.rec.length <= from) continue
+      out.push(extentInfo(this.v, e))
+      if (out.length >= max) break
+    }
+    return out
+  }
+
   listXattrs(ino: number): string[] {
     this.inode(ino)
     return listXattrNames(this.v, ino)
@@ -819,6 +838,7 @@ export class Image {
       for (const w of ['atime', 'mtime', 'crtime'] as const) if (attrs[w]) setTime(rec, w, attrs[w]!)
       setTime(rec, 'ctime', attrs.ctime ?? now())
     })
+    this.settle()
   }
 
   setXattr(ino: number, name: string, value: Buffer): void {
@@ -836,6 +856,7 @@ export class Image {
       removeXattrValue(this.v, ino, rec, name)
       setTime(rec, 'ctime', now())
     })
+    this.settle()
   }
 }
 

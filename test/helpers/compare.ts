@@ -143,20 +143,6 @@ export function intersects(runs: Run[], lo: number, hi: number): boolean {
   return a < runs.length && runs[a][0] < hi
 }
 
-/** Whether [lo, hi) is entirely covered by the runs. */
-function covered(runs: Run[], lo: number, hi: number): boolean {
-  let a = 0
-  let b = runs.length
-  while (a < b) {
-    const m = (a + b) >> 1
-    if (runs[m][1] <= lo) a = m + 1
-    else b = m
-  }
-  let pos = lo
-  for (let i = a; i < runs.length && runs[i][0] <= pos && pos < hi; i++) pos = Math.max(pos, runs[i][1])
-  return pos >= hi
-}
-
 const fmtRuns = (runs: Run[], max = 6) =>
   runs.slice(0, max).map(([s, e]) => `${s}-${e}`).join(' ') + (runs.length > max ? ` … (${runs.length} runs)` : '')
 
@@ -558,7 +544,9 @@ export function holeDiffs(p: string, hostData: Run[], mapped: Run[], size: numbe
     for (let blk = Math.floor(s / bs); blk * bs < e; blk++) {
       const lo = blk * bs
       const hi = Math.min(lo + bs, size)
-      if (!covered(mapped, Math.max(lo, s), Math.min(hi, e))) {
+      // the host's zero map has a 1 KiB grain: a short extent (e.g. an inline one in a file later extended
+      // by truncate) can hold all of a grain's data without covering it; the content hash checks the bytes
+      if (!intersects(mapped, Math.max(lo, s), Math.min(hi, e))) {
         unmapped.push(lo)
         break
       }

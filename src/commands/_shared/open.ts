@@ -44,3 +44,60 @@ export async function withImage<T>(path: string, fn: (img: Image) => T | Promise
   img.close()
   return result
 }
+
+/** The identity of a host file (so two spellings of one image share one open). */
+function fileKey(path: string): string {
+  const st = statSync(path)
+  return `${st.dev}:${st.ino}`
+}
+
+/**
+ * The images a command works on, each opened once: read-write ones take the
+ * writer lock (a second writer gets EBUSY) and replay the journal if needed,
+ * which is mentioned through `note`. closeAll commits and closes them.
+ */
+export class ImageSet {
+  private readonly opened = new Map<string, {img: Image; path: string}>()
+
+  constructor(private readonly note?: Note) {}
+
+  /** Open `path` (read-write with `writable`; a read-write open also serves reads). */
+  get(path: string, writable: boolean): Image {
+    checkImageFile(path)
+    const key = fileKey(path)
+    const have = this.opened.get(key)
+    if (have && (have.img.readOnly === false || !writable)) return have.img
+    if (have) {
+      have.img.close()
+      this.opened.delete(key)
+    }
+    const img = Image.open(path, {readOnly: !writable})
+    this.opened.set(key, {img, path})
+    const line = recoveryNote(path, img, !writable)
+    if (line) this.note?.(line)
+    return img
+  }
+
+  /** Whether two image paths are the same file. */
+  static same(a: string, b: string): boolean {
+    try {
+      return fileKey(a) === fileKey(b)
+    } catch {
+      return false
+    }
+  }
+
+  /** Commit and close every image (all of them, even when one fails; the first error is thrown). */
+  closeAll(): void {
+    let first: unknown
+    for (const {img} of this.opened.values()) {
+      try {
+        img.close()
+      } catch (e) {
+        first ??= e
+      }
+    }
+    this.opened.clear()
+    if (first) throw first
+  }
+}

@@ -22,6 +22,8 @@ export interface Operand {
   path: string
   /** Whether the operand had an explicit ':PATH' part. */
   explicitPath: boolean
+  /** PATH as written (after the ':'; '' without one): trailing slashes and '.' components matter to the editing commands. */
+  raw: string
 }
 
 function isHostFile(path: string): boolean {
@@ -38,7 +40,7 @@ export function normalizeImagePath(path: string): string {
 }
 
 export function parseOperand(text: string, exists: (path: string) => boolean = isHostFile): Operand {
-  if (exists(text) || !text.includes(':')) return {image: text, path: '/', explicitPath: false}
+  if (exists(text) || !text.includes(':')) return {image: text, path: '/', explicitPath: false, raw: ''}
   let split = -1
   for (let i = text.indexOf(':'); i !== -1; i = text.indexOf(':', i + 1)) {
     if (i > 0 && exists(text.slice(0, i))) {
@@ -47,5 +49,5 @@ export function parseOperand(text: string, exists: (path: string) => boolean = i
     }
   }
   if (split === -1) split = text.indexOf(':')
-  return {image: text.slice(0, split), path: normalizeImagePath(text.slice(split + 1)), explicitPath: true}
+  return {image: text.slice(0, split), path: normalizeImagePath(text.slice(split + 1)), explicitPath: true, raw: text.slice(split + 1)}
 }

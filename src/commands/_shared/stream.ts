@@ -22,19 +22,61 @@ function drained(out: Writable): Promise<void> {
   })
 }
 
-/** Write `size` bytes of inode `ino` to `out` in 1 MiB chunks, respecting back-pressure. */
+const ZEROS = Buffer.alloc(CHUNK)
+
+/**
+ * Bytes of a file that no extent holds (holes), walking its extents batch by
+ * batch: bounded memory whatever size the file declares.
+ */
+export function holeBytes(img: Image, ino: number, size: number): number {
+  let mapped = 0
+  let pos = 0
+  for (;;) {
+    const batch = img.mappedRanges(ino, pos, 1024)
+    if (!batch.length) break
+    for (const x of batch) {
+      mapped += Math.max(0, Math.min(x.offset + x.length, size) - Math.max(pos, x.offset))
+      pos = x.offset + x.length
+    }
+  }
+  return size - mapped
+}
+
+/**
+ * Write `size` bytes of inode `ino` to `out`, respecting back-pressure: data
+ * is read extent by extent (at most 1 MiB at a time) and holes are written
+ * from one shared buffer of zeros, so memory stays bounded.
+ */
 export async function copyOut(img: Image, ino: number, size: number, out: Writable): Promise<void> {
   let failure: NodeJS.ErrnoException | undefined
   const onError = (err: NodeJS.ErrnoException): void => {
     failure = err
   }
   out.on('error', onError)
+  const put = async (chunk: Buffer): Promise<void> => {
+    if (failure) return
+    if (!out.write(chunk)) await drained(out)
+  }
   try {
-    for (let offset = 0; offset < size; offset += CHUNK) {
-      const chunk = img.read(ino, offset, Math.min(CHUNK, size - offset))
-      if (failure) break
-      if (!out.write(chunk)) await drained(out)
-      if (failure) break
+    let pos = 0
+    while (pos < size && !failure) {
+      const batch = img.mappedRanges(ino, pos, 64)
+      const next = batch.length ? Math.min(size, Math.max(pos, batch[0]!.offset)) : size
+      // the hole up to the next extent
+      for (; pos < next && !failure; pos += Math.min(CHUNK, next - pos)) await put(ZEROS.subarray(0, Math.min(CHUNK, next - pos)))
+      for (const x of batch) {
+        if (failure || pos >= size) break
+        if (x.offset > pos) {
+          for (const end = Math.min(size, x.offset); pos < end && !failure; pos += Math.min(CHUNK, end - pos)) await put(ZEROS.subarray(0, Math.min(CHUNK, end - pos)))
+        }
+        const end = Math.min(size, x.offset + x.length)
+        for (; pos < end && !failure; ) {
+          const n = Math.min(CHUNK, end - pos)
+          await put(img.read(ino, pos, n))
+          pos += n
+        }
+      }
+      if (!batch.length) break
     }
     if (!failure && out.writableNeedDrain) await drained(out)
   } finally {
