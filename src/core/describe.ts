@@ -263,6 +263,7 @@ export async function describeTar(stream: Readable, name: string, opts: Describe
       current = undefined
     },
   })
+  if (!byPath.has('/')) implied.add('/')
   const entries = [...byPath.values()]
   sortEntries(entries)
   // hard links resolve to the entry they name; a link to a link names the first
@@ -297,7 +298,7 @@ export interface Difference {
 export interface DiffOptions {
   /** Fields not compared. */
   ignore?: Set<DiffField | 'times' | 'owner'>
-  /** Compare mtime (default true). */
+  /** Compare mtime (default false). */
   times?: boolean
   /** In A, directories that B only implies (tar): their attributes are not compared, their presence is fine. */
   impliedInB?: Set<string>
@@ -357,7 +358,7 @@ function linkStructure(m: Map<string, ManifestEntry>): {holder: Map<string, stri
 export function diffEntries(a: ManifestEntry[], b: ManifestEntry[], opts: DiffOptions = {}): Difference[] {
   const ign = opts.ignore ?? new Set()
   const skip = (f: DiffField) => ign.has(f) || ((f === 'uid' || f === 'gid') && ign.has('owner')) || ((f === 'mtime' || f === 'atime' || f === 'ctime') && ign.has('times'))
-  const compareTimes = opts.times ?? true
+  const compareTimes = opts.times ?? false
   const index = (list: ManifestEntry[]) => new Map(list.map((e) => [e.path.toString('latin1'), e]))
   const A = index(a)
   const B = index(b)

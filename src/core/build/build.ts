@@ -103,7 +103,7 @@ export async function buildImage(img: Image, o: BuildOptions): Promise<BuildResu
       })
       for (const k of ['files', 'directories', 'symlinks', 'hardlinks', 'specials', 'bytesIn', 'warnings'] as const) res[k] += r[k]
     }
-    const editor = new TreeEditor(img, o.policy, o.now)
+    const editor = new TreeEditor(img, o.policy, o.now, (ino) => pipe.forget(ino))
     if (o.tar) {
       o.onPhase?.('tar')
       await importTar(img, o, editor, pipe, res, warn)
@@ -272,11 +272,9 @@ function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPi
     if (e.mode !== undefined) given.mode = e.mode
     if (e.uid !== undefined) given.uid = e.uid
     if (e.gid !== undefined) given.gid = e.gid
-    for (const k of ['atime', 'ctime', 'crtime'] as const) if (e[k]) given[k] = e[k]
-    if (e.mtime) {
-      given.mtime = e.mtime
-      Object.assign(given, o.policy.times({mtime: e.mtime, atime: e.atime, ctime: e.ctime, crtime: e.crtime}))
-    } else if (o.policy.reproducible) for (const k of ['atime', 'ctime', 'crtime'] as const) delete given[k]
+    // with mtime given, an unlisted atime, ctime or crtime is the same (as dump --manifest leaves them out)
+    if (e.mtime) Object.assign(given, o.policy.times({mtime: e.mtime, atime: e.atime ?? e.mtime, ctime: e.ctime ?? e.mtime, crtime: e.crtime ?? e.mtime}))
+    else if (!o.policy.reproducible) for (const k of ['atime', 'ctime', 'crtime'] as const) if (e[k]) given[k] = e[k]
     if (e.flags) given.flags = e.flags.reduce((f, n) => f | FLAG_NAMES[n]!, 0)
     // the root
     if (rel.length === 0) {

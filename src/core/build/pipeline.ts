@@ -51,6 +51,8 @@ interface OpenFile {
   win: Buffer
   winLen: number
   segments: Segment[]
+  /** The last full window was all zeros and skipped (so the end of file is not written yet). */
+  tailSkipped: boolean
 }
 
 export class DataPipeline {
@@ -72,7 +74,7 @@ export class DataPipeline {
   /** Start the content of a new, empty regular file. */
   begin(ino: number): void {
     if (this.file) throw new Error('DataPipeline: a file is already open')
-    this.file = {ino, settings: this.img.planSettings(ino), pos: 0, win: Buffer.allocUnsafe(this.cs), winLen: 0, segments: []}
+    this.file = {ino, settings: this.img.planSettings(ino), pos: 0, win: Buffer.allocUnsafe(this.cs), winLen: 0, segments: [], tailSkipped: false}
   }
 
   /** More bytes of the open file. */
@@ -94,6 +96,13 @@ export class DataPipeline {
     const f = this.file
     if (!f) throw new Error('DataPipeline: no open file')
     if (f.winLen > 0) this.window(f, true)
+    else if (f.tailSkipped) {
+      // the file ends with an all-zero cluster: store that (empty) window so the size is right
+      f.pos -= this.cs
+      f.win.fill(0)
+      f.winLen = this.cs
+      this.window(f, true)
+    }
     this.file = undefined
     return f.pos
   }
@@ -106,6 +115,12 @@ export class DataPipeline {
     this.file = undefined
   }
 
+  /** An inode is being deleted: drop its queued content. */
+  forget(ino: number): void {
+    if (this.file?.ino === ino) throw new Error('DataPipeline: forget of the open file')
+    for (const s of this.queue) if (s.ino === ino) s.cancelled = true
+  }
+
   /** One complete window of the open file: zero windows are skipped unless they end the file (its size). */
   private window(f: OpenFile, last: boolean): void {
     const len = f.winLen
@@ -113,7 +128,8 @@ export class DataPipeline {
     f.pos += len
     f.winLen = 0
     const content = f.win.subarray(0, len)
-    if (!last && isZero(content)) return
+    f.tailSkipped = !last && isZero(content)
+    if (f.tailSkipped) return
     let job = this.job
     if (job && (job.used + len > job.content.length || !sameSettings(job.settings, f.settings))) {
       this.submit()
