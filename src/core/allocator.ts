@@ -229,7 +229,8 @@ export class Allocator {
    */
   shrinkTo(geo: Geometry): void {
     const old = this.geo
-    if (geo.blockCount > old.blockCount || geo.bitmapStart !== old.bitmapStart || geo.blockSize !== old.blockSize) throw fail('EINVAL', 'shrinkTo: not a smaller geometry of this bitmap')
+    if (geo.blockCount > old.blockCount || geo.bitmapStart !== old.bitmapStart || geo.blockSize !== old.blockSize || geo.firstFree > old.firstFree)
+      throw fail('EINVAL', 'shrinkTo: not a smaller geometry of this bitmap')
     for (let b = geo.backupSuperblock; b < old.backupSuperblock; b++) if (this.taken(b)) throw fail('EINVAL', `shrinkTo: block ${b} is in use`, {block: b})
     for (const i of [...this.maps.keys()]) {
       if (i >= geo.bitmapBlocks) {
@@ -246,6 +247,11 @@ export class Allocator {
     }
     this.dirty.add(last)
     this.freeBlocks -= old.blockCount - geo.blockCount
+    // fixed blocks that are fixed no more (a journal-less image's unneeded bitmap blocks) are free data blocks
+    for (let b = geo.firstFree; b < old.firstFree; b++) {
+      this.setBit(b, false)
+      this.freeBlocks++
+    }
     this.cursor = Math.min(this.cursor, geo.firstFree)
   }
 

@@ -107,8 +107,7 @@ export function readData(v: Volume, ino: number, rec: InodeRecord, off: number, 
 
 function writeBlocks(v: Volume, block: number, data: Buffer): void {
   const bs = v.geo.blockSize
-  const padded = data.length % bs === 0 ? data : Buffer.concat([data, Buffer.alloc(bs - (data.length % bs))])
-  v.data.write(block * bs, padded)
+  v.data.write(block * bs, data, data.length % bs === 0 ? 0 : bs - (data.length % bs))
 }
 
 function compressionOn(v: Volume, rec: InodeRecord): boolean {

@@ -17,7 +17,7 @@ import {ftypeCode} from './format/dirent.js'
 import {featureNames, hasFeature, withFeature, withoutFeature} from './format/features.js'
 import {COMPRESSION_NONE, COMPRESSION_ZSTD, STORAGE_BLOCKS} from './format/extent.js'
 import {FIRST_INO, ROOT_INO, type InodeRecord} from './format/inode.js'
-import {bitmapBlocksFor, bitsPerBitmapBlock} from './format/bitmap.js'
+import {bitmapBlocksFor} from './format/bitmap.js'
 import {computeGeometry, MIN_FREE_BLOCKS} from './format/geometry.js'
 import {ItemType, MAX_KEY} from './format/keys.js'
 import {extentRecord} from './format/extent.js'
@@ -422,8 +422,8 @@ export class Image {
    * (every block number stays), the backup superblock moves to the new last
    * block and the file is truncated. When the smaller image needs fewer
    * bitmap blocks, the journal grows by the difference (it starts right
-   * after the bitmap, FORMAT.md §2); an image without a journal cannot lose
-   * bitmap blocks and keeps at least the size its bitmap covers.
+   * after the bitmap, FORMAT.md §2); in an image without a journal they
+   * become free data blocks.
    */
   fitToContents(headroomBlocks = 0): {blocks: number; usedBlocks: number} {
     this.assertWritable()
@@ -438,13 +438,10 @@ export class Image {
     if (count >= geo.blockCount) return {blocks: geo.blockCount, usedBlocks: used()}
     let journal = geo.journalBlocks
     const bitmaps = bitmapBlocksFor(count, bs)
-    if (bitmaps < geo.bitmapBlocks) {
-      if (journal > 0) journal += geo.bitmapBlocks - bitmaps
-      else count = Math.max(count, (geo.bitmapBlocks - 1) * bitsPerBitmapBlock(bs) + 1)
-      if (count >= geo.blockCount) return {blocks: geo.blockCount, usedBlocks: used()}
-    }
+    // bitmap blocks no longer needed: the journal starts earlier and grows by them (or, without a journal, they become free data blocks)
+    if (bitmaps < geo.bitmapBlocks && journal > 0) journal += geo.bitmapBlocks - bitmaps
     const ng = computeGeometry(bs, geo.clusterSize, count, journal)
-    if (ng.firstFree !== geo.firstFree) throw fail('EINVAL', 'fitToContents: the layout would move')
+    if (ng.firstFree > geo.firstFree || (journal > 0 && ng.firstFree !== geo.firstFree)) throw fail('EINVAL', 'fitToContents: the layout would move')
     alloc.shrinkTo(ng)
     // the bitmap blocks given to the journal must not look like anything
     const zero = Buffer.alloc(bs)
@@ -855,6 +852,12 @@ export class Image {
       setTime(rec, 'ctime', t)
     })
     this.settle()
+  }
+
+  /** How data of a new file is planned: the image's compression (see data-plan.ts). */
+  defaultPlanSettings(): PlanSettings {
+    this.assertOpen()
+    return {blockSize: this.v.geo.blockSize, compress: this.v.sb.compression === COMPRESSION_ZSTD, level: this.v.sb.compressionLevel}
   }
 
   /** How file data of an inode is planned (compression on, level, block size): see data-plan.ts. */

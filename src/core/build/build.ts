@@ -17,7 +17,8 @@ import {populate, type PopulateResult} from '../populate.js'
 import {readTar, type TarEntry} from '../tar-reader.js'
 import type {FileType, InodeAttrs, Timespec} from '../types.js'
 import type {AttrPolicy} from './attrs.js'
-import {DataPipeline} from './pipeline.js'
+import {AHEAD_BYTES, DataPipeline, type FileHandle} from './pipeline.js'
+import {Prefetcher} from './prefetch.js'
 import {makedev, TYPE_BITS, TreeEditor} from './tree-edit.js'
 
 export type BuildPhase = 'tree' | 'tar' | 'spec' | 'write'
@@ -56,30 +57,22 @@ export interface BuildOptions {
 export type BuildResult = PopulateResult & {implicitDirs: number}
 
 const READ_CHUNK = 1024 * 1024
-const ZERO_TIME: Timespec = {sec: 0, nsec: 0}
 
-/** Read a host file into the pipeline (synchronously); returns the bytes read and, if asked, their SHA-256. */
-function feedHostFile(pipe: DataPipeline, buf: Buffer, src: Buffer | string, ino: number, hash?: crypto.Hash): number {
+/** Read a host file through the pipeline and write it into `ino` now; returns the bytes, hashing them if asked. */
+function copyHostFile(pipe: DataPipeline, src: Buffer | string, ino: number, hash?: crypto.Hash): number {
   const fd = fs.openSync(src, 'r')
-  pipe.begin(ino)
-  let total = 0
+  let h: FileHandle
   try {
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, total)
-      if (n === 0) break
-      const chunk = buf.subarray(0, n)
-      hash?.update(chunk)
-      pipe.push(chunk)
-      total += n
-    }
+    pipe.begin()
+    pipe.readFd(fd, hash)
+    h = pipe.end()
   } catch (e) {
     pipe.abort()
     throw e
   } finally {
     fs.closeSync(fd)
   }
-  pipe.end()
-  return total
+  return pipe.writeFile(h, ino)
 }
 
 export async function buildImage(img: Image, o: BuildOptions): Promise<BuildResult> {
@@ -89,32 +82,37 @@ export async function buildImage(img: Image, o: BuildOptions): Promise<BuildResu
     o.onWarning?.(w)
   }
   const pool = new PlanPool(o.workers)
-  const pipe = new DataPipeline(img, pool)
-  const readBuf = Buffer.allocUnsafe(READ_CHUNK)
+  const pipe = new DataPipeline(img, pool, img.defaultPlanSettings())
   try {
     if (o.root !== undefined) {
       o.onPhase?.('tree')
-      const r = populate(img, o.root, {
-        exclude: o.exclude,
-        mapAttrs: (a) => o.policy.source(a),
-        copyData: (src, ino) => feedHostFile(pipe, readBuf, src, ino),
-        onProgress: (p) => o.onProgress?.({phase: 'tree', ...p}),
-        onWarning: (w) => o.onWarning?.(w),
-      })
-      for (const k of ['files', 'directories', 'symlinks', 'hardlinks', 'specials', 'bytesIn', 'warnings'] as const) res[k] += r[k]
+      const ahead = new Prefetcher(o.root, o.exclude, pipe)
+      try {
+        const r = populate(img, o.root, {
+          exclude: o.exclude,
+          mapAttrs: (a) => o.policy.source(a),
+          copyData: (src, ino) => {
+            const h = ahead.take(src)
+            return h ? pipe.writeFile(h, ino) : copyHostFile(pipe, src, ino)
+          },
+          onProgress: (p) => o.onProgress?.({phase: 'tree', ...p}),
+          onWarning: (w) => o.onWarning?.(w),
+        })
+        for (const k of ['files', 'directories', 'symlinks', 'hardlinks', 'specials', 'bytesIn', 'warnings'] as const) res[k] += r[k]
+      } finally {
+        ahead.close()
+      }
     }
-    const editor = new TreeEditor(img, o.policy, o.now, (ino) => pipe.forget(ino))
+    const editor = new TreeEditor(img, o.policy, o.now)
     if (o.tar) {
       o.onPhase?.('tar')
       await importTar(img, o, editor, pipe, res, warn)
     }
     if (o.spec) {
       o.onPhase?.('spec')
-      pipe.drain() // the manifest may check contents: they must be in the image
-      applySpec(img, o, editor, pipe, readBuf, res)
+      applySpec(img, o, editor, pipe, res)
     }
     o.onPhase?.('write')
-    pipe.drain()
     editor.finish()
     res.implicitDirs = editor.implicitDirs
     return res
@@ -137,6 +135,17 @@ function setXattrs(img: Image, ino: number, xattrs: ManifestXattr[] | undefined,
   }
 }
 
+interface QueuedEntry {
+  e: TarEntry
+  shown: string
+  /** Files: the content, read and being planned. */
+  handle?: FileHandle
+}
+
+/**
+ * Entries are queued as the archive is read (file contents go to the
+ * workers) and applied in archive order once AHEAD_BYTES of content wait.
+ */
 async function importTar(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPipeline, res: BuildResult, warn: (w: BuildWarning) => void): Promise<void> {
   const {stream, name} = o.tar!
   const excludedDirs = new Set<string>()
@@ -148,107 +157,122 @@ async function importTar(img: Image, o: BuildOptions, editor: TreeEditor, pipe: 
     if (type === 'dir') excludedDirs.add(s)
     return true
   }
-  let open: {entry: TarEntry; ino: number; attrs: InodeAttrs; shown: string} | undefined
+  const queue: QueuedEntry[] = []
+  let reading: QueuedEntry | undefined
+  const apply = (limit: number) => {
+    while (queue.length && (pipe.pendingBytes > limit || limit < 0 || !queue[0]!.handle)) applyTarEntry(img, o, editor, pipe, res, warn, queue.shift()!)
+  }
   const finishFile = () => {
-    if (!open) return
-    const {entry, ino, attrs, shown} = open
-    open = undefined
-    const n = pipe.end()
-    res.bytesIn += n
-    if (n !== entry.size) warn({code: 'SIZE_CHANGED', path: shown, message: `tar entry has ${n} bytes, its header says ${entry.size}`})
-    if (entry.xattrs.length) {
-      setXattrs(img, ino, entry.xattrs, shown, warn)
-      img.setattr(ino, attrs)
-    }
-    o.onProgress?.({phase: 'tar', files: res.files, bytes: res.bytesIn, path: shown})
+    const q = reading
+    if (!q) return
+    reading = undefined
+    q.handle = pipe.end()
+    if (q.handle.size !== q.e.size) warn({code: 'SIZE_CHANGED', path: q.shown, message: `tar entry has ${q.handle.size} bytes, its header says ${q.e.size}`})
+    queue.push(q)
+    apply(AHEAD_BYTES)
   }
   await readTar(stream, name, {
     warning: (w) => warn(w),
     end: () => finishFile(),
     entry: (e, body) => {
       const shown = e.path.length ? e.path.toString('utf8') : '.'
-      const ftype: FileType = e.type === 'hardlink' ? 'file' : e.type
-      if (e.path.length && isExcluded(e.path, ftype)) return
-      const attrs = o.policy.source({
-        mode: TYPE_BITS[ftype] | e.mode,
-        uid: e.uid,
-        gid: e.gid,
-        rdev: e.dev ? makedev(e.dev.major, e.dev.minor) : 0,
-        mtime: e.mtime,
-        atime: e.atime ?? e.mtime,
-        ctime: e.ctime ?? e.mtime,
-        crtime: e.mtime,
-      })
-      try {
-        if (e.path.length === 0) {
-          if (e.type !== 'dir') throw fail('EINVAL', 'the archive root is not a directory')
-          editor.setDirAttrs(1, attrs)
-          setXattrs(img, 1, e.xattrs, shown, warn)
-          return
-        }
-        const {dir, name: base} = editor.parent(e.path)
-        const existing = img.lookup(dir, base)
-        if (existing !== undefined && e.type === 'dir' && img.stat(existing).type === 'dir') {
-          editor.setDirAttrs(existing, attrs)
-          editor.noteDir(e.path, existing)
-          setXattrs(img, existing, e.xattrs, shown, warn)
-          return
-        }
-        if (e.type === 'hardlink') {
-          const target = editor.resolve(e.linkpath!)
-          if (target === undefined || img.stat(target).type === 'dir') {
-            warn({code: 'TAR_SKIPPED', path: shown, message: `hard link target '${e.linkpath!.toString('utf8')}' is not in the image; skipped`})
-            return
-          }
-          if (existing === target) return
-          if (existing !== undefined) editor.remove(dir, base)
-          editor.adding(dir)
-          img.link(target, dir, base)
-          res.hardlinks++
-          return
-        }
-        if (existing !== undefined) editor.remove(dir, base)
-        editor.adding(dir)
-        let ino: number
-        switch (e.type) {
-          case 'dir':
-            ino = img.mkdir(dir, base, attrs)
-            editor.noteDir(e.path, ino)
-            editor.setDirAttrs(ino, attrs)
-            setXattrs(img, ino, e.xattrs, shown, warn)
-            res.directories++
-            return
-          case 'symlink':
-            ino = img.symlink(dir, base, e.linkpath!, attrs)
-            img.setattr(ino, attrs)
-            res.symlinks++
-            break
-          case 'file':
-            ino = img.create(dir, base, attrs)
-            res.files++
-            open = {entry: e, ino, attrs, shown}
-            pipe.begin(ino)
-            body.onData((c) => pipe.push(c))
-            if (e.size === 0) finishFile()
-            return
-          default:
-            ino = img.create(dir, base, attrs)
-            res.specials++
-        }
-        if (e.xattrs.length) {
-          setXattrs(img, ino, e.xattrs, shown, warn)
-          img.setattr(ino, attrs)
-        }
-      } catch (err) {
-        if (isRazorError(err) && (err.code === 'ENAMETOOLONG' || err.code === 'EINVAL' || err.code === 'ENOTDIR')) {
-          warn({code: 'TAR_SKIPPED', path: shown, message: `${err.message}; skipped`})
-          return
-        }
-        throw err
+      if (e.path.length && isExcluded(e.path, e.type === 'hardlink' ? 'file' : e.type)) return
+      const q: QueuedEntry = {e, shown}
+      if (e.type !== 'file') {
+        queue.push(q)
+        apply(AHEAD_BYTES)
+        return
       }
+      reading = q
+      pipe.begin()
+      body.onData((c) => pipe.push(c))
+      if (e.size === 0) finishFile()
     },
   })
-  if (open) throw fail('EINVAL', `${name}: the archive ends inside a file`)
+  if (reading) throw fail('EINVAL', `${name}: the archive ends inside a file`)
+  apply(-1)
+}
+
+function applyTarEntry(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPipeline, res: BuildResult, warn: (w: BuildWarning) => void, q: QueuedEntry): void {
+  const {e, shown} = q
+  const ftype: FileType = e.type === 'hardlink' ? 'file' : e.type
+  const attrs = o.policy.source({
+    mode: TYPE_BITS[ftype] | e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    rdev: e.dev ? makedev(e.dev.major, e.dev.minor) : 0,
+    mtime: e.mtime,
+    atime: e.atime ?? e.mtime,
+    ctime: e.ctime ?? e.mtime,
+    crtime: e.mtime,
+  })
+  try {
+    if (e.path.length === 0) {
+      if (e.type !== 'dir') throw fail('EINVAL', 'the archive root is not a directory')
+      editor.setDirAttrs(1, attrs)
+      setXattrs(img, 1, e.xattrs, shown, warn)
+      return
+    }
+    const {dir, name: base} = editor.parent(e.path)
+    const existing = img.lookup(dir, base)
+    if (existing !== undefined && e.type === 'dir' && img.stat(existing).type === 'dir') {
+      editor.setDirAttrs(existing, attrs)
+      editor.noteDir(e.path, existing)
+      setXattrs(img, existing, e.xattrs, shown, warn)
+      return
+    }
+    if (e.type === 'hardlink') {
+      const target = editor.resolve(e.linkpath!)
+      if (target === undefined || img.stat(target).type === 'dir') {
+        warn({code: 'TAR_SKIPPED', path: shown, message: `hard link target '${e.linkpath!.toString('utf8')}' is not in the image; skipped`})
+        return
+      }
+      if (existing === target) return
+      if (existing !== undefined) editor.remove(dir, base)
+      editor.adding(dir)
+      img.link(target, dir, base)
+      res.hardlinks++
+      return
+    }
+    if (existing !== undefined) editor.remove(dir, base)
+    editor.adding(dir)
+    let ino: number
+    switch (e.type) {
+      case 'dir':
+        ino = img.mkdir(dir, base, attrs)
+        editor.noteDir(e.path, ino)
+        editor.setDirAttrs(ino, attrs)
+        setXattrs(img, ino, e.xattrs, shown, warn)
+        res.directories++
+        return
+      case 'symlink':
+        ino = img.symlink(dir, base, e.linkpath!, attrs)
+        img.setattr(ino, attrs)
+        res.symlinks++
+        break
+      case 'file':
+        ino = img.create(dir, base, attrs)
+        res.files++
+        res.bytesIn += pipe.writeFile(q.handle!, ino)
+        o.onProgress?.({phase: 'tar', files: res.files, bytes: res.bytesIn, path: shown})
+        break
+      default:
+        ino = img.create(dir, base, attrs)
+        res.specials++
+    }
+    if (e.xattrs.length) {
+      setXattrs(img, ino, e.xattrs, shown, warn)
+      img.setattr(ino, attrs)
+    }
+  } catch (err) {
+    if (isRazorError(err) && (err.code === 'ENAMETOOLONG' || err.code === 'EINVAL' || err.code === 'ENOTDIR')) {
+      warn({code: 'TAR_SKIPPED', path: shown, message: `${err.message}; skipped`})
+      return
+    }
+    throw err
+  } finally {
+    if (q.handle) pipe.dropFile(q.handle)
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -262,7 +286,7 @@ function hashInode(img: Image, ino: number, size: number): string {
   return h.digest('hex')
 }
 
-function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPipeline, readBuf: Buffer, res: BuildResult): void {
+function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPipeline, res: BuildResult): void {
   const {entries, name, dir: specDir} = o.spec!
   const where = (e: ManifestEntry) => `${name}:${e.line ?? '?'}: ${escapeBytes(e.path)}`
   const pendingHashes: Array<{e: ManifestEntry; got: crypto.Hash}> = []
@@ -344,7 +368,7 @@ function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPi
           const h = crypto.createHash('sha256')
           let n: number
           try {
-            n = feedHostFile(pipe, readBuf, src, ino, h)
+            n = copyHostFile(pipe, src, ino, h)
           } catch (err) {
             throw fail('ENOENT', `${where(e)}: cannot read src ${src} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {path: src})
           }
@@ -365,5 +389,4 @@ function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPi
     o.onProgress?.({phase: 'spec', files: res.files, bytes: res.bytesIn, path: escapeBytes(e.path)})
   }
   for (const {e, got} of pendingHashes) if (got.digest('hex') !== e.sha256) throw fail('EINVAL', `${where(e)}: src content does not match the manifest's sha256`)
-  void ZERO_TIME
 }

@@ -1,23 +1,26 @@
 /**
- * The mkfs data path: file contents are cut into cluster windows, planned
- * (compressed, checksummed) on a PlanPool's worker threads, and written into
- * the image later, in the order they were added. Meanwhile the caller goes on
- * walking the source and creating inodes.
+ * The mkfs data path: file contents are read ahead of where the build is,
+ * cut into cluster windows and planned (compressed, checksummed) on a
+ * PlanPool's worker threads; when the build reaches a file, it creates the
+ * inode and writes the planned windows, in input order. So the image gets
+ * exactly the sequence of operations a build without workers would make —
+ * tree items inserted in order, each file's blocks together — while the
+ * workers compress what comes next.
  *
- * Reproducibility: when a window is written depends only on byte counts
- * (a fixed in-flight budget), never on which worker finishes first or how
- * many there are, so the same input always gives the same sequence of image
- * operations and the same image.
+ * Reproducibility: plans do not depend on the thread that made them, and
+ * what is written when depends only on the input order, never on which
+ * worker finishes first or how many there are (or on how far ahead the
+ * callers read).
  */
+import fs from 'node:fs'
 import type {Image} from '../image.js'
-import type {PlanSettings, WindowPlan} from '../data-plan.js'
-import {isZero} from '../data-plan.js'
-import {PlanPool} from '../plan-pool.js'
+import {isZero, planWindow, type PlanSettings, type WindowPlan} from '../data-plan.js'
+import type {PlanPool} from '../plan-pool.js'
 
 /** Bytes of content gathered into one worker job. */
 const JOB_BYTES = 1024 * 1024
-/** Content read but not yet written to the image: a constant, whatever the worker count. */
-export const IN_FLIGHT_BYTES = 32 * 1024 * 1024
+/** How far callers read ahead of what is written (a constant, whatever the worker count). */
+export const AHEAD_BYTES = 32 * 1024 * 1024
 
 interface Job {
   ticket?: number
@@ -26,131 +29,202 @@ interface Job {
   windows: Array<{off: number; len: number; atStart: boolean}>
   settings: PlanSettings
   result?: {content: Buffer; plans: WindowPlan[]}
-  /** Segments still to apply from it. */
+  /** Files with windows in it not yet written or dropped. */
   refs: number
 }
 
 interface Segment {
-  ino: number
   job: Job
-  /** Windows of the job, [first, first + count). */
+  /** Windows of the job, [first, first + count), consecutive in the file. */
   first: number
   count: number
   /** File offset of the first window. */
   offset: number
-  /** Dropped (the file could not be read): nothing is written. */
-  cancelled?: boolean
 }
 
-interface OpenFile {
-  ino: number
+/** A file's content, read and queued for planning; write it with writeFile or release it with dropFile. */
+export interface FileHandle {
+  /** Bytes of content. */
+  size: number
   settings: PlanSettings
-  /** Bytes accepted so far (file offset of the next byte). */
-  pos: number
-  /** The window being filled. */
+  segments: Segment[]
+  done?: boolean
+}
+
+interface OpenFile extends FileHandle {
+  /** The window being filled by push(). */
   win: Buffer
   winLen: number
-  segments: Segment[]
-  /** The last full window was all zeros and skipped (so the end of file is not written yet). */
+  /** The last full window was all zeros and skipped (so the end of file is not queued yet). */
   tailSkipped: boolean
 }
 
 export class DataPipeline {
   private readonly cs: number
-  private readonly queue: Segment[] = []
-  private inFlight = 0
   private job?: Job
   private file?: OpenFile
+  private zero?: Buffer
+  /** Bytes read into handles not yet written or dropped. */
+  pendingBytes = 0
   /** Windows written to the image. */
   windows = 0
 
   constructor(
     private readonly img: Image,
     private readonly pool: PlanPool,
+    /** How new files' data is planned (the image's compression). */
+    readonly settings: PlanSettings,
   ) {
     this.cs = img.info().clusterSize
   }
 
-  /** Start the content of a new, empty regular file. */
-  begin(ino: number): void {
+  /** Start reading a file's content. */
+  begin(): void {
     if (this.file) throw new Error('DataPipeline: a file is already open')
-    this.file = {ino, settings: this.img.planSettings(ino), pos: 0, win: Buffer.allocUnsafe(this.cs), winLen: 0, segments: [], tailSkipped: false}
+    this.file = {size: 0, settings: this.settings, segments: [], win: Buffer.allocUnsafe(this.cs), winLen: 0, tailSkipped: false}
   }
 
   /** More bytes of the open file. */
   push(data: Buffer): void {
-    const f = this.file
-    if (!f) throw new Error('DataPipeline: no open file')
+    const f = this.open()
     let at = 0
     while (at < data.length) {
       const n = Math.min(this.cs - f.winLen, data.length - at)
       data.copy(f.win, f.winLen, at, at + n)
       f.winLen += n
       at += n
-      if (f.winLen === this.cs) this.window(f, false)
+      if (f.winLen === this.cs) this.place(f, false, f.win)
     }
   }
 
-  /** The open file is complete; returns its size. */
-  end(): number {
-    const f = this.file
-    if (!f) throw new Error('DataPipeline: no open file')
-    if (f.winLen > 0) this.window(f, true)
+  /**
+   * Read the open file's content from `fd` (from offset 0 to the end)
+   * straight into a job buffer, without the copy push() makes. Use it or
+   * push(), not both.
+   */
+  readFd(fd: number, hash?: {update(data: Buffer): unknown}): void {
+    const f = this.open()
+    if (f.winLen || f.size) throw new Error('DataPipeline: readFd after push')
+    for (;;) {
+      const job = this.room(f)
+      let n = 0
+      while (n < this.cs) {
+        const r = fs.readSync(fd, job.content, job.used + n, this.cs - n, f.size + n)
+        if (r === 0) break
+        n += r
+      }
+      if (n === 0) break
+      const data = job.content.subarray(job.used, job.used + n)
+      hash?.update(data)
+      this.place(f, n < this.cs, data)
+      if (n < this.cs) break
+    }
+  }
+
+  /** The open file is complete. */
+  end(): FileHandle {
+    const f = this.open()
+    if (f.winLen > 0) this.place(f, true, f.win.subarray(0, f.winLen))
     else if (f.tailSkipped) {
-      // the file ends with an all-zero cluster: store that (empty) window so the size is right
-      f.pos -= this.cs
-      f.win.fill(0)
-      f.winLen = this.cs
-      this.window(f, true)
+      // the file ends with an all-zero cluster: queue that (empty) window so the size comes out right
+      f.size -= this.cs
+      this.place(f, true, (this.zero ??= Buffer.alloc(this.cs)))
     }
     this.file = undefined
-    return f.pos
+    const h: FileHandle = {size: f.size, settings: f.settings, segments: f.segments}
+    this.pendingBytes += h.size
+    return h
   }
 
-  /** Forget the open file's content (it could not be read): nothing of it is written. */
+  /** Forget the open file (it could not be read). */
   abort(): void {
     const f = this.file
     if (!f) return
-    for (const s of f.segments) s.cancelled = true
     this.file = undefined
+    for (const s of f.segments) this.unref(s.job)
   }
 
-  /** An inode is being deleted: drop its queued content. */
-  forget(ino: number): void {
-    if (this.file?.ino === ino) throw new Error('DataPipeline: forget of the open file')
-    for (const s of this.queue) if (s.ino === ino) s.cancelled = true
+  /**
+   * Write a file's content into the new, empty regular file `ino`: its
+   * windows as planned (waiting for the workers if needed). Times are not
+   * changed. Returns the size.
+   */
+  writeFile(h: FileHandle, ino: number): number {
+    if (h.done) throw new Error('DataPipeline: file written twice')
+    h.done = true
+    this.pendingBytes -= h.size
+    const settings = this.img.planSettings(ino)
+    const replan = !sameSettings(settings, h.settings)
+    for (const seg of h.segments) {
+      const job = seg.job
+      if (job === this.job) this.submit()
+      job.result ??= this.pool.take(job.ticket!)
+      const {content, plans} = job.result
+      const base = job.windows[seg.first]!.off
+      for (let i = seg.first; i < seg.first + seg.count; i++) {
+        const w = job.windows[i]!
+        const data = content.subarray(w.off, w.off + w.len)
+        const at = seg.offset + (w.off - base)
+        this.img.writePrepared(ino, at, data, replan ? planWindow(data, at === 0, settings) : plans[i]!)
+        this.windows++
+      }
+      this.unref(job)
+    }
+    return h.size
   }
 
-  /** One complete window of the open file: zero windows are skipped unless they end the file (its size). */
-  private window(f: OpenFile, last: boolean): void {
-    const len = f.winLen
-    const offset = f.pos
-    f.pos += len
-    f.winLen = 0
-    const content = f.win.subarray(0, len)
-    f.tailSkipped = !last && isZero(content)
-    if (f.tailSkipped) return
+  /** Release a file's content without writing it. */
+  dropFile(h: FileHandle): void {
+    if (h.done) return
+    h.done = true
+    this.pendingBytes -= h.size
+    for (const s of h.segments) this.unref(s.job)
+  }
+
+  private open(): OpenFile {
+    if (!this.file) throw new Error('DataPipeline: no open file')
+    return this.file
+  }
+
+  private unref(job: Job): void {
+    if (--job.refs > 0) return
+    if (job === this.job) this.job = undefined // nothing in it is wanted
+    else if (job.ticket !== undefined && !job.result) job.result = this.pool.take(job.ticket) // collect it from the worker
+    job.result = undefined
+  }
+
+  /** The job being filled, with room for a whole window of the file's settings. */
+  private room(f: OpenFile): Job {
     let job = this.job
-    if (job && (job.used + len > job.content.length || !sameSettings(job.settings, f.settings))) {
+    if (job && (job.used + this.cs > job.content.length || !sameSettings(job.settings, f.settings))) {
       this.submit()
       job = undefined
     }
-    if (!job) {
-      job = this.job = {content: Buffer.allocUnsafeSlow(JOB_BYTES), used: 0, windows: [], settings: f.settings, refs: 0}
-    }
-    content.copy(job.content, job.used)
+    return (job ??= this.job = {content: Buffer.allocUnsafeSlow(Math.max(JOB_BYTES, this.cs)), used: 0, windows: [], settings: f.settings, refs: 0})
+  }
+
+  /**
+   * One complete window of the open file (`content`, possibly already in
+   * place in the job buffer): all-zero windows are skipped unless they end
+   * the file (they set its size).
+   */
+  private place(f: OpenFile, last: boolean, content: Buffer): void {
+    const len = content.length
+    const offset = f.size
+    f.size += len
+    f.winLen = 0
+    f.tailSkipped = !last && isZero(content)
+    if (f.tailSkipped) return
+    const job = this.room(f)
+    if (content.buffer !== job.content.buffer || content.byteOffset !== job.content.byteOffset + job.used) content.copy(job.content, job.used)
     job.windows.push({off: job.used, len, atStart: offset === 0})
     job.used += len
-    this.inFlight += len
     const tail = f.segments[f.segments.length - 1]
-    if (tail && tail.job === job && tail.offset + this.span(tail) === offset) tail.count++
+    if (tail && tail.job === job && tail.first + tail.count === job.windows.length - 1 && tail.offset + this.span(tail) === offset) tail.count++
     else {
-      const seg: Segment = {ino: f.ino, job, first: job.windows.length - 1, count: 1, offset}
       job.refs++
-      f.segments.push(seg)
-      this.queue.push(seg)
+      f.segments.push({job, first: job.windows.length - 1, count: 1, offset})
     }
-    if (this.inFlight > IN_FLIGHT_BYTES) this.applyOldest()
   }
 
   private span(seg: Segment): number {
@@ -159,40 +233,13 @@ export class DataPipeline {
     return n
   }
 
+  /** Hand the job being filled to the workers. */
   private submit(): void {
     const job = this.job
     if (!job) return
     this.job = undefined
     const content = job.used === job.content.length ? job.content : job.content.subarray(0, job.used)
     job.ticket = this.pool.submit(content, job.windows, job.settings)
-  }
-
-  /** Write the oldest queued segments until the budget is met again. */
-  private applyOldest(): void {
-    while (this.inFlight > IN_FLIGHT_BYTES / 2 && this.queue.length) this.applyOne()
-  }
-
-  private applyOne(): void {
-    const seg = this.queue.shift()!
-    const job = seg.job
-    if (job === this.job) this.submit()
-    job.result ??= this.pool.take(job.ticket!)
-    const {content, plans} = job.result
-    for (let i = seg.first; i < seg.first + seg.count; i++) {
-      const w = job.windows[i]!
-      this.inFlight -= w.len
-      if (seg.cancelled) continue
-      const at = seg.offset + (w.off - job.windows[seg.first]!.off)
-      this.img.writePrepared(seg.ino, at, content.subarray(w.off, w.off + w.len), plans[i]!)
-      this.windows++
-    }
-    if (--job.refs === 0) job.result = undefined
-  }
-
-  /** Write everything queued (before the image is used otherwise: read, closed, checked). */
-  drain(): void {
-    if (this.file) throw new Error('DataPipeline: drain with a file open')
-    while (this.queue.length) this.applyOne()
   }
 }
 

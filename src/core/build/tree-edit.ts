@@ -38,8 +38,6 @@ export class TreeEditor {
     private readonly img: Image,
     private readonly policy: AttrPolicy,
     private readonly now: () => Timespec,
-    /** Called before an inode's last name goes (its queued data must be dropped). */
-    private readonly onDelete?: (ino: number) => void,
   ) {}
 
   /** Remember a directory's times before it changes (once). */
@@ -110,10 +108,7 @@ export class TreeEditor {
       // cached paths below it are gone
       this.dirs.clear()
       this.dirs.set('', ROOT)
-    } else {
-      if (this.img.stat(ino).nlink === 1) this.onDelete?.(ino)
-      this.img.unlink(dir, name)
-    }
+    } else this.img.unlink(dir, name)
   }
 
   /** About to add an entry to `dir`. */
