@@ -22,7 +22,8 @@ import {
   Image,
   type ManifestEntry,
 } from '../src/core/index.js'
-import {cli, cliUnavailable, tmpDir} from './helpers/image.js'
+import {PROJECT, cli, cliUnavailable, tmpDir} from './helpers/image.js'
+import {validate} from './helpers/json-schema.js'
 import {ciItems, createCiTree, REF_TIME} from './helpers/ci-tree.js'
 
 t.test('escaping', async (t) => {
@@ -110,6 +111,23 @@ t.test('lines, errors and the JSON form', async (t) => {
   t.equal(back[1]!.xattrs![0]!.name, 'user.k=x', "'=' in an xattr name")
   t.same(back[1]!.xattrs![0]!.value, Buffer.from('v\0w'))
   t.equal(parseManifest(JSON.stringify(json)).length, all.length, 'parseManifest takes the JSON form too')
+  // the published JSON Schema accepts what we write, and refuses what we refuse
+  const schema = JSON.parse(fs.readFileSync(path.join(PROJECT, 'docs/manifest.schema.json'), 'utf8'))
+  t.same(validate(schema, JSON.parse(JSON.stringify(json))), [], 'manifestToJson output is valid against docs/manifest.schema.json')
+  const invalid = [
+    {entries: [{path: 'relative', type: 'file'}]},
+    {entries: [{path: '/x', type: 'hardlink', target: '/y', mode: '0644'}]},
+    {entries: [{path: '/x', type: 'char'}]},
+    {entries: [{path: '/x', type: 'dir', size: 3}]},
+    {entries: [{path: '/x', type: 'file', mode: '9'}]},
+    {entries: [{path: '/a b', type: 'file'}]},
+    {entries: [{path: '/x', type: 'file', xattrs: {nonamespace: 'v'}}]},
+    {entries: [{path: '/x', type: 'file', colour: 'blue'}]},
+  ]
+  for (const doc of invalid) {
+    t.not(validate(schema, doc).length, 0, `the schema refuses ${JSON.stringify(doc)}`)
+    t.throws(() => manifestFromJson(doc), `and so does the reader: ${JSON.stringify(doc)}`)
+  }
   t.throws(() => manifestFromJson({razorfsManifest: 2, entries: []}), /version 2/)
   t.throws(() => manifestFromJson({entries: [{path: '/x', type: 'file', mode: 'rwx'}]}), /entry 1: mode/)
 })
@@ -143,6 +161,8 @@ t.test('dump --manifest and mkfs --spec round trip', {skip: unavailable}, async 
   // the JSON form works the same way
   const jm = cli(['dump', one, '--manifest', '--json'])
   fs.writeFileSync(path.join(dir, 'one.json'), jm.stdout)
+  const schema = JSON.parse(fs.readFileSync(path.join(PROJECT, 'docs/manifest.schema.json'), 'utf8'))
+  t.same(validate(schema, JSON.parse(jm.stdout)), [], 'dump --manifest --json is valid against the schema')
   r = cli(['mkfs', path.join(dir, 'three.img'), '--root', src, '--spec', path.join(dir, 'one.json'), '-q'])
   t.equal(r.status, 0, r.stderr)
   d = cli(['diff', one, path.join(dir, 'three.img'), '--times'])
