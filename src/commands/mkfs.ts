@@ -127,7 +127,12 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
     if (!flags.estimate) checkTarget(image!, flags.force)
     const spec = flags.spec === undefined ? undefined : readSpec(flags.spec)
     const policy = this.policy()
-    const exclude = excluder(flags.exclude)
+    let exclude: ReturnType<typeof excluder>
+    try {
+      exclude = excluder(flags.exclude)
+    } catch (e) {
+      throw new UsageError((e as Error).message)
+    }
     const workers = flags.workers ?? defaultWorkers()
     const options = createOptions(flags, hasInput)
     const bs = options.blockSize!
