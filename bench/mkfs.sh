@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Benchmark: build a filesystem image from a large real directory tree with
-# `razorfs mkfs --root` and with the usual Linux peers, and compare wall time,
-# CPU time, peak RSS and image size.
+# `razorfs mkfs --root` (and `--tar` of the same tree) and with the usual
+# Linux peers, and compare wall time, CPU time, peak RSS and image size.
 #
 #   bench/mkfs.sh [TREE]          TREE defaults to /usr
 #
 # Environment:
 #   KEEP=1          keep the temp dir (images, logs) instead of deleting it
 #   BENCH_TMP=DIR   parent of the temp dir (default /tmp)
-#   TOOLS="..."     subset/order of: razorfs razorfs-none ext4 squashfs erofs
-#                   (also opt-in: squashfs-l3 = mksquashfs at zstd level 3)
+#   TOOLS="..."     subset/order of: razorfs razorfs-tar razorfs-none ext4 squashfs erofs
+#                   (also opt-in: squashfs-l3 = mksquashfs at zstd level 3,
+#                   razorfs-w1 = razorfs with one compression worker)
 #   RAZORFS_ARGS    extra arguments for every `razorfs mkfs` run
 #   TIMEOUT=SECS    kill a tool after SECS seconds (default: no limit)
 #   WARM=0          skip the page-cache warm-up read of the tree
@@ -28,7 +29,7 @@ cd "$REPO" || exit 1
 TREE=${1:-/usr}
 TREE=$(cd "$TREE" 2>/dev/null && pwd -P) || { echo "mkfs.sh: no such directory: ${1:-/usr}" >&2; exit 2; }
 KEEP=${KEEP:-0}
-TOOLS=${TOOLS:-"razorfs razorfs-none ext4 squashfs erofs"}
+TOOLS=${TOOLS:-"razorfs razorfs-tar razorfs-none ext4 squashfs erofs"}
 RAZORFS_ARGS=${RAZORFS_ARGS:-}
 TIMEOUT=${TIMEOUT:-0}
 WARM=${WARM:-1}
@@ -130,9 +131,20 @@ T_DU_APP=$(du -sB1 --apparent-size "$SRC" 2>/dev/null | cut -f1)
 T_DU=$(du -sB1 "$SRC" 2>/dev/null | cut -f1)
 log "tree: $T_ENTRIES entries ($T_FILES files, $T_DIRS dirs, $T_SYMLINKS symlinks), $T_BYTES bytes in files, du $T_DU"
 
+# razorfs-tar reads a tar of the tree, made once here with GNU tar (not timed).
+TARFILE=""
+if [[ " $TOOLS " == *" razorfs-tar "* ]]; then
+  TARFILE=$W/tree.tar
+  log "making $TARFILE (GNU tar, pax format) for the --tar row"
+  if ! tar -C "$SRC" --format=pax --xattrs -cf "$TARFILE" . 2>"$W/tar.err"; then
+    log "tar reported problems (see $W/tar.err); the archive may be incomplete"
+  fi
+fi
+
 if [ "$WARM" = 1 ]; then
   log "warming the page cache (reading every file once)"
   find "$SRC" -type f -print0 2>/dev/null | xargs -0 -r cat >/dev/null 2>&1
+  [ -n "$TARFILE" ] && cat "$TARFILE" >/dev/null
 fi
 
 # ---------------------------------------------------------------- runner
@@ -182,6 +194,18 @@ for tool in $TOOLS; do
         run_one razorfs "$W/razorfs.img" "razorfs mkfs --root (default: zstd)" -- \
           ./bin/run.js mkfs "$W/razorfs.img" --root "$SRC" --force --json $RAZORFS_ARGS
       else skip_one razorfs "razorfs mkfs --root (default: zstd)" "razorfs not built"; fi ;;
+    razorfs-tar)
+      if [ "$RAZORFS_OK" = 1 ] && [ -n "$TARFILE" ]; then
+        # shellcheck disable=SC2086
+        run_one razorfs-tar "$W/razorfs-tar.img" "razorfs mkfs --tar (a tar of the tree)" -- \
+          ./bin/run.js mkfs "$W/razorfs-tar.img" --tar "$TARFILE" --force --json $RAZORFS_ARGS
+      else skip_one razorfs-tar "razorfs mkfs --tar" "razorfs not built"; fi ;;
+    razorfs-w1)  # opt-in: one compression worker (the pipeline without parallelism)
+      if [ "$RAZORFS_OK" = 1 ]; then
+        # shellcheck disable=SC2086
+        run_one razorfs-w1 "$W/razorfs-w1.img" "razorfs mkfs --root --workers 1" -- \
+          ./bin/run.js mkfs "$W/razorfs-w1.img" --root "$SRC" --force --json --workers 1 $RAZORFS_ARGS
+      else skip_one razorfs-w1 "razorfs mkfs --root --workers 1" "razorfs not built"; fi ;;
     razorfs-none)
       if [ "$RAZORFS_OK" = 1 ]; then
         # shellcheck disable=SC2086
@@ -211,7 +235,7 @@ for tool in $TOOLS; do
       else
         run_one erofs "$W/erofs.img" "mkfs.erofs (uncompressed)" -- mkfs.erofs --quiet "$W/erofs.img" "$SRC"
       fi ;;
-    *) log "unknown tool '$tool' (known: razorfs razorfs-none ext4 squashfs squashfs-l3 erofs)" ;;
+    *) log "unknown tool '$tool' (known: razorfs razorfs-tar razorfs-w1 razorfs-none ext4 squashfs squashfs-l3 erofs)" ;;
   esac
   # Images can be large: drop each one once measured unless asked to keep them.
   [ "$KEEP" = 1 ] || rm -f "$W/$tool.img"
@@ -227,6 +251,7 @@ export B_V_E2FS=$(pkgver e2fsprogs) B_V_SQ=$(pkgver squashfs-tools) B_V_EROFS=$(
 export B_NPROC=$(nproc) B_KERNEL=$(uname -r) B_OS=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-?}")
 export B_MEM=$(awk '/MemTotal/{print $2 * 1024}' /proc/meminfo) B_CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 export B_W=$W
+export B_TARBYTES=$( [ -n "$TARFILE" ] && [ -e "$TARFILE" ] && stat -c %s "$TARFILE" || echo "")
 
 node - "$RESULTS" "$JSON_OUT" <<'EOF'
 const fs = require('node:fs')
@@ -285,7 +310,7 @@ const result = {
     sockets: Number(E.B_SOCKETS), otherSpecials: Number(E.B_OTHER), hardlinkedInodes: Number(E.B_HLINO), hardlinkNames: Number(E.B_HLNAMES),
     fileBytes: Number(E.B_BYTES), fileBytesPerName: Number(E.B_BYTES_NAMES), duApparentBytes: Number(E.B_DU_APP), duAllocatedBytes: Number(E.B_DU),
   },
-  settings: { erofsCompressor: E.B_EROFS_Z, erofsAvailable: E.B_EROFS_COMP, warmCache: E.B_WARM === '1', timeV: E.B_TIMEV === '1' },
+  settings: { erofsCompressor: E.B_EROFS_Z, erofsAvailable: E.B_EROFS_COMP, warmCache: E.B_WARM === '1', timeV: E.B_TIMEV === '1', tarBytes: E.B_TARBYTES ? Number(E.B_TARBYTES) : null },
   results: rows,
   // ratio = razorfs figure / other tool's figure (below 1: razorfs is faster / smaller)
   ratiosVsRazorfs: ratiosAgainst('razorfs'),
@@ -317,6 +342,14 @@ const w = head.map((h, i) => Math.max(h.length, ...body.map(b => b[i].length)))
 const line = cols => cols.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ')
 console.log(line(head)); console.log(w.map(n => '-'.repeat(n)).join('  ')); body.forEach(b => console.log(line(b)))
 console.log('\nrz/x = razorfs (default, zstd) figure divided by that tool\'s figure; below 1.00 means razorfs is faster/smaller.')
+const sq = by.squashfs && by.squashfs.status === 'ok' ? by.squashfs : null
+if (sq) {
+  // the targets of issue 6: an image no larger than 1.15 x the squashfs image, no slower than mksquashfs
+  for (const r of rows.filter(x => x.tool.startsWith('razorfs') && x.tool !== 'razorfs-none' && x.status === 'ok')) {
+    const size = ratio(r.apparentBytes, sq.apparentBytes), alloc = ratio(r.allocatedBytes, sq.allocatedBytes), wall = ratio(r.wallSeconds, sq.wallSeconds)
+    console.log(`target check ${r.tool}: size ${f(size)} x squashfs (alloc ${f(alloc)}; target <= 1.15), wall ${f(wall)} x mksquashfs (target <= 1.00)`)
+  }
+}
 console.log('size = apparent file size (du --apparent-size); alloc = bytes allocated on the host (du -B1; the razorfs image is sparse).')
 for (const r of rows) if (r.status === 'failed') console.log(`\n${r.tool} failed (exit ${r.exitCode}):\n${(r.stderrTail || r.stdoutTail || '').replace(/^/gm, '  ')}`)
 for (const r of rows) if (r.status === 'skipped') console.log(`${r.tool} skipped: ${r.reason}`)

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // Generates man/razorfs.5 from docs/FORMAT.md, the format's single source of
-// truth, so the man page cannot drift from it. Handles the Markdown that
-// FORMAT.md uses: headings, paragraphs, bullet lists, tables (through tbl),
-// `code`, **bold** and *emphasis*. `--check` exits 1 when man/razorfs.5 is stale.
+// truth, and man/razorfs-manifest.5 from docs/MANIFEST.md, so the man pages
+// cannot drift from them. Handles the Markdown they use: headings,
+// paragraphs, bullet lists, tables (through tbl), fenced code blocks,
+// `code`, **bold** and *emphasis*. `--check` exits 1 when a page is stale.
 import fs from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const src = fs.readFileSync(path.join(root, 'docs/FORMAT.md'), 'utf8')
 const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version
 
 const esc = (s) => s.replace(/\\/g, '\\e').replace(/-/g, '\\-')
@@ -19,11 +19,19 @@ const inline = (s) =>
     .replace(/\*([^*]+)\*/g, '\\fI$1\\fR')
 const line = (s) => (/^[.']/.test(s) ? `\\&${s}` : s)
 
-const out = [`'\\" t`, `.TH RAZORFS 5 "" "razorfs ${version}" "File Formats"`, '.SH NAME', 'razorfs \\- RAZORFS filesystem image format, version 1']
+function convert(srcFile, th, name, seeAlso) {
+const src = fs.readFileSync(path.join(root, srcFile), 'utf8')
+const out = [`'\\" t`, `.TH ${th} 5 "" "razorfs ${version}" "File Formats"`, '.SH NAME', name]
 const lines = src.split('\n')
 for (let i = 0; i < lines.length; i++) {
   const l = lines[i]
   if (/^# /.test(l)) continue
+  if (/^```/.test(l)) {
+    out.push('.PP', '.RS 4', '.nf')
+    while (++i < lines.length && !/^```/.test(lines[i])) out.push(line(esc(lines[i])))
+    out.push('.fi', '.RE')
+    continue
+  }
   if (/^## /.test(l)) out.push(`.SH "${l.slice(3).replace(/^\d+\.\s*/, '').toUpperCase()}"`)
   else if (/^### /.test(l)) out.push(`.SS "${l.slice(4)}"`)
   else if (/^\|/.test(l)) {
@@ -44,13 +52,27 @@ for (let i = 0; i < lines.length; i++) {
   } else if (l.trim() === '') out.push('.PP')
   else out.push(line(inline(l)))
 }
-out.push('.SH "SEE ALSO"', 'razorfs(1), razorfs\\-mkfs(1), razorfs\\-dump(1)', '')
-const text = out.join('\n').replace(/(\.PP\n)+/g, '.PP\n').replace(/\.PP\n(\.S[HS])/g, '$1')
-const target = path.join(root, 'man/razorfs.5')
-if (process.argv.includes('--check')) {
-  const cur = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : ''
-  if (cur !== text) {
-    console.error('man/razorfs.5 is out of date with docs/FORMAT.md: run node scripts/format-man.js')
-    process.exit(1)
-  }
-} else fs.writeFileSync(target, text)
+out.push('.SH "SEE ALSO"', seeAlso, '')
+return out.join('\n').replace(/(\.PP\n)+/g, '.PP\n').replace(/\.PP\n(\.S[HS])/g, '$1')
+}
+
+const pages = [
+  {src: 'docs/FORMAT.md', target: 'man/razorfs.5', text: convert('docs/FORMAT.md', 'RAZORFS', 'razorfs \\- RAZORFS filesystem image format, version 1', 'razorfs(1), razorfs\\-mkfs(1), razorfs\\-dump(1)')},
+  {
+    src: 'docs/MANIFEST.md',
+    target: 'man/razorfs-manifest.5',
+    text: convert('docs/MANIFEST.md', 'RAZORFS\\-MANIFEST', 'razorfs\\-manifest \\- the razorfs manifest format (mkfs \\-\\-spec, dump \\-\\-manifest), version 1', 'razorfs\\-mkfs(1), razorfs\\-dump(1), razorfs\\-diff(1), razorfs(5)'),
+  },
+]
+let stale = false
+for (const p of pages) {
+  const target = path.join(root, p.target)
+  if (process.argv.includes('--check')) {
+    const cur = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : ''
+    if (cur !== p.text) {
+      console.error(`${p.target} is out of date with ${p.src}: run node scripts/format-man.js`)
+      stale = true
+    }
+  } else fs.writeFileSync(target, p.text)
+}
+if (stale) process.exit(1)

@@ -94,7 +94,8 @@ function main(): void {
     // --size too small
     oneLineError(t, cli(['mkfs', P('tiny.img'), '--root', P('src'), '--size', '4096']), 1, 'mkfs --size below the minimum', /small|size/i)
     const mixed = await mixedTree()
-    const full = cli(['mkfs', P('full.img'), '--root', mixed, '--size', '2M'], {timeoutMs: 120_000})
+    // (--progress none: under CI, mkfs otherwise logs its phases on stderr before the error line)
+    const full = cli(['mkfs', P('full.img'), '--root', mixed, '--size', '2M', '--progress', 'none'], {timeoutMs: 120_000})
     oneLineError(t, full, 1, 'mkfs --size too small for the tree', /space|full|ENOSPC|small|size/i)
 
     // usage errors

@@ -3,7 +3,8 @@
  * the one-line error report every razorfs command shares.
  */
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
-import {describeError, describeUsageError, type ErrorContext} from './_shared/errors.js'
+import {CommandError, describeError, describeUsageError, type ErrorContext} from './_shared/errors.js'
+import {EXIT} from './_shared/exit-codes.js'
 import {EXIT_STATUS, type ExitStatusRow} from './_shared/exit-codes.js'
 import {hasFlag, printError, writeJson} from './_shared/report.js'
 import {colors} from './_shared/terminal.js'
@@ -20,6 +21,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     json: Flags.boolean({summary: 'Print the result, or the error, as JSON on stdout.', helpGroup: 'GLOBAL'}),
     quiet: Flags.boolean({char: 'q', summary: 'Print only the requested output and errors.', helpGroup: 'GLOBAL'}),
     debug: Flags.boolean({summary: 'Show a stack trace when the command fails.', helpGroup: 'GLOBAL'}),
+    strict: Flags.boolean({summary: 'Fail (exit 1) if there was any warning or skipped entry.', helpGroup: 'GLOBAL'}),
   }
 
   /** Rows of this command's EXIT STATUS section (help and man page). */
@@ -29,6 +31,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: CommandArgs<T>
   /** What the command is working on; errors name it. */
   protected context: ErrorContext = {}
+  /** Warnings so far (shown or not): under --strict any of them fails the command. */
+  protected warnings: string[] = []
 
   public override async init(): Promise<void> {
     await super.init()
@@ -41,6 +45,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
+    // --strict: a command that warned fails once it is done (its output is already written)
+    const run = this.run.bind(this)
+    this.run = async () => {
+      const result = await run()
+      this.enforceStrict()
+      return result
+    }
+  }
+
+  /** Under --strict, fail if anything was warned about. Commands may call it earlier (mkfs, to discard its image). */
+  protected enforceStrict(): void {
+    if (!this.flags?.strict || this.warnings.length === 0) return
+    const n = this.warnings.length
+    throw new CommandError(`${n} warning${n === 1 ? '' : 's'} and --strict: failing`, EXIT.FAILED, 'ESTRICT', {warnings: [...this.warnings]})
   }
 
   /** True with --quiet (and under --json, where only the JSON is printed). */
@@ -64,6 +82,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** A warning on stderr, unless --quiet or --json. */
   protected warnLine(message: string): void {
+    this.warnings.push(message)
     if (!this.quiet) process.stderr.write(`${colors().err.yellow('razorfs: warning:')} ${message}\n`)
   }
 

@@ -104,7 +104,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
   ]
 
   private errors: CopyProblem[] = []
-  private warnings: CopyProblem[] = []
+  private copyWarnings: CopyProblem[] = []
   private copied: Array<{src: string; dst: string}> = []
 
   public async run(): Promise<CpResult> {
@@ -133,7 +133,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
       limit: flags.limit,
       onError: (p) => this.problem(p),
       onWarning: (p) => {
-        this.warnings.push(p)
+        this.copyWarnings.push(p)
         this.warnLine(`${show(p.path)}: ${p.message}`)
       },
     }
@@ -189,7 +189,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
       skipped: t.skipped,
       seconds: Number(driver.seconds.toFixed(3)),
       errors: this.errors,
-      warnings: this.warnings,
+      warnings: this.copyWarnings,
     }
     if (flags.verbose) result.copied = this.copied
     if (driver.interrupted) {

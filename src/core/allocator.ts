@@ -33,7 +33,7 @@ export class Allocator {
 
   constructor(
     private readonly dev: BlockDevice,
-    private readonly geo: Geometry,
+    private geo: Geometry,
     private readonly uuid: Buffer,
     public freeBlocks: number,
   ) {
@@ -218,6 +218,59 @@ export class Allocator {
     return fail('ENOSPC', `no space left in image: needed ${want * bs} bytes contiguous, ${this.available * bs} bytes free`, {
       free: this.available * bs,
     })
+  }
+
+  /** The highest block in use in the data area (firstFree − 1 when there is none). */
+  highestUsed(): number {
+    const lo = this.geo.firstFree
+    for (let b = this.geo.backupSuperblock - 1; b >= lo; ) {
+      const k = b % this.bits
+      if ((k & 7) === 7 && b - 7 >= lo) {
+        const m = this.map(Math.floor(b / this.bits))
+        if (m[BITMAP_DATA_OFFSET + (k >> 3)] === 0 && !this.freedRunning.size && !this.freedCommitted.size) {
+          b -= 8
+          continue
+        }
+      }
+      if (this.taken(b)) return b
+      b--
+    }
+    return lo - 1
+  }
+
+  /**
+   * Switch to a smaller geometry (Image.fitToContents): every block from the
+   * new backup superblock on must be free. Bitmap block i covers the same
+   * blocks in both, so only the last one changes (bits past the new end are
+   * 1, the new backup superblock is used); those past the new bitmap are
+   * dropped (the caller reuses their space).
+   */
+  shrinkTo(geo: Geometry): void {
+    const old = this.geo
+    if (geo.blockCount > old.blockCount || geo.bitmapStart !== old.bitmapStart || geo.blockSize !== old.blockSize || geo.firstFree > old.firstFree)
+      throw fail('EINVAL', 'shrinkTo: not a smaller geometry of this bitmap')
+    for (let b = geo.backupSuperblock; b < old.backupSuperblock; b++) if (this.taken(b)) throw fail('EINVAL', `shrinkTo: block ${b} is in use`, {block: b})
+    for (const i of [...this.maps.keys()]) {
+      if (i >= geo.bitmapBlocks) {
+        this.maps.delete(i)
+        this.dirty.delete(i)
+      }
+    }
+    this.geo = geo
+    const last = geo.bitmapBlocks - 1
+    const m = this.map(last)
+    for (let b = geo.backupSuperblock; b < (last + 1) * this.bits; b++) {
+      const k = b - last * this.bits
+      m[BITMAP_DATA_OFFSET + (k >> 3)]! |= 1 << (k & 7)
+    }
+    this.dirty.add(last)
+    this.freeBlocks -= old.blockCount - geo.blockCount
+    // fixed blocks that are fixed no more (a journal-less image's unneeded bitmap blocks) are free data blocks
+    for (let b = geo.firstFree; b < old.firstFree; b++) {
+      this.setBit(b, false)
+      this.freeBlocks++
+    }
+    this.cursor = Math.min(this.cursor, geo.firstFree)
   }
 
   /** Encoded dirty bitmap blocks, ready to write; clears the dirty set. */

@@ -6,6 +6,8 @@ import type {BlockDevice} from './device.js'
 import {crc32} from './format/checksum.js'
 
 const BATCH_LIMIT = 8 * 1024 * 1024
+/** Padding source: at most a block (64 KiB) is ever needed. */
+const ZERO = Buffer.alloc(65536)
 /** Up to this many data blocks per transaction are listed with their CRC in the journal (one fsync per commit). */
 export const DATA_CHECK_LIMIT = 256
 
@@ -29,24 +31,34 @@ export class DataWriter {
     this.checks = []
   }
 
-  write(pos: number, data: Buffer): void {
+  /** Write `data` at `pos`, followed by `pad` zero bytes (to the end of its last block). */
+  write(pos: number, data: Buffer, pad = 0): void {
     this.wroteData = true
+    const bs = this.blockSize
+    const total = data.length + pad
     if (this.checks) {
-      const bs = this.blockSize
-      if (this.checks.length + data.length / bs > DATA_CHECK_LIMIT) this.checks = undefined
-      else for (let o = 0; o < data.length; o += bs) this.checks.push({target: (pos + o) / bs, crc: crc32(data.subarray(o, o + bs))})
+      if (this.checks.length + total / bs > DATA_CHECK_LIMIT) this.checks = undefined
+      else
+        for (let o = 0; o < total; o += bs) {
+          const part = data.subarray(o, o + bs)
+          const crc = part.length < bs ? crc32(ZERO.subarray(0, bs - part.length), crc32(part)) : crc32(part)
+          this.checks.push({target: (pos + o) / bs, crc})
+        }
     }
     if (this.bytes && pos !== this.start + this.bytes) this.drain()
     if (!this.bytes) this.start = pos
     this.parts.push(data)
-    this.bytes += data.length
+    if (pad) this.parts.push(ZERO.subarray(0, pad))
+    this.bytes += total
     if (this.bytes >= BATCH_LIMIT) this.drain()
   }
 
   /** Write out what is pending (before any read of data and before metadata). */
   drain(): void {
     if (!this.bytes) return
-    this.dev.write(this.start, this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes))
+    if (this.parts.length === 1) this.dev.write(this.start, this.parts[0]!)
+    else if (this.dev.writev) this.dev.writev(this.start, this.parts)
+    else this.dev.write(this.start, Buffer.concat(this.parts, this.bytes))
     this.parts = []
     this.bytes = 0
   }

@@ -11,6 +11,8 @@ export interface BlockDevice {
   /** Read `length` bytes at `pos`; bytes past the end read as zeros. */
   read(pos: number, length: number): Buffer
   write(pos: number, data: Buffer): void
+  /** Write buffers back to back from `pos` (optional: callers fall back to one write of their concatenation). */
+  writev?(pos: number, parts: readonly Buffer[]): void
   /** Make every write so far durable. */
   flush(): void
   /** Set the size (for mkfs: the host file stays sparse). */
@@ -60,6 +62,31 @@ export class FileDevice implements BlockDevice {
     let done = 0
     while (done < data.length) done += fs.writeSync(this.handle, data, done, data.length - done, pos + done)
     if (pos + data.length > this._size) this._size = pos + data.length
+  }
+
+  writev(pos: number, parts: readonly Buffer[]): void {
+    let off = pos
+    // at most IOV_MAX (1024) buffers per call; a short write is finished with plain writes
+    for (let i = 0; i < parts.length; ) {
+      const batch = parts.slice(i, i + 1024)
+      let want = 0
+      for (const p of batch) want += p.length
+      let n = fs.writevSync(this.handle, batch, off)
+      if (n < want) {
+        let at = off
+        for (const p of batch) {
+          if (n >= p.length) n -= p.length
+          else {
+            this.write(at + n, p.subarray(n))
+            n = 0
+          }
+          at += p.length
+        }
+      }
+      off += want
+      i += batch.length
+    }
+    if (off > this._size) this._size = off
   }
 
   flush(): void {

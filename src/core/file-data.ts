@@ -9,9 +9,10 @@ import {fail} from './errors.js'
 import {crc32} from './format/checksum.js'
 import {RangeDecodeError} from './format/codec.js'
 import {COMPRESSION_NONE, COMPRESSION_ZSTD, encodeExtent, extentRecord, maxInline, STORAGE_BLOCKS, STORAGE_INLINE, type ExtentRecord} from './format/extent.js'
+import {planWindow, type PlanSettings, type RunPlan, type WindowPlan} from './data-plan.js'
 import {INODE_FLAG_NOCOMPRESS, type InodeRecord} from './format/inode.js'
 import {ItemType, type Key} from './format/keys.js'
-import {looksIncompressible, zstdCompress, zstdDecompress} from './compression.js'
+import {zstdDecompress} from './compression.js'
 import type {ExtentInfo} from './types.js'
 import type {Volume} from './volume.js'
 
@@ -25,8 +26,6 @@ export const extentKey = (ino: number, offset: number): Key => ({objectid: ino, 
 
 /** Largest file size the format allows. */
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER
-/** Windows up to this size are tried inline (compressed if that helps). */
-const INLINE_TRY_LIMIT = 16384
 
 /** Decode and validate one EXTENT item. */
 export function decodeExtent(v: Volume, ino: number, key: Key, raw: Buffer): Extent {
@@ -106,88 +105,62 @@ export function readData(v: Volume, ino: number, rec: InodeRecord, off: number, 
   return out
 }
 
-function isZero(buf: Buffer): boolean {
-  for (let i = 0; i < buf.length; i += 8192) {
-    const part = buf.subarray(i, Math.min(buf.length, i + 8192))
-    if (!part.equals(ZERO.subarray(0, part.length))) return false
-  }
-  return true
-}
-const ZERO = Buffer.alloc(65536)
-
 function writeBlocks(v: Volume, block: number, data: Buffer): void {
   const bs = v.geo.blockSize
-  const padded = data.length % bs === 0 ? data : Buffer.concat([data, Buffer.alloc(bs - (data.length % bs))])
-  v.data.write(block * bs, padded)
+  v.data.write(block * bs, data, data.length % bs === 0 ? 0 : bs - (data.length % bs))
 }
 
 function compressionOn(v: Volume, rec: InodeRecord): boolean {
   return v.sb.compression === COMPRESSION_ZSTD && (rec.flags & INODE_FLAG_NOCOMPRESS) === 0
 }
 
+/** What planWindow needs to know about an inode of this volume. */
+export function planSettings(v: Volume, rec: InodeRecord): PlanSettings {
+  return {blockSize: v.geo.blockSize, compress: compressionOn(v, rec), level: v.sb.compressionLevel}
+}
+
 /** Store a window's content as new extents; returns the keys written. */
 function storeWindow(v: Volume, ino: number, rec: InodeRecord, wStart: number, content: Buffer): Set<number> {
+  return applyPlan(v, ino, rec, wStart, content, planWindow(content, wStart === 0, planSettings(v, rec)))
+}
+
+/** Allocate, write and record the extents a plan describes; returns the keys written. */
+function applyPlan(v: Volume, ino: number, rec: InodeRecord, wStart: number, content: Buffer, plan: WindowPlan): Set<number> {
   const written = new Set<number>()
-  const bs = v.geo.blockSize
-  if (content.length === 0 || isZero(content)) return written
-  const compress = compressionOn(v, rec)
-  const level = v.sb.compressionLevel
-  if (wStart === 0 && content.length <= INLINE_TRY_LIMIT) {
-    let stored = content
-    let comp = COMPRESSION_NONE
-    const limit = maxInline(bs)
-    if (stored.length > limit && compress) {
-      const c = zstdCompress(content, level, limit + 1)
-      if (c) (stored = c), (comp = COMPRESSION_ZSTD)
-    }
-    if (stored.length <= limit) {
-      const e: ExtentRecord = {storage: STORAGE_INLINE, compression: comp, crc: crc32(stored), length: content.length, block: 0, stored: stored.length}
-      v.tree.put(extentKey(ino, 0), encodeExtent(e, Buffer.from(stored)))
-      written.add(0)
-      return written
-    }
+  if (plan.inline) {
+    const {stored, compression, crc} = plan.inline
+    const e: ExtentRecord = {storage: STORAGE_INLINE, compression, crc, length: content.length, block: 0, stored: stored.length}
+    v.tree.put(extentKey(ino, 0), encodeExtent(e, stored))
+    written.add(0)
+    return written
   }
-  // runs of non-zero blocks become extents; zero blocks stay holes
-  let a = 0
-  while (a < content.length) {
-    if (isZero(content.subarray(a, Math.min(content.length, a + bs)))) {
-      a += bs
-      continue
-    }
-    let b = a + bs
-    while (b < content.length && !isZero(content.subarray(b, Math.min(content.length, b + bs)))) b += bs
-    b = Math.min(b, content.length)
-    storeRun(v, ino, rec, wStart + a, content.subarray(a, b), compress, level, written)
-    a = b
-  }
+  for (const run of plan.runs) storeRun(v, ino, rec, wStart + run.offset, content.subarray(run.offset, run.offset + run.length), run, written)
   return written
 }
 
-function storeRun(v: Volume, ino: number, rec: InodeRecord, offset: number, data: Buffer, compress: boolean, level: number, written: Set<number>): void {
+function storeRun(v: Volume, ino: number, rec: InodeRecord, offset: number, data: Buffer, plan: RunPlan, written: Set<number>): void {
   const bs = v.geo.blockSize
-  const nblocks = Math.ceil(data.length / bs)
-  if (compress && nblocks > 1 && !looksIncompressible(data)) {
-    const c = zstdCompress(data, level, (nblocks - 1) * bs + 1)
-    if (c) {
-      const cblocks = Math.ceil(c.length / bs)
-      const run = v.alloc.alloc(cblocks, 1)
-      if (run.count === cblocks) {
-        writeBlocks(v, run.start, c)
-        const e: ExtentRecord = {storage: STORAGE_BLOCKS, compression: COMPRESSION_ZSTD, crc: crc32(c), length: data.length, block: run.start, stored: c.length}
-        v.tree.put(extentKey(ino, offset), encodeExtent(e))
-        written.add(offset)
-        rec.allocBlocks += cblocks
-        return
-      }
-      v.alloc.free(run.start, run.count) // not contiguous: store raw in pieces
+  const c = plan.zstd
+  if (c) {
+    const cblocks = Math.ceil(c.length / bs)
+    const run = v.alloc.alloc(cblocks, 1)
+    if (run.count === cblocks) {
+      writeBlocks(v, run.start, c)
+      const e: ExtentRecord = {storage: STORAGE_BLOCKS, compression: COMPRESSION_ZSTD, crc: plan.zcrc ?? crc32(c), length: data.length, block: run.start, stored: c.length}
+      v.tree.put(extentKey(ino, offset), encodeExtent(e))
+      written.add(offset)
+      rec.allocBlocks += cblocks
+      return
     }
+    v.alloc.free(run.start, run.count) // not contiguous: store raw in pieces
   }
   let pos = 0
   while (pos < data.length) {
     const run = v.alloc.alloc(Math.ceil((data.length - pos) / bs), 1)
     const piece = data.subarray(pos, Math.min(data.length, pos + run.count * bs))
     writeBlocks(v, run.start, piece)
-    const e: ExtentRecord = {storage: STORAGE_BLOCKS, compression: COMPRESSION_NONE, crc: crc32(piece), length: piece.length, block: run.start, stored: piece.length}
+    const crc = piece.length === data.length ? plan.crc : crc32(piece)
+    const e: ExtentRecord = {storage: STORAGE_BLOCKS, compression: COMPRESSION_NONE, crc, length: piece.length, block: run.start, stored: piece.length}
     v.tree.put(extentKey(ino, offset + pos), encodeExtent(e))
     written.add(offset + pos)
     rec.allocBlocks += run.count
@@ -251,6 +224,25 @@ export function writeData(v: Volume, ino: number, rec: InodeRecord, off: number,
     },
     (w, wEnd) => off <= w && end >= wEnd,
   )
+  rec.size = newSize
+}
+
+/**
+ * Store one cluster window whose plan was made ahead (planWindow, maybe in a
+ * worker): the window starts on a cluster boundary and its content is the
+ * file's whole content there (a full cluster, or up to the new end of file).
+ */
+export function writePlannedWindow(v: Volume, ino: number, rec: InodeRecord, wStart: number, content: Buffer, plan: WindowPlan): void {
+  const cs = v.geo.clusterSize
+  const end = wStart + content.length
+  const newSize = Math.max(rec.size, end)
+  if (wStart % cs !== 0 || content.length > cs || plan.length !== content.length || (content.length < cs && end < newSize))
+    throw fail('EINVAL', `inode ${ino}: a planned write must cover a whole cluster window`, {ino})
+  if (end > MAX_FILE_SIZE) throw fail('EFBIG', `write past the largest file size`, {ino})
+  const old = extentsIn(v, ino, wStart, wStart + cs)
+  ensureSpace(v, content.length)
+  const written = applyPlan(v, ino, rec, wStart, content, plan)
+  dropExtents(v, ino, rec, old, written)
   rec.size = newSize
 }
 

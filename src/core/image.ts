@@ -11,11 +11,14 @@ import {DataWriter} from './data-writer.js'
 import {FileDevice, type BlockDevice} from './device.js'
 import {addEntry, isEmptyDir, listEntries, lookupEntry, removeEntry, replaceEntry, validName} from './directory.js'
 import {fail} from './errors.js'
-import {allExtents, decodeExtent, extentInfo, extentKey, freeData, MAX_FILE_SIZE, punchData, readData, truncateData, writeData} from './file-data.js'
+import {allExtents, decodeExtent, extentInfo, extentKey, freeData, MAX_FILE_SIZE, planSettings, punchData, readData, truncateData, writeData, writePlannedWindow} from './file-data.js'
+import type {PlanSettings, WindowPlan} from './data-plan.js'
 import {ftypeCode} from './format/dirent.js'
 import {featureNames, hasFeature, withFeature, withoutFeature} from './format/features.js'
 import {COMPRESSION_NONE, COMPRESSION_ZSTD, STORAGE_BLOCKS} from './format/extent.js'
 import {FIRST_INO, ROOT_INO, type InodeRecord} from './format/inode.js'
+import {bitmapBlocksFor} from './format/bitmap.js'
+import {computeGeometry, MIN_FREE_BLOCKS} from './format/geometry.js'
 import {ItemType, MAX_KEY} from './format/keys.js'
 import {extentRecord} from './format/extent.js'
 import {FORMAT_VERSION, SIGNATURE, STATE_CLEAN, type SuperblockFields} from './format/superblock.js'
@@ -94,6 +97,10 @@ export class Image {
   private checkpointedSeq = -1
   private commits = 0
   private releaseLock?: () => void
+  /** Where the times the image records by itself come from (see CreateOptions.clock). */
+  private clock: () => Timespec = now
+  /** Built without journal transactions (CreateOptions.bulk) until closed. */
+  private bulk = false
   /** What recovery did when the image was opened (undefined when nothing was needed). */
   recovery?: RecoveryReport
 
@@ -128,7 +135,7 @@ export class Image {
     const release = acquireWriterLock(path)
     const dev = FileDevice.create(path)
     try {
-      const img = Image.format(path, dev, o)
+      const img = Image.format(path, dev, o, {clock: opts.clock, bulk: opts.bulk})
       img.releaseLock = release
       return img
     } catch (e) {
@@ -139,7 +146,7 @@ export class Image {
   }
 
   /** Format a device (already sized or resizable) and return the image open read-write. */
-  static format(path: string, dev: BlockDevice, o: NormalizedCreate): Image {
+  static format(path: string, dev: BlockDevice, o: NormalizedCreate, mode: {clock?: () => Timespec; bulk?: boolean} = {}): Image {
     const {geo} = o
     dev.resize(geo.blockCount * geo.blockSize)
     const alloc = Allocator.format(dev, geo, o.uuid)
@@ -187,7 +194,10 @@ export class Image {
     writeInode(v, ROOT_INO, root)
     sb.inodeCount = 1
     const img = new Image(path, v, store)
+    if (mode.clock) img.clock = mode.clock
+    img.bulk = mode.bulk ?? false
     // the empty filesystem is written directly; from here on every change goes through the journal
+    // (in bulk mode: straight home, and the journal is first used by the next read-write open)
     img.writeMetadata()
     img.writeSuper(true)
     dev.flush()
@@ -250,7 +260,7 @@ export class Image {
     const {sb, geo, dev, uuid} = this.v
     sb.state &= ~STATE_CLEAN
     sb.writeCount = (sb.writeCount + 1) >>> 0
-    if (geo.journalBlocks) {
+    if (geo.journalBlocks && !this.bulk) {
       sb.incompat = withFeature(sb.incompat, 'needs_recovery')
       this.journal = new Journal(dev, geo, uuid, sb.journalHead, sb.journalSeq)
       this.v.alloc.journaled = true
@@ -377,7 +387,7 @@ export class Image {
         this.commit()
         this.checkpoint()
         this.v.dev.flush()
-        const t = now()
+        const t = this.clock()
         this.v.sb.modifiedSec = t.sec
         this.v.sb.modifiedNsec = t.nsec
         this.v.sb.state |= STATE_CLEAN
@@ -404,6 +414,48 @@ export class Image {
   private settle(): void {
     const limit = this.journal ? Math.min(DEFAULT_CACHE_BLOCKS / 2, Math.floor(this.journal.size / 4)) : DEFAULT_CACHE_BLOCKS / 2
     if (this.store.dirtyCount + this.v.alloc.dirtyCount > limit) this.commit()
+  }
+
+  /**
+   * Shrink a bulk build (CreateOptions.bulk) to the blocks its contents use
+   * plus `headroomBlocks` free ones, before close: the image keeps its layout
+   * (every block number stays), the backup superblock moves to the new last
+   * block and the file is truncated. When the smaller image needs fewer
+   * bitmap blocks, the journal grows by the difference (it starts right
+   * after the bitmap, FORMAT.md §2); in an image without a journal they
+   * become free data blocks.
+   */
+  fitToContents(headroomBlocks = 0): {blocks: number; usedBlocks: number} {
+    this.assertWritable()
+    if (!this.bulk) throw fail('EINVAL', `${this.path}: fitToContents needs an image created in bulk mode and not yet closed`)
+    if (!Number.isSafeInteger(headroomBlocks) || headroomBlocks < 0) throw fail('EINVAL', `bad headroom ${headroomBlocks}`)
+    this.commit()
+    const {geo, sb, alloc} = this.v
+    const bs = geo.blockSize
+    const high = alloc.highestUsed()
+    let count = Math.max(high + 1 + headroomBlocks, geo.firstFree + MIN_FREE_BLOCKS) + 1
+    const used = () => geo.blockCount - alloc.freeBlocks
+    if (count >= geo.blockCount) return {blocks: geo.blockCount, usedBlocks: used()}
+    let journal = geo.journalBlocks
+    const bitmaps = bitmapBlocksFor(count, bs)
+    // bitmap blocks no longer needed: the journal starts earlier and grows by them (or, without a journal, they become free data blocks)
+    if (bitmaps < geo.bitmapBlocks && journal > 0) journal += geo.bitmapBlocks - bitmaps
+    const ng = computeGeometry(bs, geo.clusterSize, count, journal)
+    if (ng.firstFree > geo.firstFree || (journal > 0 && ng.firstFree !== geo.firstFree)) throw fail('EINVAL', 'fitToContents: the layout would move')
+    alloc.shrinkTo(ng)
+    // the bitmap blocks given to the journal must not look like anything
+    const zero = Buffer.alloc(bs)
+    for (let b = ng.bitmapStart + ng.bitmapBlocks; b < geo.bitmapStart + geo.bitmapBlocks; b++) this.v.dev.write(b * bs, zero)
+    sb.blockCount = ng.blockCount
+    sb.bitmapBlocks = ng.bitmapBlocks
+    sb.journalStart = ng.journalStart
+    sb.journalBlocks = ng.journalBlocks
+    sb.freeBlocks = alloc.freeBlocks
+    this.v.geo = ng
+    this.store.setBlockCount(ng.blockCount)
+    this.commit()
+    this.v.dev.resize(ng.blockCount * bs)
+    return {blocks: ng.blockCount, usedBlocks: ng.blockCount - alloc.freeBlocks}
   }
 
   /** Number of journal commits since open (diagnostics and benchmarks). */
@@ -625,7 +677,7 @@ export class Image {
     this.assertWritable()
     this.dirInode(dir)
     if (lookupEntry(this.v, dir, name)) throw fail('EEXIST', `'${name}' exists`, {ino: dir})
-    const t = now()
+    const t = this.clock()
     const {sb} = this.v
     const ino = sb.nextIno
     const rec = newInode(mode, t, sb.generation)
@@ -678,7 +730,7 @@ export class Image {
     if ((rec.mode & S_IFMT) === S_IFDIR) throw fail('EINVAL', 'hard links to directories are not allowed', {ino})
     if (rec.nlink >= NLINK_MAX) throw fail('EMLINK', `inode ${ino} has too many links`, {ino})
     this.dirInode(dir)
-    const t = now()
+    const t = this.clock()
     addEntry(this.v, dir, n, ino, ftypeCode(fileTypeOfMode(rec.mode)!))
     this.modify(ino, (r) => {
       r.nlink++
@@ -704,7 +756,7 @@ export class Image {
     if (!e) throw fail('ENOENT', `'${n}' not found`, {ino: dir})
     const rec = this.inode(e.ino)
     if ((rec.mode & S_IFMT) === S_IFDIR) throw fail('EISDIR', `'${n}' is a directory`, {ino: e.ino})
-    const t = now()
+    const t = this.clock()
     removeEntry(this.v, dir, n)
     this.touchDir(dir, -1, t)
     this.dropLink(e.ino, t)
@@ -728,7 +780,7 @@ export class Image {
     const rec = this.inode(e.ino)
     if ((rec.mode & S_IFMT) !== S_IFDIR) throw fail('ENOTDIR', `'${n}' is not a directory`, {ino: e.ino})
     if (!isEmptyDir(this.v, e.ino)) throw fail('ENOTEMPTY', `'${n}' is not empty`, {ino: e.ino})
-    const t = now()
+    const t = this.clock()
     removeEntry(this.v, dir, n)
     this.touchDir(dir, -1, t, -1)
     this.destroy(e.ino, rec)
@@ -753,7 +805,7 @@ export class Image {
         p = this.inode(p).parent
       }
     }
-    const t = now()
+    const t = this.clock()
     const dst = lookupEntry(this.v, newDir, nn)
     if (dst) {
       if (dst.ino === src.ino) return
@@ -791,7 +843,7 @@ export class Image {
     this.assertWritable()
     this.regular(ino)
     if (!Number.isSafeInteger(offset) || offset < 0) throw fail('EINVAL', `bad offset ${offset}`)
-    const t = now()
+    const t = this.clock()
     this.modify(ino, (rec) => {
       writeData(this.v, ino, rec, offset, data)
       setTime(rec, 'mtime', t)
@@ -804,7 +856,7 @@ export class Image {
     this.assertWritable()
     this.regular(ino)
     if (!Number.isSafeInteger(size) || size < 0) throw fail('EINVAL', `bad size ${size}`)
-    const t = now()
+    const t = this.clock()
     this.modify(ino, (rec) => {
       truncateData(this.v, ino, rec, size)
       setTime(rec, 'mtime', t)
@@ -817,12 +869,37 @@ export class Image {
   punchHole(ino: number, offset: number, length: number): void {
     this.assertWritable()
     this.regular(ino)
-    const t = now()
+    const t = this.clock()
     this.modify(ino, (rec) => {
       punchData(this.v, ino, rec, offset, length)
       setTime(rec, 'mtime', t)
       setTime(rec, 'ctime', t)
     })
+    this.settle()
+  }
+
+  /** How data of a new file is planned: the image's compression (see data-plan.ts). */
+  defaultPlanSettings(): PlanSettings {
+    this.assertOpen()
+    return {blockSize: this.v.geo.blockSize, compress: this.v.sb.compression === COMPRESSION_ZSTD, level: this.v.sb.compressionLevel}
+  }
+
+  /** How file data of an inode is planned (compression on, level, block size): see data-plan.ts. */
+  planSettings(ino: number): PlanSettings {
+    return planSettings(this.v, this.regular(ino))
+  }
+
+  /**
+   * Store one cluster window of a regular file from a plan made ahead
+   * (planWindow with this inode's planSettings, possibly in a worker thread).
+   * The window starts on a cluster boundary and holds the file's whole
+   * content there; the file grows to its end. Times are left as they are.
+   */
+  writePrepared(ino: number, offset: number, content: Buffer, plan: WindowPlan): void {
+    this.assertWritable()
+    this.regular(ino)
+    if (!Number.isSafeInteger(offset) || offset < 0) throw fail('EINVAL', `bad offset ${offset}`)
+    this.modify(ino, (rec) => writePlannedWindow(this.v, ino, rec, offset, content, plan))
     this.settle()
   }
 
@@ -836,7 +913,7 @@ export class Image {
       if (attrs.flags !== undefined) rec.flags = attrs.flags
       if (attrs.rdev !== undefined) rec.rdev = attrs.rdev
       for (const w of ['atime', 'mtime', 'crtime'] as const) if (attrs[w]) setTime(rec, w, attrs[w]!)
-      setTime(rec, 'ctime', attrs.ctime ?? now())
+      setTime(rec, 'ctime', attrs.ctime ?? this.clock())
     })
     this.settle()
   }
@@ -845,7 +922,7 @@ export class Image {
     this.assertWritable()
     this.modify(ino, (rec) => {
       setXattrValue(this.v, ino, rec, name, value)
-      setTime(rec, 'ctime', now())
+      setTime(rec, 'ctime', this.clock())
     })
     this.settle()
   }
@@ -854,7 +931,7 @@ export class Image {
     this.assertWritable()
     this.modify(ino, (rec) => {
       removeXattrValue(this.v, ino, rec, name)
-      setTime(rec, 'ctime', now())
+      setTime(rec, 'ctime', this.clock())
     })
     this.settle()
   }

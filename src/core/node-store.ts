@@ -17,7 +17,7 @@ export class NodeStore {
     private readonly alloc: Allocator,
     readonly blockSize: number,
     private readonly uuid: Buffer,
-    private readonly blockCount: number,
+    private blockCount: number,
     private readonly limit: number,
   ) {}
 
@@ -54,6 +54,11 @@ export class NodeStore {
     this.cache.delete(n.block)
     this.dirty.delete(n.block)
     this.alloc.free(n.block, 1)
+  }
+
+  /** The image shrank (Image.fitToContents). */
+  setBlockCount(n: number): void {
+    this.blockCount = n
   }
 
   get dirtyCount(): number {

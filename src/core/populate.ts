@@ -40,6 +40,13 @@ export interface PopulateOptions {
    * --all-root, timestamp clamping. `rel` is as for exclude ('' for the root).
    */
   mapAttrs?: (attrs: InodeAttrs, rel: Buffer, type: FileType) => InodeAttrs
+  /**
+   * Copy a regular file's content (at host path `src`, `size` bytes by stat)
+   * into the new, empty inode `ino` instead of populate's own copy (mkfs plans
+   * it on worker threads); returns the bytes copied. It must not change the
+   * inode's times. A host error it throws makes the file stay empty.
+   */
+  copyData?: (src: Buffer, ino: number, size: number) => number
 }
 export interface PopulateResult {
   files: number
@@ -390,7 +397,12 @@ class Engine {
       } else if (type === S_IFREG) {
         ino = created = img.create(dirIno, name, attrs)
         try {
-          if (st.size > 0n) changed = yield* this.copyFile(src, ino, Number(st.size), srcLabel, followTop || (opts.follow ?? false))
+          if (st.size > 0n && opts.copyData) {
+            // mkfs's planned data path (read ahead, compressed in workers)
+            const n = opts.copyData(src, ino, Number(st.size))
+            this.res.bytesIn += n
+            if (n !== Number(st.size)) this.warn('SIZE_CHANGED', src, `size changed while copying (${st.size} → ${n})`)
+          } else if (st.size > 0n) changed = yield* this.copyFile(src, ino, Number(st.size), srcLabel, followTop || (opts.follow ?? false))
         } catch (e) {
           const code = hostCode(e)
           if (!code || FATAL_HOST.has(code)) throw e

@@ -109,6 +109,21 @@ export interface CreateOptions {
   time?: Timespec
   /** Replace an existing file. Without it, create refuses a non-empty file. */
   force?: boolean
+  /**
+   * Source of the times the image records by itself: a new inode's times
+   * before its attributes are set, a directory's mtime and ctime when entries
+   * are added, ctime on attribute changes, the superblock's modified time at
+   * close. Default: the system clock. Reproducible builds pass a constant.
+   */
+  clock?: () => Timespec
+  /**
+   * Bulk build (mkfs): metadata goes straight home instead of through journal
+   * transactions, with one fsync at close. A crash during the build leaves an
+   * image that must be discarded (mkfs deletes it); the journal area stays
+   * empty and is used from the next read-write open. Enables
+   * {@link Image.fitToContents}.
+   */
+  bulk?: boolean
 }
 
 export interface OpenOptions {

@@ -13,6 +13,7 @@ export class CommandError extends Error {
     message: string,
     readonly exit: ExitCode = EXIT.FAILED,
     readonly code: string = 'EFAILED',
+    readonly data?: Record<string, unknown>,
   ) {
     super(message)
     this.name = 'CommandError'
@@ -182,7 +183,7 @@ export function describeUsageError(err: unknown, commandId?: string): ErrorRepor
 export function describeError(err: unknown, ctx: ErrorContext = {}, commandId?: string): ErrorReport {
   if (err instanceof RazorError) return describeRazorError(err, ctx)
   if (err instanceof UsageError) return {code: err.code, message: usageMessage(err, commandId), exit: err.exit}
-  if (err instanceof CommandError) return {code: err.code, message: err.message, exit: err.exit}
+  if (err instanceof CommandError) return {code: err.code, message: err.message, exit: err.exit, data: err.data}
   if (isParseError(err)) return {code: 'EUSAGE', message: usageMessage(err, commandId), exit: EXIT.USAGE}
   if (isSystemError(err)) {
     return {code: err.code, message: hostErrorMessage(err.path ?? (err as {dest?: string}).dest ?? err.syscall, err.code, systemErrorText(err)), exit: EXIT.HOST_IO}

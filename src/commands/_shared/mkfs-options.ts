@@ -1,9 +1,9 @@
-/** Turning mkfs flags into CreateOptions, including the `--size auto` estimate. */
-import type {CompressionSpec, CreateOptions} from '../../core/index.js'
+/** Turning mkfs flags into CreateOptions, and parsing mkfs's other values. */
+import type {CompressionSpec, CreateOptions, Timespec} from '../../core/index.js'
 import {ZSTD_DEFAULT_LEVEL} from '../../core/compression.js'
-import {DEFAULT_BLOCK_SIZE, DEFAULT_CLUSTER_SIZE, defaultJournalBlocks} from '../../core/format/geometry.js'
+import {DEFAULT_BLOCK_SIZE, DEFAULT_CLUSTER_SIZE} from '../../core/format/geometry.js'
 import {UsageError} from './errors.js'
-import {censusTree} from './host-tree.js'
+import {parseSize} from './size.js'
 
 export const COMPRESSION_SYNTAX = `'none', 'zstd' (level ${ZSTD_DEFAULT_LEVEL}) or 'zstd:LEVEL' (LEVEL 1-22)`
 
@@ -24,22 +24,6 @@ export function parseCompression(text: string): CompressionSpec {
   return {algorithm: 'zstd', level}
 }
 
-const MiB = 1024 * 1024
-const INODE_ALLOWANCE = 256
-const SLACK = 4 * MiB
-
-/**
- * Estimate an image size that holds the tree at `root`:
- * file bytes rounded up to blocks × 1.1, plus inodes × 256 B and twice the
- * name and symlink bytes for metadata, plus 4 MiB, plus the journal; rounded up to a block.
- */
-export function estimateImageSize(root: string, blockSize: number, journalBytes: number | undefined): number {
-  const c = censusTree(root, blockSize)
-  const base = Math.ceil(c.blockBytes * 1.1) + c.inodes * INODE_ALLOWANCE + 2 * c.nameBytes + SLACK
-  const journal = journalBytes ?? defaultJournalBlocks(Math.ceil(base / blockSize)) * blockSize
-  return Math.ceil((base + journal) / blockSize) * blockSize
-}
-
 export interface MkfsFlags {
   size?: number | 'auto'
   'block-size'?: number
@@ -48,20 +32,19 @@ export interface MkfsFlags {
   uuid?: string
   compression?: CompressionSpec
   'journal-size'?: number
-  root?: string
   force: boolean
 }
 
-/** CreateOptions from the flags; the size is resolved here (auto needs --root). */
-export function createOptions(flags: MkfsFlags): CreateOptions {
-  const size = flags.size ?? (flags.root === undefined ? undefined : 'auto')
-  if (size === undefined) throw new UsageError('--size is required unless --root is given')
-  if (size === 'auto' && flags.root === undefined) throw new UsageError('--size auto needs --root DIR to measure')
+/** CreateOptions from the flags; `size` stays 'auto' for the caller to measure (auto needs an input). */
+export function createOptions(flags: MkfsFlags, hasInput: boolean): Omit<CreateOptions, 'size'> & {size: number | 'auto'; blockSize: number} {
+  const size = flags.size ?? (hasInput ? 'auto' : undefined)
+  if (size === undefined) throw new UsageError('--size is required unless there is an input (--root, --tar or --spec)')
+  if (size === 'auto' && !hasInput) throw new UsageError('--size auto needs an input to measure: --root DIR, --tar FILE or --spec FILE')
   const blockSize = flags['block-size'] ?? DEFAULT_BLOCK_SIZE
   const journalBytes = flags['journal-size']
   return {
-    size: size === 'auto' ? estimateImageSize(flags.root as string, blockSize, journalBytes) : size,
-    blockSize: flags['block-size'],
+    size,
+    blockSize,
     clusterSize: flags['cluster-size'],
     label: flags.label,
     uuid: flags.uuid,
@@ -69,4 +52,22 @@ export function createOptions(flags: MkfsFlags): CreateOptions {
     journalBlocks: journalBytes === undefined ? undefined : Math.ceil(journalBytes / blockSize),
     force: flags.force,
   }
+}
+
+/** --headroom: BYTES (with units) or N% of the space used. */
+export function parseHeadroom(text: string): {bytes?: number; percent?: number} {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text)
+  if (m) {
+    const percent = Number(m[1])
+    if (percent > 10000) throw new UsageError(`--headroom ${text} is too large`)
+    return {percent}
+  }
+  return {bytes: parseSize(text)}
+}
+
+/** SOURCE_DATE_EPOCH / --timestamp: whole seconds since 1970 (a fraction is accepted). */
+export function parseTimestamp(text: string, what: string): Timespec {
+  const m = /^\s*(-?\d+)(?:\.(\d{1,9}))?\s*$/.exec(text)
+  if (!m || !Number.isSafeInteger(Number(m[1]))) throw new UsageError(`${what} '${text}' is not a number of seconds since 1970`)
+  return {sec: Number(m[1]), nsec: Number((m[2] ?? '').padEnd(9, '0') || '0')}
 }

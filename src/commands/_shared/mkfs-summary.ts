@@ -26,6 +26,14 @@ export interface MkfsResult {
   storedBytes: number
   /** dataBytes / storedBytes (1 when nothing is stored). */
   compressionRatio: number
+  /** Wall-clock seconds the whole mkfs took. */
+  seconds?: number
+  /** Built reproducibly (SOURCE_DATE_EPOCH or --timestamp). */
+  reproducible?: boolean
+  /** The reproducible build's timestamp, seconds since 1970. */
+  timestamp?: number
+  /** Worker threads that compressed. */
+  workers?: number
   warnings: PopulateWarning[]
 }
 
@@ -79,6 +87,7 @@ export function renderMkfsResult(r: MkfsResult): string[] {
       ['Compression', `${compressionName(r.compression)}, ratio ${r.compressionRatio.toFixed(2)} (${formatBytes(r.dataBytes)} stored in ${formatBytes(r.storedBytes)})`],
     ]).map((l) => '  ' + l),
   )
+  if (r.seconds !== undefined) lines.push(`  Time:           ${r.seconds.toFixed(1)} s${r.workers !== undefined ? ` (${r.workers} compression worker${r.workers === 1 ? '' : 's'})` : ''}${r.reproducible ? `, reproducible (timestamp ${r.timestamp})` : ''}`)
   if (r.warnings.length > 0) lines.push(`  ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'} (see above)`)
   return lines
 }
