@@ -35,15 +35,19 @@ function makeTree(root: string, rng: Rng, dirs: number, files: number): void {
  * `afterMs` more and send `signal`, so the signal lands in the middle of the
  * copy however slowly the process starts.
  */
-function runAndSignal(args: string[], afterMs: number, signal: NodeJS.Signals): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
+function runAndSignal(args: string[], afterMs: number, signal: NodeJS.Signals, afterLines?: number): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {cwd: PROJECT, stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, CI: 'true', NO_COLOR: '1', NODE_OPTIONS: ''}})
     let stdout = ''
     let stderr = ''
     let timer: NodeJS.Timeout | undefined
+    let sent = false
     child.stdout.on('data', (d) => {
       stdout += d
-      timer ??= setTimeout(() => child.kill(signal), afterMs)
+      if (afterLines !== undefined) {
+        // by progress, not by time: the copy may be fast enough to finish within any fixed delay
+        if (!sent && stdout.split('\n').length > afterLines) (sent = true), child.kill(signal)
+      } else timer ??= setTimeout(() => child.kill(signal), afterMs)
     })
     child.stderr.on('data', (d) => (stderr += d))
     child.on('exit', (code, sig) => {
@@ -94,7 +98,7 @@ function main(): void {
     let recoveries = 0
     let finished = false
     for (let round = 0; round < 5 && !finished; round++) {
-      const r = await runAndSignal(['cp', '-r', '-f', '-v', tree, `${image}:/`], rng.int(0, 1200), 'SIGKILL')
+      const r = await runAndSignal(['cp', '-r', '-f', '-v', tree, `${image}:/`], 0, 'SIGKILL', rng.int(1, 3000))
       if (r.signal === 'SIGKILL') kills++
       else if (r.code === 0) finished = true
       else problems.push(`round ${round}: exit ${r.code}: ${r.stderr}`)
