@@ -16,24 +16,31 @@ export const PASS_TITLES: Record<string, string> = {
 
 export class Cancelled extends Error {}
 
+/** fsck(8)'s "cancelled by the user". */
+const CANCELLED_EXIT = 32
+
 /** Run fsck in a worker; `onPass` (plain mode) or listr2 (`fancy`) shows the passes. */
 export async function runFsck(path: string, opts: Omit<FsckOptions, 'onPass'>, show: {fancy: boolean; plain?: (line: string) => void}): Promise<FsckReport> {
   const worker = new Worker(new URL('./fsck-worker.js', import.meta.url), {workerData: {path, opts}})
   const passes: string[] = []
   let wake: (() => void) | undefined
+  let running = true
   const result = new Promise<FsckReport>((resolve, reject) => {
+    // for the rest of the process: while fsck runs, stop it; after, still report the cancellation (fsck(8): 32)
     const onSigint = () => {
+      if (!running) process.exit(CANCELLED_EXIT)
+      running = false
       void worker.terminate()
       reject(new Cancelled('cancelled by the user'))
     }
-    process.once('SIGINT', onSigint)
+    process.on('SIGINT', onSigint)
     worker.on('message', (m: {pass?: string; report?: FsckReport; error?: {razor: boolean; code?: RazorErrorCode; message: string; data?: Record<string, unknown>; stack?: string}}) => {
       if (m.pass) {
         passes.push(m.pass)
         show.plain?.(PASS_TITLES[m.pass] ?? m.pass)
         wake?.()
       } else {
-        process.removeListener('SIGINT', onSigint)
+        running = false
         if (m.report) resolve(m.report)
         else if (m.error?.razor) reject(new RazorError(m.error.code!, m.error.message, m.error.data))
         else {
@@ -45,7 +52,7 @@ export async function runFsck(path: string, opts: Omit<FsckOptions, 'onPass'>, s
       wake?.()
     })
     worker.on('error', (e) => {
-      process.removeListener('SIGINT', onSigint)
+      running = false
       reject(e)
     })
   })
