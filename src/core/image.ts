@@ -27,6 +27,7 @@ import type {CommitFields} from './format/journal.js'
 import {OverlayDevice} from './overlay-device.js'
 import {acquireWriterLock} from './lock.js'
 import {loadSuperblock, writeSuperblock} from './superblock.js'
+import {addOrphan, isOrphan, listOrphans, removeOrphan} from './orphans.js'
 import {getXattrValue, listXattrNames, removeXattrValue, setXattrValue, freeXattrs} from './xattrs.js'
 import {S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CreateOptions, type DirEntry, type ExtentInfo, type ImageStats, type InodeAttrs, type OpenOptions, type Stat, type Timespec} from './types.js'
 import {now, type Volume} from './volume.js'
@@ -40,6 +41,8 @@ export interface RecoveryReport {
   blocks: number
   /** A torn or half-written transaction at the end of the log, discarded. */
   discarded?: {seq: number; state: TxState; reason: string}
+  /** Inodes unlinked while open before the crash, freed at this open (read-write opens only). */
+  orphans?: number
 }
 
 function applyCommit(sb: SuperblockFields, c: CommitFields): void {
@@ -94,6 +97,8 @@ export class Image {
   private checkpointedSeq = -1
   private commits = 0
   private releaseLock?: () => void
+  /** Open counts of inodes held with hold() (FUSE open files). */
+  private readonly holds = new Map<number, number>()
   /** What recovery did when the image was opened (undefined when nothing was needed). */
   recovery?: RecoveryReport
 
@@ -241,7 +246,11 @@ export class Image {
     }
     const img = Image.assemble(name, device, sb, uuid, geo, readOnly, cache)
     img.recovery = recovery
-    if (!readOnly) img.startWriting()
+    if (!readOnly) {
+      img.startWriting()
+      const freed = img.reapOrphans()
+      if (freed && recovery) recovery.orphans = freed
+    }
     return img
   }
 
@@ -374,6 +383,10 @@ export class Image {
     if (this.closed) return
     try {
       if (!this.readOnly) {
+        for (const ino of [...this.holds.keys()]) {
+          this.holds.set(ino, 1)
+          this.release(ino)
+        }
         this.commit()
         this.checkpoint()
         this.v.dev.flush()
@@ -653,6 +666,7 @@ export class Image {
     const rec = this.inode(ino)
     if ((rec.mode & S_IFMT) === S_IFDIR) throw fail('EINVAL', 'hard links to directories are not allowed', {ino})
     if (rec.nlink >= NLINK_MAX) throw fail('EMLINK', `inode ${ino} has too many links`, {ino})
+    if (rec.nlink === 0) throw fail('ENOENT', `inode ${ino} has been removed`, {ino})
     this.dirInode(dir)
     const t = now()
     addEntry(this.v, dir, n, ino, ftypeCode(fileTypeOfMode(rec.mode)!))
@@ -691,8 +705,56 @@ export class Image {
     const rec = this.inode(ino)
     rec.nlink--
     setTime(rec, 'ctime', t)
+    if (rec.nlink === 0 && !this.holds.has(ino)) this.destroy(ino, rec)
+    else {
+      writeInode(this.v, ino, rec)
+      if (rec.nlink === 0) addOrphan(this.v, ino)
+    }
+  }
+
+  /**
+   * Keep an inode alive while it is open (FUSE open files): if its last name
+   * is removed meanwhile it becomes an orphan (FORMAT.md §6, ORPHAN), still
+   * readable and writable, and is freed by the last release() — or, after a
+   * crash, by the next read-write open. Holds are counted.
+   */
+  hold(ino: number): void {
+    this.inode(ino)
+    this.holds.set(ino, (this.holds.get(ino) ?? 0) + 1)
+  }
+
+  /** Drop one hold(); the last one frees the inode if it has no name left. */
+  release(ino: number): void {
+    const n = this.holds.get(ino)
+    if (!n) return
+    if (n > 1) {
+      this.holds.set(ino, n - 1)
+      return
+    }
+    this.holds.delete(ino)
+    if (this.readOnly || this.closed || !isOrphan(this.v, ino)) return
+    const rec = this.inode(ino)
     if (rec.nlink === 0) this.destroy(ino, rec)
-    else writeInode(this.v, ino, rec)
+    removeOrphan(this.v, ino)
+    this.settle()
+  }
+
+  /** Free the orphans a crash left (at a read-write open); returns how many inodes were freed. */
+  private reapOrphans(): number {
+    let freed = 0
+    for (const ino of listOrphans(this.v)) {
+      const raw = this.v.tree.get(inodeKey(ino))
+      if (raw) {
+        const rec = this.inode(ino)
+        if (rec.nlink === 0) {
+          this.destroy(ino, rec)
+          freed++
+        }
+      }
+      removeOrphan(this.v, ino)
+    }
+    if (freed || this.store.dirtyCount) this.commit()
+    return freed
   }
 
   rmdir(dir: number, name: string | Buffer): void {
