@@ -83,6 +83,8 @@ const DEFAULT_CACHE_BLOCKS = 8192
 const MAX_SYMLINKS = 40
 const SYMLINK_MAX = 4095
 const NLINK_MAX = 0xffffffff
+/** Blocks kept for tree growth when checking space before an operation. */
+const RESERVE_SLACK = 32
 
 const asName = (n: string | Buffer): Buffer => validName(typeof n === 'string' ? Buffer.from(n, 'utf8') : n)
 
@@ -413,6 +415,24 @@ export class Image {
     this.releaseLock?.()
   }
 
+  /**
+   * At the start of an operation that may need about `bytes` of new blocks
+   * (plus some for the tree): make sure they are there. Blocks freed by
+   * earlier operations are reusable only once committed and checkpointed;
+   * between operations committing is safe, so do it when short. Fails with
+   * ENOSPC having changed nothing: an operation never stops half-done for
+   * lack of space.
+   */
+  private reserve(bytes: number): void {
+    const {alloc, geo} = this.v
+    const need = Math.ceil(bytes / geo.blockSize) + RESERVE_SLACK
+    if (alloc.available >= need) return
+    this.commit()
+    this.checkpoint()
+    if (alloc.available < need)
+      throw fail('ENOSPC', `no space left in image: ${alloc.available * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`)
+  }
+
   /** Between operations: commit once the running transaction is large. */
   private settle(): void {
     const limit = this.journal ? Math.min(DEFAULT_CACHE_BLOCKS / 2, Math.floor(this.journal.size / 4)) : DEFAULT_CACHE_BLOCKS / 2
@@ -613,6 +633,7 @@ export class Image {
   private newInode(dir: number, name: Buffer, mode: number, attrs: InodeAttrs): number {
     this.assertWritable()
     this.dirInode(dir)
+    this.reserve(0)
     if (lookupEntry(this.v, dir, name)) throw fail('EEXIST', `'${name}' exists`, {ino: dir})
     const t = now()
     const {sb} = this.v
@@ -829,6 +850,8 @@ export class Image {
     this.assertWritable()
     this.regular(ino)
     if (!Number.isSafeInteger(offset) || offset < 0) throw fail('EINVAL', `bad offset ${offset}`)
+    // the clusters at both ends are rewritten whole
+    this.reserve(data.length + 2 * this.v.geo.clusterSize)
     const t = now()
     this.modify(ino, (rec) => {
       writeData(this.v, ino, rec, offset, data)
@@ -842,6 +865,7 @@ export class Image {
     this.assertWritable()
     this.regular(ino)
     if (!Number.isSafeInteger(size) || size < 0) throw fail('EINVAL', `bad size ${size}`)
+    this.reserve(this.v.geo.clusterSize)
     const t = now()
     this.modify(ino, (rec) => {
       truncateData(this.v, ino, rec, size)
@@ -855,6 +879,7 @@ export class Image {
   punchHole(ino: number, offset: number, length: number): void {
     this.assertWritable()
     this.regular(ino)
+    this.reserve(2 * this.v.geo.clusterSize)
     const t = now()
     this.modify(ino, (rec) => {
       punchData(this.v, ino, rec, offset, length)
@@ -880,6 +905,7 @@ export class Image {
 
   setXattr(ino: number, name: string, value: Buffer): void {
     this.assertWritable()
+    this.reserve(value.length)
     this.modify(ino, (rec) => {
       setXattrValue(this.v, ino, rec, name, value)
       setTime(rec, 'ctime', now())

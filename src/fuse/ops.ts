@@ -334,15 +334,19 @@ export class RazorFs {
     const h = this.fileHandle(fh)
     this.handles.delete(fh)
     const n = (this.openCount.get(h.ino) ?? 1) - 1
-    if (n > 0) this.openCount.set(h.ino, n)
-    else {
-      this.openCount.delete(h.ino)
-      if (!this.readOnly) {
-        if (this.img.stat(h.ino).nlink === 0) this.wb.discard(h.ino)
-        else this.wb.flush(h.ino)
+    try {
+      if (n > 0) this.openCount.set(h.ino, n)
+      else {
+        this.openCount.delete(h.ino)
+        if (!this.readOnly) {
+          // an orphan's data goes with it; else write it (a failure keeps the buffers for the next commit)
+          if (this.img.stat(h.ino).nlink === 0) this.wb.discard(h.ino)
+          else this.wb.flush(h.ino)
+        }
       }
+    } finally {
+      this.img.release(h.ino)
     }
-    this.img.release(h.ino)
   }
 
   /** fsync and fdatasync: durable when this returns. */
@@ -435,6 +439,7 @@ export class RazorFs {
   setxattr(ino: number, name: string, value: Buffer, flags: number): void {
     this.writable()
     if (name.startsWith('system.')) throw new FsError('EOPNOTSUPP', 'system.* attributes (ACLs) are not supported')
+    if (!/^(user|trusted|security)\./.test(name)) throw new FsError('EOPNOTSUPP', `unknown attribute namespace in '${name}'`)
     if (flags & (XATTR_CREATE | XATTR_REPLACE)) {
       const exists = this.img.listXattrs(ino).includes(name)
       if (flags & XATTR_CREATE && exists) throw new FsError('EEXIST')
@@ -477,8 +482,12 @@ export class RazorFs {
   /** Write every buffer and commit: what syncfs and the periodic commit do. */
   sync(): void {
     if (this.readOnly) return
-    this.wb.flushAll()
-    this.img.flush()
+    try {
+      this.wb.flushAll()
+    } finally {
+      // what could be written is committed even when some buffer could not be (ENOSPC)
+      this.img.flush()
+    }
   }
 
   /** Write everything, free open orphans, mark the image clean and close it. */

@@ -96,6 +96,7 @@ export class WriteBack {
       this.dirty.set(ino, d)
     }
     let pos = 0
+    let grew = false
     while (pos < data.length) {
       const abs = offset + pos
       const idx = Math.floor(abs / cs)
@@ -106,6 +107,7 @@ export class WriteBack {
         c = {buf: Buffer.alloc(cs), ranges: []}
         d.clusters.set(idx, c)
         this.buffered += cs
+        grew = true
       }
       data.copy(c.buf, within, pos, pos + n)
       addRange(c.ranges, within, within + n)
@@ -113,7 +115,9 @@ export class WriteBack {
     }
     d.end = Math.max(d.end, offset + data.length)
     d.time = wallClock()
-    if (d.clusters.size * cs >= this.limits.perFile) this.flush(ino, true)
+    // near a full image, write through so that ENOSPC reaches this write(2), not a later close
+    if (grew && this.buffered + 4 * cs > this.freeBytes()) this.flushAll()
+    else if (d.clusters.size * cs >= this.limits.perFile) this.flush(ino, true)
     while (this.buffered > this.limits.total) {
       let worst: number | undefined
       let most = 0
@@ -121,6 +125,11 @@ export class WriteBack {
       if (worst === undefined) break
       this.flush(worst)
     }
+  }
+
+  private freeBytes(): number {
+    const i = this.img.info()
+    return i.freeBlocks * i.blockSize
   }
 
   /** Forget an inode's buffers (it was freed). */
@@ -184,7 +193,16 @@ export class WriteBack {
     }
   }
 
+  /** Flush every inode; the first failure is thrown after trying them all. */
   flushAll(): void {
-    for (const ino of [...this.dirty.keys()]) this.flush(ino)
+    let err: unknown
+    for (const ino of [...this.dirty.keys()]) {
+      try {
+        this.flush(ino)
+      } catch (e) {
+        err ??= e
+      }
+    }
+    if (err) throw err
   }
 }
