@@ -106,7 +106,7 @@ export default class Mount extends BaseCommand<typeof Mount> {
       throw this.report(cliError(e), readyFd)
     }
     const result: MountResult = {image, mountpoint, backend: m.backend, readOnly: o.readOnly, pid: process.pid}
-    const note = recoveryNote(image, m.fs.img, o.readOnly)
+    const note = recoveryNote(image, m, o.readOnly)
     if (readyFd !== undefined) this.tell(readyFd, {ready: result, warning: note})
     else {
       if (note) this.warnLine(note)
@@ -124,6 +124,8 @@ export default class Mount extends BaseCommand<typeof Mount> {
       await m.closed
     } finally {
       for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(s, onSignal)
+      // fuse-native may leave handles behind; nothing is left to do once the image is closed
+      setTimeout(() => process.exit(), 1000).unref()
     }
     return result
   }

@@ -42,7 +42,7 @@ export default class Umount extends BaseCommand<typeof Umount> {
     const lock = `${m.source}.lock`
     const locked = fs.existsSync(lock)
     try {
-      await unmount(mountpoint, this.flags.lazy)
+      await unmount(mountpoint, Boolean(this.flags.lazy))
     } catch (e) {
       const err = cliError(e)
       if (err instanceof CommandError && err.code === 'EBUSY' && !this.flags.lazy) throw new CommandError(`${err.message}; close what uses it, or detach it now with --lazy`, EXIT.FAILED, 'EBUSY')

@@ -10,11 +10,15 @@ const ERRNO = constants.errno as Record<string, number>
 
 /** A failure the adapter itself detects (bad handle, unsupported flag, ...). */
 export class FsError extends Error {
-  constructor(
-    readonly errno: string,
-    message = errno,
-  ) {
+  readonly errno: string
+
+  constructor(errno: string, message = errno) {
+    // routine answers (ENODATA for every getxattr ls -l makes, ...): no stack trace to capture
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(message)
+    Error.stackTraceLimit = limit
+    this.errno = errno
     this.name = 'FsError'
   }
 }

@@ -151,13 +151,6 @@ export class KernelSession {
   private readonly onError: (m: string) => void
   private readonly blksize: number
   private ended = false
-  private resolveEnd!: () => void
-  private rejectEnd!: (e: Error) => void
-  /** Resolves when the kernel ends the session (unmount), rejects on a device error. */
-  readonly done: Promise<void>
-  private readers = 0
-  /** Set once the kernel's INIT has been answered. */
-  initialized = false
   private onInit?: () => void
   /** Requests and time spent per opcode (with RAZORFS_FUSE_STATS=1, printed at the end). */
   readonly stats?: Map<string, {count: number; ns: bigint}>
@@ -172,41 +165,33 @@ export class KernelSession {
     this.onError = opts.onError ?? ((m) => process.stderr.write(`razorfs: ${m}\n`))
     this.blksize = razor.img.info().clusterSize
     if (process.env.RAZORFS_FUSE_STATS === '1') this.stats = new Map()
-    this.done = new Promise((res, rej) => {
-      this.resolveEnd = res
-      this.rejectEnd = rej
-    })
   }
 
-  /** Start reading requests; `ready` is called once INIT has been answered (the mount is usable). */
-  start(ready?: () => void, readers = 2): void {
+  /**
+   * Serve requests until the kernel ends the session (unmount). Blocking: one
+   * read(2) of the device per request, answered before the next is read, so
+   * a request costs no thread hand-over (this runs in a worker thread, see
+   * kernel-worker.ts). `ready` is called once INIT is answered; `between`
+   * after every request (periodic commits).
+   */
+  run(ready?: () => void, between?: () => void): void {
     this.onInit = ready
-    for (let i = 0; i < readers; i++) this.readNext(Buffer.allocUnsafe(this.maxWrite + 64 * 1024))
-  }
-
-  private readNext(buf: Buffer): void {
-    if (this.ended) return
-    this.readers++
-    fs.read(this.fd, buf, 0, buf.length, null, (err, n) => {
-      this.readers--
-      if (this.ended) return
-      if (err) {
-        const code = (err as NodeJS.ErrnoException).code
-        if (code === 'ENODEV') return this.end()
-        if (code === 'EINTR' || code === 'EAGAIN' || code === 'ENOENT') return this.readNext(buf)
-        this.ended = true
-        return this.rejectEnd(err)
+    const buf = Buffer.allocUnsafe(this.maxWrite + 64 * 1024)
+    while (!this.ended) {
+      let n: number
+      try {
+        n = fs.readSync(this.fd, buf, 0, buf.length, null)
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        if (code === 'ENODEV') break
+        if (code === 'EINTR' || code === 'EAGAIN' || code === 'ENOENT') continue
+        throw e
       }
       if (n >= IN_HEADER) this.dispatch(buf.subarray(0, n))
-      this.readNext(buf)
-    })
-  }
-
-  private end(): void {
-    if (this.ended) return
+      between?.()
+    }
     this.ended = true
     if (this.stats) for (const [k, v] of [...this.stats].sort((a, b) => Number(b[1].ns - a[1].ns))) process.stderr.write(`razorfs: stats ${k} ${v.count} requests ${(Number(v.ns) / 1e6).toFixed(1)} ms\n`)
-    this.resolveEnd()
   }
 
   private dispatch(b: Buffer): void {
@@ -336,7 +321,6 @@ export class KernelSession {
     out.writeUInt32LE(1, 24) // time_gran: nanoseconds
     out.writeUInt16LE(this.maxWrite / PAGE, 28) // max_pages
     this.ok(r, out)
-    this.initialized = true
     const cb = this.onInit
     this.onInit = undefined
     cb?.()
@@ -344,7 +328,7 @@ export class KernelSession {
 
   destroy(r: Request): void {
     this.ok(r)
-    this.end()
+    this.ended = true
   }
 
   // ---- readdir ----
@@ -516,7 +500,8 @@ const OPS: Record<number, Handler> = {
   [Op.GETXATTR]: (s, r) => {
     const size = r.body.readUInt32LE(0)
     const value = s.fs.getxattr(r.nodeid, cstr(r.body, 8)[0].toString('utf8'))
-    s.sized(r, size, value)
+    if (value) s.sized(r, size, value)
+    else s.error(r, errnoNumber('ENODATA'))
   },
   [Op.LISTXATTR]: (s, r) => {
     const size = r.body.readUInt32LE(0)

@@ -6,9 +6,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import {spawn} from 'node:child_process'
-import {Image} from '../core/index.js'
+import {Worker} from 'node:worker_threads'
+import {Image, RazorError, type RecoveryReport} from '../core/index.js'
 import {FsError} from './errno.js'
-import {KernelSession} from './kernel.js'
+import type {SerializedError, WorkerInput, WorkerMessage} from './kernel-worker.js'
 import {RazorFs} from './ops.js'
 import type {MountOptions} from './options.js'
 
@@ -16,7 +17,8 @@ export interface MountedFs {
   readonly image: string
   readonly mountpoint: string
   readonly backend: 'kernel' | 'libfuse'
-  readonly fs: RazorFs
+  /** What journal recovery did when the image was opened. */
+  readonly recovery?: RecoveryReport
   /** Resolves once the kernel has released the mount and the image is closed (clean). */
   readonly closed: Promise<void>
   /** Unmount (lazily when busy: then `closed` waits for the last user). */
@@ -87,14 +89,6 @@ export function chooseBackend(o: MountOptions): 'kernel' | 'libfuse' {
   return process.getuid?.() === 0 ? 'kernel' : 'libfuse'
 }
 
-interface Common {
-  image: string
-  mountpoint: string
-  razor: RazorFs
-  o: MountOptions
-  log: (m: string) => void
-}
-
 /**
  * Mount `image` at `mountpoint`. The returned promise resolves once the mount
  * is live (the kernel's INIT is answered); errors leave nothing mounted and
@@ -102,14 +96,13 @@ interface Common {
  */
 export async function mountImage(image: string, mountpoint: string, o: MountOptions, log: (m: string) => void = (m) => process.stderr.write(`razorfs: ${m}\n`)): Promise<MountedFs> {
   const abs = checkMountpoint(mountpoint)
-  const backend = chooseBackend(o)
-  let mountFn: (c: Common) => Promise<MountedFs>
-  if (backend === 'kernel') mountFn = mountKernel
-  else mountFn = (await import('./libfuse.js')).mountLibfuse
+  const full = path.resolve(image)
+  if (chooseBackend(o) === 'kernel') return mountKernel(full, abs, o)
+  const {mountLibfuse} = await import('./libfuse.js')
   const img = Image.open(image, {readOnly: o.readOnly})
   const razor = new RazorFs(img, {noatime: o.noatime})
   try {
-    return await mountFn({image: path.resolve(image), mountpoint: abs, razor, o, log})
+    return await mountLibfuse({image: full, mountpoint: abs, razor, o, log})
   } catch (e) {
     try {
       img.close()
@@ -120,23 +113,17 @@ export async function mountImage(image: string, mountpoint: string, o: MountOpti
   }
 }
 
-/** Commit every `seconds` until stopped. */
-function committer(razor: RazorFs, seconds: number, log: (m: string) => void): () => void {
-  if (!seconds) return () => {}
-  let failing = false
-  const timer = setInterval(() => {
-    try {
-      razor.sync()
-      failing = false
-    } catch (e) {
-      if (!failing) log(`commit failed: ${(e as Error).message}`)
-      failing = true
-    }
-  }, seconds * 1000)
-  return () => clearInterval(timer)
+function deserialize(e: SerializedError): Error {
+  if (e.name === 'RazorError' && e.code) return new RazorError(e.code as never, e.message, e.data)
+  return new MountError(e.message, e.code ?? 'EIO')
 }
 
-async function mountKernel({image, mountpoint, razor, o, log}: Common): Promise<MountedFs> {
+/**
+ * The kernel transport: a worker thread opens the image (kernel-worker.ts);
+ * then /dev/fuse is opened and mount(8) attaches it at the mountpoint; the
+ * worker serves requests until the kernel ends the session.
+ */
+async function mountKernel(image: string, mountpoint: string, o: MountOptions): Promise<MountedFs> {
   let fd: number
   try {
     fd = fs.openSync('/dev/fuse', 'r+')
@@ -145,56 +132,75 @@ async function mountKernel({image, mountpoint, razor, o, log}: Common): Promise<
     if (code === 'ENOENT') throw new MountError(`/dev/fuse does not exist: the fuse kernel module is not loaded (try 'modprobe fuse') or FUSE is not installed; ${PACKAGES_HINT}`, 'ENODEV')
     throw new MountError(`/dev/fuse: ${(e as Error).message}; mounting with -o backend=kernel needs root (without root razorfs uses libfuse)`, code)
   }
+  const input: WorkerInput = {image, fd, o}
+  const worker = new Worker(new URL('./kernel-worker.js', import.meta.url), {workerData: input, stdout: false, stderr: false})
+  const messages: WorkerMessage[] = []
+  let wake: (() => void) | undefined
+  let exited = false
+  worker.on('message', (m: WorkerMessage) => {
+    messages.push(m)
+    wake?.()
+  })
+  worker.on('error', (e) => {
+    messages.push({type: 'closed', error: {name: 'Error', code: 'EIO', message: `mount worker failed: ${e.message}`}})
+    wake?.()
+  })
+  worker.on('exit', () => {
+    exited = true
+    wake?.()
+  })
+  const next = async (): Promise<WorkerMessage> => {
+    while (!messages.length) {
+      if (exited) return {type: 'closed', error: {name: 'Error', code: 'EIO', message: 'the mount worker ended unexpectedly'}}
+      await new Promise<void>((r) => (wake = r))
+      wake = undefined
+    }
+    return messages.shift()!
+  }
+  const fail = async (e: Error): Promise<never> => {
+    worker.postMessage('abort')
+    await new Promise<void>((r) => (exited ? r() : worker.once('exit', () => r())))
+    fs.closeSync(fd)
+    throw e
+  }
+  const opened = await next()
+  if (opened.type === 'error') {
+    fs.closeSync(fd)
+    throw deserialize(opened.error)
+  }
+  if (opened.type !== 'opened') return fail(new MountError('the mount worker did not open the image', 'EIO'))
   const source = o.fsname ?? image
   const r = await run('mount', ['-i', '-n', '-t', 'fuse.razorfs', '-o', kernelOptions(o, 3), source, mountpoint], fd)
   if (r.status !== 0) {
-    fs.closeSync(fd)
-    if (r.error) throw new MountError(`cannot run mount(8): ${r.error.message}`, r.error.code ?? 'EIO')
-    throw new MountError(`mount(8) failed: ${r.stderr || `exit status ${r.status}`}`, 'EIO')
+    if (r.error) return fail(new MountError(`cannot run mount(8): ${r.error.message}`, r.error.code ?? 'EIO'))
+    return fail(new MountError(`mount(8) failed: ${r.stderr || `exit status ${r.status}`}`, 'EIO'))
   }
-  const session = new KernelSession(fd, razor, {maxWrite: o.maxWrite, attrTimeout: o.attrTimeout, debug: o.debug, onError: log})
-  const stopCommits = committer(razor, o.commit, log)
-  let closedResolve!: () => void
-  let closedReject!: (e: Error) => void
-  const closed = new Promise<void>((res, rej) => {
-    closedResolve = res
-    closedReject = rej
-  })
-  const finish = (err?: Error) => {
-    stopCommits()
-    try {
-      razor.close()
-    } catch (e) {
-      err ??= e as Error
-    }
+  worker.postMessage('start')
+  const timer = setTimeout(() => {
+    messages.push({type: 'closed', error: {name: 'Error', code: 'ETIMEDOUT', message: `${mountpoint}: the kernel did not start the mount within 15 seconds`}})
+    wake?.()
+  }, 15000)
+  const ready = await next()
+  clearTimeout(timer)
+  if (ready.type !== 'ready') {
+    await run('umount', ['-l', mountpoint])
+    fs.closeSync(fd)
+    throw deserialize(ready.type === 'closed' && ready.error ? ready.error : {name: 'Error', code: 'EIO', message: 'the mount ended before it started'})
+  }
+  setReadahead(mountpoint, o.maxWrite)
+  // wake the worker now and then so that it commits even when idle (a statfs is a request like any other)
+  const nudge = o.commit ? setInterval(() => fs.statfs(mountpoint, () => {}), Math.min(1000, (o.commit * 1000) / 2)) : undefined
+  const closed = (async () => {
+    const end = await next()
+    if (nudge) clearInterval(nudge)
     try {
       fs.closeSync(fd)
     } catch {
       // already closed
     }
-    if (err) closedReject(err)
-    else closedResolve()
-  }
-  session.done.then(() => finish(), (e: Error) => finish(e))
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new MountError(`${mountpoint}: the kernel did not start the mount within 15 seconds`, 'ETIMEDOUT')), 15000)
-    session.start(() => {
-      clearTimeout(timer)
-      resolve()
-    })
-  }).catch(async (e) => {
-    await run('umount', ['-l', mountpoint])
-    throw e
-  })
-  setReadahead(mountpoint, o.maxWrite)
-  return {
-    image,
-    mountpoint,
-    backend: 'kernel',
-    fs: razor,
-    closed,
-    unmount: () => unmount(mountpoint),
-  }
+    if (end.type === 'closed' && end.error) throw deserialize(end.error)
+  })()
+  return {image, mountpoint, backend: 'kernel', recovery: opened.recovery, closed, unmount: () => unmount(mountpoint)}
 }
 
 /**

@@ -14,7 +14,7 @@ export function checkImageFile(path: string): void {
 export type Note = (message: string) => void
 
 /** The line a command prints when the journal needed recovery at open. */
-export function recoveryNote(path: string, img: Image, readOnly: boolean): string | undefined {
+export function recoveryNote(path: string, img: Pick<Image, 'recovery'>, readOnly: boolean): string | undefined {
   const r = img.recovery
   if (!r) return undefined
   const what = `${r.transactions} committed transaction${r.transactions === 1 ? '' : 's'} (${r.blocks} block${r.blocks === 1 ? '' : 's'})`
