@@ -254,7 +254,7 @@ export class RazorFs {
     const ino = this.img.lookup(parent, name)
     this.img.unlink(parent, name)
     // a file freed right away (not open) takes its buffers with it
-    if (ino !== undefined && !this.openCount.has(ino) && !this.exists(ino)) this.wb.discard(ino)
+    if (ino !== undefined && this.wb.has(ino) && !this.openCount.has(ino) && !this.exists(ino)) this.wb.discard(ino)
   }
 
   rmdir(parent: number, name: Buffer): void {
@@ -269,7 +269,7 @@ export class RazorFs {
     const replaced = this.img.lookup(newParent, newName)
     if (flags & RENAME_NOREPLACE && replaced !== undefined) throw new FsError('EEXIST')
     this.img.rename(parent, name, newParent, newName)
-    if (replaced !== undefined && !this.openCount.has(replaced) && !this.exists(replaced)) this.wb.discard(replaced)
+    if (replaced !== undefined && this.wb.has(replaced) && !this.openCount.has(replaced) && !this.exists(replaced)) this.wb.discard(replaced)
   }
 
   private exists(ino: number): boolean {
