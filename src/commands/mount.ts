@@ -41,7 +41,8 @@ export default class Mount extends BaseCommand<typeof Mount> {
     'While mounted read-write the image is locked: a second mount, or any other razorfs command that would write it, is refused. Read-only commands (ls, cat, stat, dump) still work but see only what has been committed.',
     'Permissions are checked by the kernel from each file\'s mode, owner and group (default_permissions), so the mount behaves like a kernel filesystem: a file created by a user belongs to that user. Other users can use the mount only with -o allow_other.',
     'As root, razorfs speaks the kernel\'s FUSE protocol itself (needs /dev/fuse and mount(8)). Without root it mounts through fuse-native and libfuse2 (Debian packages libfuse2 and fuse), which cannot do everything: new files belong to the user who mounted, timestamps have millisecond precision and cannot be set one at a time, fallocate and names that are not valid UTF-8 do not work.',
-    `Options (-o, comma-separated, repeatable):\n${OPTION_HELP.map(([k, v]) => `${k}: ${v}`).join('\n')}`,
+    'Options (-o, comma-separated, repeatable):',
+    ...OPTION_HELP.map(([k, v]) => `${k}: ${v}`),
   ].join('\n\n')
 
   static override examples = [

@@ -22,6 +22,8 @@ export interface WorkerInput {
   image: string
   fd: number
   o: MountOptions
+  /** The command line of the process (the image lock records it). */
+  argv: string[]
 }
 
 export interface SerializedError {
@@ -46,7 +48,8 @@ export function serializeError(e: unknown): SerializedError {
 function main(): void {
   const port = parentPort!
   const post = (m: WorkerMessage) => port.postMessage(m)
-  const {image, fd, o} = workerData as WorkerInput
+  const {image, fd, o, argv} = workerData as WorkerInput
+  process.argv = [process.argv[0]!, ...argv]
   let razor: RazorFs
   try {
     razor = new RazorFs(Image.open(image, {readOnly: o.readOnly}), {noatime: o.noatime})

@@ -97,7 +97,7 @@ export function chooseBackend(o: MountOptions): 'kernel' | 'libfuse' {
 export async function mountImage(image: string, mountpoint: string, o: MountOptions, log: (m: string) => void = (m) => process.stderr.write(`razorfs: ${m}\n`)): Promise<MountedFs> {
   const abs = checkMountpoint(mountpoint)
   const full = path.resolve(image)
-  if (chooseBackend(o) === 'kernel') return mountKernel(full, abs, o)
+  if (chooseBackend(o) === 'kernel') return mountKernel(image, full, abs, o)
   const {mountLibfuse} = await import('./libfuse.js')
   const img = Image.open(image, {readOnly: o.readOnly})
   const razor = new RazorFs(img, {noatime: o.noatime})
@@ -123,7 +123,7 @@ function deserialize(e: SerializedError): Error {
  * then /dev/fuse is opened and mount(8) attaches it at the mountpoint; the
  * worker serves requests until the kernel ends the session.
  */
-async function mountKernel(image: string, mountpoint: string, o: MountOptions): Promise<MountedFs> {
+async function mountKernel(given: string, image: string, mountpoint: string, o: MountOptions): Promise<MountedFs> {
   let fd: number
   try {
     fd = fs.openSync('/dev/fuse', 'r+')
@@ -132,7 +132,8 @@ async function mountKernel(image: string, mountpoint: string, o: MountOptions): 
     if (code === 'ENOENT') throw new MountError(`/dev/fuse does not exist: the fuse kernel module is not loaded (try 'modprobe fuse') or FUSE is not installed; ${PACKAGES_HINT}`, 'ENODEV')
     throw new MountError(`/dev/fuse: ${(e as Error).message}; mounting with -o backend=kernel needs root (without root razorfs uses libfuse)`, code)
   }
-  const input: WorkerInput = {image, fd, o}
+  // the worker opens the image by the name given (its errors name it so), and takes the lock as this command
+  const input: WorkerInput = {image: given, fd, o, argv: process.argv.slice(1)}
   const worker = new Worker(new URL('./kernel-worker.js', import.meta.url), {workerData: input, stdout: false, stderr: false})
   const messages: WorkerMessage[] = []
   let wake: (() => void) | undefined
