@@ -44,6 +44,10 @@ t.test('errors: one line, documented exit status, nothing left mounted', async (
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line')
     t.notOk(mounted(mnt), 'nothing mounted')
   }
+  const nolib = cli(['mount', image, mnt, '-o', 'backend=libfuse'], {env: {RAZORFS_FUSE_NATIVE: 'fuse-native-not-installed'}})
+  t.equal(nolib.status, 1, 'without fuse-native/libfuse2: exit 1')
+  t.match(nolib.stderr, /^razorfs: cannot load fuse-native and libfuse2 \(.*\); install them with: sudo apt-get install libfuse2 fuse\n$/, nolib.stderr.trim())
+  t.notOk(fs.existsSync(`${image}.lock`), 'and the image is released')
   const j = cli(['mount', path.join(dir, 'missing.img'), mnt, '--json'])
   t.equal((JSON.parse(j.stdout) as {error: {code: string; exit: number}}).error.code, 'ENOENT', '--json error envelope')
 })
@@ -120,6 +124,37 @@ for (const how of ['SIGTERM', 'SIGINT', 'umount(8)'] as const) {
     img.close()
   })
 }
+
+t.test('umount of a mount whose process was killed', async (t) => {
+  const dir = tmpDir(t, 'mcli')
+  const image = path.join(dir, 'k.img')
+  mkfs(image)
+  const mnt = path.join(dir, 'mnt')
+  const {pid} = mount(t, image, mnt)
+  fs.writeFileSync(path.join(mnt, 'f'), 'x')
+  process.kill(pid, 'SIGKILL')
+  t.ok(waitFor(() => {
+    try {
+      fs.statSync(mnt)
+      return false
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOTCONN'
+    }
+  }), 'the mount is dead (ENOTCONN)')
+  const again = cli(['mount', image, mnt])
+  t.equal(again.status, 1, 'mounting over a dead mount is refused')
+  t.match(again.stderr, /dead FUSE mount.*razorfs umount/, again.stderr.trim())
+  const started = Date.now()
+  const r = cli(['umount', mnt])
+  t.equal(r.status, 0, 'razorfs umount detaches it')
+  t.match(r.stderr, /had ended without closing/, r.stderr.trim())
+  t.ok(Date.now() - started < 20000, 'without waiting for a lock no one will release')
+  t.notOk(mounted(mnt))
+  const img = Image.open(image, {readOnly: false})
+  t.ok(img.recovery, 'the next open recovers the image')
+  t.same(img.check().problems, [])
+  img.close()
+})
 
 t.test('the libfuse backend (fuse-native)', async (t) => {
   const dir = tmpDir(t, 'mcli')

@@ -3,11 +3,11 @@ import path from 'node:path'
 import {spawn} from 'node:child_process'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from './_base.js'
-import {CommandError, describeError, HostError, UsageError, type ErrorReport} from './_shared/errors.js'
+import {CommandError, describeError, type ErrorReport} from './_shared/errors.js'
 import {EXIT, type ExitCode} from './_shared/exit-codes.js'
 import {checkImageFile, recoveryNote} from './_shared/open.js'
-import {FsError} from '../fuse/errno.js'
-import {chooseBackend, checkMountpoint, mountImage, MountError, type MountedFs} from '../fuse/mount.js'
+import {cliError} from './_shared/fuse.js'
+import {checkMountpoint, mountImage, type MountedFs} from '../fuse/mount.js'
 import {OPTION_HELP, parseMountOptions, type MountOptions} from '../fuse/options.js'
 
 export interface MountResult {
@@ -21,16 +21,6 @@ export interface MountResult {
 
 /** What the serving process tells the one that started it, one JSON line on the readiness pipe. */
 type ReadyMessage = {ready: MountResult; warning?: string} | {error: ErrorReport}
-
-/** Turn the adapter's own errors into the CLI's. */
-export function cliError(e: unknown): unknown {
-  if (e instanceof MountError) {
-    if (['ENOENT', 'ENOTDIR', 'EACCES'].includes(e.code) && !e.message.startsWith('/dev/fuse')) return new CommandError(e.message, EXIT.HOST_IO, e.code)
-    return new CommandError(e.message, EXIT.FAILED, e.code)
-  }
-  if (e instanceof FsError) return new UsageError(e.message)
-  return e
-}
 
 export default class Mount extends BaseCommand<typeof Mount> {
   static override summary = 'Mount an image as a filesystem (FUSE).'
@@ -162,5 +152,3 @@ function describeMount(r: MountResult): string {
   const how = r.backend === 'kernel' ? 'kernel FUSE' : 'libfuse'
   return `Mounted ${r.image} on ${path.resolve(r.mountpoint)} (${r.readOnly ? 'read-only' : 'read-write'}, ${how}, pid ${r.pid})`
 }
-
-export {chooseBackend, HostError}

@@ -5,7 +5,7 @@ import {BaseCommand} from './_base.js'
 import {CommandError} from './_shared/errors.js'
 import {EXIT} from './_shared/exit-codes.js'
 import {razorMounts, unmount} from '../fuse/mount.js'
-import {cliError} from './mount.js'
+import {cliError, liveLockHolder} from './_shared/fuse.js'
 
 export interface UmountResult {
   mountpoint: string
@@ -49,14 +49,20 @@ export default class Umount extends BaseCommand<typeof Umount> {
       throw err
     }
     // the serving process releases the image's lock once it has closed it
+    const holder = locked ? liveLockHolder(m.source) : undefined
     let closed = !locked
+    let died = locked && holder === undefined
     const until = Date.now() + this.flags.timeout * 1000
-    while (!closed && Date.now() < until) {
+    while (!closed && !died && Date.now() < until) {
       await sleep(50)
       closed = !fs.existsSync(lock)
+      died = !closed && liveLockHolder(m.source) === undefined
     }
-    if (!closed && !this.flags.lazy) this.warnLine(`${m.source} is still open by the serving process after ${this.flags.timeout} seconds`)
-    if (!this.quiet) this.log(closed ? `Unmounted ${mountpoint}; ${m.source} is closed.` : `Detached ${mountpoint}; ${m.source} is closed when its last user is done.`)
+    if (died) {
+      this.warnLine(`the process serving ${mountpoint} had ended without closing ${m.source}; its next read-write open recovers it from the journal`)
+      closed = false
+    } else if (!closed && !this.flags.lazy) this.warnLine(`${m.source} is still open by the serving process after ${this.flags.timeout} seconds`)
+    if (!this.quiet) this.log(closed ? `Unmounted ${mountpoint}; ${m.source} is closed.` : died ? `Unmounted ${mountpoint}.` : `Detached ${mountpoint}; ${m.source} is closed when its last user is done.`)
     return {mountpoint, image: m.source, closed}
   }
 }

@@ -47,7 +47,8 @@ const ERANGE = -34
 function loadFuse(): FuseClass {
   const require = createRequire(import.meta.url)
   try {
-    return require('fuse-native') as FuseClass
+    // RAZORFS_FUSE_NATIVE names another module (the tests use it to see the error when it is missing)
+    return require(process.env.RAZORFS_FUSE_NATIVE || 'fuse-native') as FuseClass
   } catch (e) {
     const why = (e as Error).message.split('\n')[0]
     throw new MountError(`cannot load fuse-native and libfuse2 (${why}); ${PACKAGES_HINT}`, 'ENOPKG')
