@@ -151,7 +151,7 @@ ROWS=(write:"sequential write ${SIZE_MB} MiB (MB/s)" read:"sequential read ${SIZ
 BASE=fuse2fs
 printf '\n%-34s' "workload"
 for tool in $TOOLS; do printf '%16s' "$tool"; done
-for tool in $TOOLS; do [ "$tool" != $BASE ] && printf '%18s' "$tool/$BASE"; done
+for tool in $TOOLS; do [ "$tool" != $BASE ] && printf '%24s' "$tool/$BASE"; done
 printf '\n'
 {
   printf '{"date":"%s","tree":"%s","treeFiles":%s,"treeBytes":%s,"sizeMB":%s,"files":%s,"repeat":%s,"host":"%s","kernel":"%s","fuse2fs":"%s","results":{' \
@@ -174,7 +174,7 @@ for row in "${ROWS[@]}"; do
   for tool in $TOOLS; do printf '%16s' "${R[$tool,$key]:--}"; done
   for tool in $TOOLS; do
     [ "$tool" = $BASE ] && continue
-    awk -v a="${R[$tool,$key]:-0}" -v b="${R[$BASE,$key]:-0}" 'BEGIN { if (b > 0) printf "%18.2f", a / b; else printf "%18s", "-" }'
+    awk -v a="${R[$tool,$key]:-0}" -v b="${R[$BASE,$key]:-0}" 'BEGIN { if (b > 0) printf "%24.2f", a / b; else printf "%24s", "-" }'
   done
   printf '\n'
 done

@@ -61,6 +61,8 @@ interface FileHandle {
   kind: 'file'
   ino: number
   flags: number
+  /** A regular file (write(2) on anything else is EINVAL). */
+  regular: boolean
 }
 
 interface DirHandle {
@@ -294,7 +296,7 @@ export class RazorFs {
     }
     this.img.hold(ino)
     this.openCount.set(ino, (this.openCount.get(ino) ?? 0) + 1)
-    return this.newHandle({kind: 'file', ino, flags})
+    return this.newHandle({kind: 'file', ino, flags, regular: (st.mode & S_IFMT) === S_IFREG})
   }
 
   create(ctx: Ctx, parent: number, name: Buffer, mode: number, flags: number): {stat: Stat; fh: number} {
@@ -321,7 +323,7 @@ export class RazorFs {
   write(fh: number, offset: number, data: Buffer): number {
     this.writable()
     const h = this.fileHandle(fh)
-    if ((this.img.stat(h.ino).mode & S_IFMT) !== S_IFREG) throw new FsError('EINVAL')
+    if (!h.regular) throw new FsError('EINVAL')
     this.wb.write(h.ino, offset, data)
     return data.length
   }

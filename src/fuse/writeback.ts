@@ -90,13 +90,18 @@ export class WriteBack {
 
   write(ino: number, offset: number, data: Buffer): void {
     const cs = this.cs
+    // near a full image write through: ENOSPC then reaches this write(2), and a failed write leaves nothing buffered
+    if (this.buffered + data.length + 8 * cs > this.freeBytes() && this.buffered + data.length + 8 * cs > this.freeBytes(true)) {
+      this.flushAll()
+      this.img.write(ino, offset, data)
+      return
+    }
     let d = this.dirty.get(ino)
     if (!d) {
       d = {clusters: new Map(), end: 0, time: wallClock()}
       this.dirty.set(ino, d)
     }
     let pos = 0
-    let grew = false
     while (pos < data.length) {
       const abs = offset + pos
       const idx = Math.floor(abs / cs)
@@ -107,7 +112,6 @@ export class WriteBack {
         c = {buf: Buffer.alloc(cs), ranges: []}
         d.clusters.set(idx, c)
         this.buffered += cs
-        grew = true
       }
       data.copy(c.buf, within, pos, pos + n)
       addRange(c.ranges, within, within + n)
@@ -115,9 +119,7 @@ export class WriteBack {
     }
     d.end = Math.max(d.end, offset + data.length)
     d.time = wallClock()
-    // near a full image, write through so that ENOSPC reaches this write(2), not a later close
-    if (grew && this.buffered + 4 * cs > this.freeBytes()) this.flushAll()
-    else if (d.clusters.size * cs >= this.limits.perFile) this.flush(ino, true)
+    if (d.clusters.size * cs >= this.limits.perFile) this.flush(ino, true)
     while (this.buffered > this.limits.total) {
       let worst: number | undefined
       let most = 0
@@ -127,9 +129,18 @@ export class WriteBack {
     }
   }
 
-  private freeBytes(): number {
-    const i = this.img.info()
-    return i.freeBlocks * i.blockSize
+  private free = 0
+  private freeAt = 0
+
+  /** Free bytes in the image, looked up at most every second (or now, with `fresh`). */
+  private freeBytes(fresh = false): number {
+    const now = Date.now()
+    if (fresh || now - this.freeAt > 1000) {
+      const i = this.img.info()
+      this.free = i.freeBlocks * i.blockSize
+      this.freeAt = now
+    }
+    return this.free
   }
 
   /** Forget an inode's buffers (it was freed). */
