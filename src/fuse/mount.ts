@@ -57,7 +57,7 @@ export function run(cmd: string, args: string[], extraFd?: number): Promise<RunR
   })
 }
 
-/** Escape a mount option value's commas and backslashes (mount(8) splits on commas). */
+/** The options of the kernel mount (mount(8) -o): the device fd, ownership, access and mount flags. */
 function kernelOptions(o: MountOptions, fd: number): string {
   const opts = [`fd=${fd}`, 'rootmode=40000', `user_id=${process.getuid?.() ?? 0}`, `group_id=${process.getgid?.() ?? 0}`, `max_read=${o.maxWrite}`]
   if (o.allowOther) opts.push('allow_other')
@@ -266,5 +266,3 @@ export function razorMounts(): MountInfo[] {
   }
   return out
 }
-
-export {FsError}
