@@ -735,7 +735,7 @@ export class Image {
 
   /**
    * Keep an inode alive while it is open (FUSE open files): if its last name
-   * is removed meanwhile it becomes an orphan (FORMAT.md §6, ORPHAN), still
+   * is removed meanwhile it becomes an orphan (FORMAT.md §7, ORPHAN items), still
    * readable and writable, and is freed by the last release() — or, after a
    * crash, by the next read-write open. Holds are counted.
    */
