@@ -48,13 +48,15 @@ export class FileDevice implements BlockDevice {
   }
 
   read(pos: number, length: number): Buffer {
-    const buf = Buffer.alloc(length)
+    // not zero-filled first: read() overwrites it, and only a tail past the end is zeroed
+    const buf = Buffer.allocUnsafe(length)
     let done = 0
     while (done < length) {
       const n = fs.readSync(this.handle, buf, done, length - done, pos + done)
       if (n === 0) break
       done += n
     }
+    if (done < length) buf.fill(0, done)
     return buf
   }
 

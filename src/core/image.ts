@@ -30,6 +30,7 @@ import type {CommitFields} from './format/journal.js'
 import {OverlayDevice} from './overlay-device.js'
 import {acquireWriterLock} from './lock.js'
 import {loadSuperblock, writeSuperblock} from './superblock.js'
+import {addOrphan, isOrphan, listOrphans, removeOrphan} from './orphans.js'
 import {getXattrValue, listXattrNames, removeXattrValue, setXattrValue, freeXattrs} from './xattrs.js'
 import {S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CreateOptions, type DirEntry, type ExtentInfo, type ImageStats, type InodeAttrs, type OpenOptions, type Stat, type Timespec} from './types.js'
 import {now, type Volume} from './volume.js'
@@ -43,6 +44,8 @@ export interface RecoveryReport {
   blocks: number
   /** A torn or half-written transaction at the end of the log, discarded. */
   discarded?: {seq: number; state: TxState; reason: string}
+  /** Inodes unlinked while open before the crash, freed at this open (read-write opens only). */
+  orphans?: number
 }
 
 function applyCommit(sb: SuperblockFields, c: CommitFields): void {
@@ -83,6 +86,8 @@ const DEFAULT_CACHE_BLOCKS = 8192
 const MAX_SYMLINKS = 40
 const SYMLINK_MAX = 4095
 const NLINK_MAX = 0xffffffff
+/** Blocks kept for tree growth when checking space before an operation. */
+const RESERVE_SLACK = 32
 
 const asName = (n: string | Buffer): Buffer => validName(typeof n === 'string' ? Buffer.from(n, 'utf8') : n)
 
@@ -101,6 +106,8 @@ export class Image {
   private clock: () => Timespec = now
   /** Built without journal transactions (CreateOptions.bulk) until closed. */
   private bulk = false
+  /** Open counts of inodes held with hold() (FUSE open files). */
+  private readonly holds = new Map<number, number>()
   /** What recovery did when the image was opened (undefined when nothing was needed). */
   recovery?: RecoveryReport
 
@@ -251,7 +258,11 @@ export class Image {
     }
     const img = Image.assemble(name, device, sb, uuid, geo, readOnly, cache)
     img.recovery = recovery
-    if (!readOnly) img.startWriting()
+    if (!readOnly) {
+      img.startWriting()
+      const freed = img.reapOrphans()
+      if (freed && recovery) recovery.orphans = freed
+    }
     return img
   }
 
@@ -384,6 +395,10 @@ export class Image {
     if (this.closed) return
     try {
       if (!this.readOnly) {
+        for (const ino of [...this.holds.keys()]) {
+          this.holds.set(ino, 1)
+          this.release(ino)
+        }
         this.commit()
         this.checkpoint()
         this.v.dev.flush()
@@ -408,6 +423,24 @@ export class Image {
     this.closed = true
     this.v.dev.close()
     this.releaseLock?.()
+  }
+
+  /**
+   * At the start of an operation that may need about `bytes` of new blocks
+   * (plus some for the tree): make sure they are there. Blocks freed by
+   * earlier operations are reusable only once committed and checkpointed;
+   * between operations committing is safe, so do it when short. Fails with
+   * ENOSPC having changed nothing: an operation never stops half-done for
+   * lack of space.
+   */
+  private reserve(bytes: number): void {
+    const {alloc, geo} = this.v
+    const need = Math.ceil(bytes / geo.blockSize) + RESERVE_SLACK
+    if (alloc.available >= need) return
+    this.commit()
+    this.checkpoint()
+    if (alloc.available < need)
+      throw fail('ENOSPC', `no space left in image: ${alloc.available * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`)
   }
 
   /** Between operations: commit once the running transaction is large. */
@@ -676,6 +709,7 @@ export class Image {
   private newInode(dir: number, name: Buffer, mode: number, attrs: InodeAttrs): number {
     this.assertWritable()
     this.dirInode(dir)
+    this.reserve(0)
     if (lookupEntry(this.v, dir, name)) throw fail('EEXIST', `'${name}' exists`, {ino: dir})
     const t = this.clock()
     const {sb} = this.v
@@ -729,6 +763,7 @@ export class Image {
     const rec = this.inode(ino)
     if ((rec.mode & S_IFMT) === S_IFDIR) throw fail('EINVAL', 'hard links to directories are not allowed', {ino})
     if (rec.nlink >= NLINK_MAX) throw fail('EMLINK', `inode ${ino} has too many links`, {ino})
+    if (rec.nlink === 0) throw fail('ENOENT', `inode ${ino} has been removed`, {ino})
     this.dirInode(dir)
     const t = this.clock()
     addEntry(this.v, dir, n, ino, ftypeCode(fileTypeOfMode(rec.mode)!))
@@ -767,8 +802,56 @@ export class Image {
     const rec = this.inode(ino)
     rec.nlink--
     setTime(rec, 'ctime', t)
+    if (rec.nlink === 0 && !this.holds.has(ino)) this.destroy(ino, rec)
+    else {
+      writeInode(this.v, ino, rec)
+      if (rec.nlink === 0) addOrphan(this.v, ino)
+    }
+  }
+
+  /**
+   * Keep an inode alive while it is open (FUSE open files): if its last name
+   * is removed meanwhile it becomes an orphan (FORMAT.md §7, ORPHAN items), still
+   * readable and writable, and is freed by the last release() — or, after a
+   * crash, by the next read-write open. Holds are counted.
+   */
+  hold(ino: number): void {
+    this.inode(ino)
+    this.holds.set(ino, (this.holds.get(ino) ?? 0) + 1)
+  }
+
+  /** Drop one hold(); the last one frees the inode if it has no name left. */
+  release(ino: number): void {
+    const n = this.holds.get(ino)
+    if (!n) return
+    if (n > 1) {
+      this.holds.set(ino, n - 1)
+      return
+    }
+    this.holds.delete(ino)
+    if (this.readOnly || this.closed || !isOrphan(this.v, ino)) return
+    const rec = this.inode(ino)
     if (rec.nlink === 0) this.destroy(ino, rec)
-    else writeInode(this.v, ino, rec)
+    removeOrphan(this.v, ino)
+    this.settle()
+  }
+
+  /** Free the orphans a crash left (at a read-write open); returns how many inodes were freed. */
+  private reapOrphans(): number {
+    let freed = 0
+    for (const ino of listOrphans(this.v)) {
+      const raw = this.v.tree.get(inodeKey(ino))
+      if (raw) {
+        const rec = this.inode(ino)
+        if (rec.nlink === 0) {
+          this.destroy(ino, rec)
+          freed++
+        }
+      }
+      removeOrphan(this.v, ino)
+    }
+    if (freed || this.store.dirtyCount) this.commit()
+    return freed
   }
 
   rmdir(dir: number, name: string | Buffer): void {
@@ -843,6 +926,8 @@ export class Image {
     this.assertWritable()
     this.regular(ino)
     if (!Number.isSafeInteger(offset) || offset < 0) throw fail('EINVAL', `bad offset ${offset}`)
+    // the clusters at both ends are rewritten whole
+    this.reserve(data.length + 2 * this.v.geo.clusterSize)
     const t = this.clock()
     this.modify(ino, (rec) => {
       writeData(this.v, ino, rec, offset, data)
@@ -856,6 +941,7 @@ export class Image {
     this.assertWritable()
     this.regular(ino)
     if (!Number.isSafeInteger(size) || size < 0) throw fail('EINVAL', `bad size ${size}`)
+    this.reserve(this.v.geo.clusterSize)
     const t = this.clock()
     this.modify(ino, (rec) => {
       truncateData(this.v, ino, rec, size)
@@ -869,6 +955,7 @@ export class Image {
   punchHole(ino: number, offset: number, length: number): void {
     this.assertWritable()
     this.regular(ino)
+    this.reserve(2 * this.v.geo.clusterSize)
     const t = this.clock()
     this.modify(ino, (rec) => {
       punchData(this.v, ino, rec, offset, length)
@@ -920,6 +1007,7 @@ export class Image {
 
   setXattr(ino: number, name: string, value: Buffer): void {
     this.assertWritable()
+    this.reserve(value.length)
     this.modify(ino, (rec) => {
       setXattrValue(this.v, ino, rec, name, value)
       setTime(rec, 'ctime', this.clock())

@@ -14,14 +14,15 @@ export function checkImageFile(path: string): void {
 export type Note = (message: string) => void
 
 /** The line a command prints when the journal needed recovery at open. */
-export function recoveryNote(path: string, img: Image, readOnly: boolean): string | undefined {
+export function recoveryNote(path: string, img: Pick<Image, 'recovery'>, readOnly: boolean): string | undefined {
   const r = img.recovery
   if (!r) return undefined
   const what = `${r.transactions} committed transaction${r.transactions === 1 ? '' : 's'} (${r.blocks} block${r.blocks === 1 ? '' : 's'})`
   const torn = r.discarded ? `; discarded ${r.discarded.state} transaction ${r.discarded.seq}` : ''
+  const orphans = r.orphans ? `; freed ${r.orphans} inode${r.orphans === 1 ? '' : 's'} deleted while open` : ''
   return readOnly
     ? `${path} was not closed cleanly: showing it with ${what} from its journal applied in memory${torn}; the image is not changed (replay it with 'razorfs journal replay ${path}')`
-    : `${path} was not closed cleanly: replayed ${what} from its journal${torn}`
+    : `${path} was not closed cleanly: replayed ${what} from its journal${torn}${orphans}`
 }
 
 /** Open an image read-only, run fn, and close it again (also on error). */

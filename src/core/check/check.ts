@@ -102,7 +102,13 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
   opts.onPass?.('extents')
   let cur: {ino: number; info?: InodeInfo; extEnd: number} = {ino: 0, extEnd: 0}
   let maxIno = 0
+  // the orphan list: inodes unlinked while open, freed at the next read-write open
+  const orphans = new Set<number>()
   for (const {key, value} of items) {
+    if (key.objectid === 0 && key.type === ItemType.ORPHAN) {
+      orphans.add(key.offset)
+      continue
+    }
     const ino = key.objectid
     if (ino !== cur.ino) cur = {ino, info: inodes.get(ino), extEnd: 0}
     if (key.type === ItemType.INODE) {
@@ -241,7 +247,9 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
       if (inodes.get(c)?.type === 'dir') queue.push(c)
     }
   }
+  for (const o of orphans) if (!inodes.has(o)) report('ITEM_ORPHANED', {ino: o, detail: 'orphan list'})
   for (const [ino, info] of inodes) {
+    if (orphans.has(ino) && info.nlink === 0) continue
     if (info.type === 'dir') {
       const expectedParent = ino === ROOT_INO ? ROOT_INO : namedIn.get(ino)
       if (expectedParent !== undefined && info.parent !== expectedParent) report('DIR_PARENT_WRONG', {ino, found: info.parent, expected: expectedParent})

@@ -1,0 +1,268 @@
+/**
+ * Mounting and unmounting: open the image, attach a transport (kernel.ts or
+ * libfuse.ts) at the mountpoint, commit periodically, and close the image
+ * cleanly when the kernel lets go of the mount.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import {spawn} from 'node:child_process'
+import {Worker} from 'node:worker_threads'
+import {Image, RazorError, type RecoveryReport} from '../core/index.js'
+import {FsError} from './errno.js'
+import type {SerializedError, WorkerInput, WorkerMessage} from './kernel-worker.js'
+import {RazorFs} from './ops.js'
+import type {MountOptions} from './options.js'
+
+export interface MountedFs {
+  readonly image: string
+  readonly mountpoint: string
+  readonly backend: 'kernel' | 'libfuse'
+  /** What journal recovery did when the image was opened. */
+  readonly recovery?: RecoveryReport
+  /** Resolves once the kernel has released the mount and the image is closed (clean). */
+  readonly closed: Promise<void>
+  /** Unmount (lazily when busy: then `closed` waits for the last user). */
+  unmount(): Promise<void>
+}
+
+/** A failure to mount, with the errno-like code the CLI reports. */
+export class MountError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message)
+    this.name = 'MountError'
+  }
+}
+
+export const PACKAGES_HINT = 'install them with: sudo apt-get install libfuse2 fuse'
+
+interface RunResult {
+  status: number | null
+  stderr: string
+  error?: NodeJS.ErrnoException
+}
+
+/** Run a program without blocking the event loop (it may need this process to answer FUSE requests). */
+export function run(cmd: string, args: string[], extraFd?: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'ignore', 'pipe']
+    if (extraFd !== undefined) stdio.push(extraFd)
+    let stderr = ''
+    const child = spawn(cmd, args, {stdio})
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', (error: NodeJS.ErrnoException) => resolve({status: null, stderr, error}))
+    child.on('close', (status) => resolve({status, stderr: stderr.trim()}))
+  })
+}
+
+/** The options of the kernel mount (mount(8) -o): the device fd, ownership, access and mount flags. */
+function kernelOptions(o: MountOptions, fd: number): string {
+  const opts = [`fd=${fd}`, 'rootmode=40000', `user_id=${process.getuid?.() ?? 0}`, `group_id=${process.getgid?.() ?? 0}`, `max_read=${o.maxWrite}`]
+  if (o.allowOther) opts.push('allow_other')
+  if (o.defaultPermissions) opts.push('default_permissions')
+  if (o.readOnly) opts.push('ro')
+  opts.push(o.suid ? 'suid' : 'nosuid', o.dev ? 'dev' : 'nodev', o.exec ? 'exec' : 'noexec')
+  if (o.noatime) opts.push('noatime')
+  return opts.join(',')
+}
+
+/** Check the mountpoint: an existing directory. */
+export function checkMountpoint(mountpoint: string): string {
+  const abs = path.resolve(mountpoint)
+  let st: fs.Stats
+  try {
+    st = fs.statSync(abs)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO'
+    if (code === 'ENOTCONN') throw new MountError(`${mountpoint}: a dead FUSE mount is still attached there; detach it with 'razorfs umount ${mountpoint}'`, 'EBUSY')
+    throw new MountError(`${mountpoint}: ${code === 'ENOENT' ? 'no such directory; create it first' : (e as Error).message}`, code)
+  }
+  if (!st.isDirectory()) throw new MountError(`${mountpoint}: not a directory`, 'ENOTDIR')
+  return abs
+}
+
+/** Which transport: the kernel protocol needs root (to open /dev/fuse and call mount). */
+export function chooseBackend(o: MountOptions): 'kernel' | 'libfuse' {
+  if (o.backend !== 'auto') return o.backend
+  return process.getuid?.() === 0 ? 'kernel' : 'libfuse'
+}
+
+/**
+ * Mount `image` at `mountpoint`. The returned promise resolves once the mount
+ * is live (the kernel's INIT is answered); errors leave nothing mounted and
+ * the image closed.
+ */
+export async function mountImage(image: string, mountpoint: string, o: MountOptions, log: (m: string) => void = (m) => process.stderr.write(`razorfs: ${m}\n`)): Promise<MountedFs> {
+  const abs = checkMountpoint(mountpoint)
+  const full = path.resolve(image)
+  if (chooseBackend(o) === 'kernel') return mountKernel(image, full, abs, o)
+  const {mountLibfuse} = await import('./libfuse.js')
+  const img = Image.open(image, {readOnly: o.readOnly})
+  const razor = new RazorFs(img, {noatime: o.noatime})
+  try {
+    return await mountLibfuse({image: full, mountpoint: abs, razor, o, log})
+  } catch (e) {
+    try {
+      img.close()
+    } catch {
+      // report the mount failure
+    }
+    throw e
+  }
+}
+
+function deserialize(e: SerializedError): Error {
+  if (e.name === 'RazorError' && e.code) return new RazorError(e.code as never, e.message, e.data)
+  return new MountError(e.message, e.code ?? 'EIO')
+}
+
+/**
+ * The kernel transport: a worker thread opens the image (kernel-worker.ts);
+ * then /dev/fuse is opened and mount(8) attaches it at the mountpoint; the
+ * worker serves requests until the kernel ends the session.
+ */
+async function mountKernel(given: string, image: string, mountpoint: string, o: MountOptions): Promise<MountedFs> {
+  let fd: number
+  try {
+    fd = fs.openSync('/dev/fuse', 'r+')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO'
+    if (code === 'ENOENT') throw new MountError(`/dev/fuse does not exist: the fuse kernel module is not loaded (try 'modprobe fuse') or FUSE is not installed; ${PACKAGES_HINT}`, 'ENODEV')
+    throw new MountError(`/dev/fuse: ${(e as Error).message}; mounting with -o backend=kernel needs root (without root razorfs uses libfuse)`, code)
+  }
+  // the worker opens the image by the name given (its errors name it so), and takes the lock as this command
+  const input: WorkerInput = {image: given, fd, o, argv: process.argv.slice(1)}
+  const worker = new Worker(new URL('./kernel-worker.js', import.meta.url), {workerData: input, stdout: false, stderr: false})
+  const messages: WorkerMessage[] = []
+  let wake: (() => void) | undefined
+  let exited = false
+  worker.on('message', (m: WorkerMessage) => {
+    messages.push(m)
+    wake?.()
+  })
+  worker.on('error', (e) => {
+    messages.push({type: 'closed', error: {name: 'Error', code: 'EIO', message: `mount worker failed: ${e.message}`}})
+    wake?.()
+  })
+  worker.on('exit', () => {
+    exited = true
+    wake?.()
+  })
+  const next = async (): Promise<WorkerMessage> => {
+    while (!messages.length) {
+      if (exited) return {type: 'closed', error: {name: 'Error', code: 'EIO', message: 'the mount worker ended unexpectedly'}}
+      await new Promise<void>((r) => (wake = r))
+      wake = undefined
+    }
+    return messages.shift()!
+  }
+  const fail = async (e: Error): Promise<never> => {
+    worker.postMessage('abort')
+    await new Promise<void>((r) => (exited ? r() : worker.once('exit', () => r())))
+    fs.closeSync(fd)
+    throw e
+  }
+  const opened = await next()
+  if (opened.type === 'error') {
+    fs.closeSync(fd)
+    throw deserialize(opened.error)
+  }
+  if (opened.type !== 'opened') return fail(new MountError('the mount worker did not open the image', 'EIO'))
+  const source = o.fsname ?? image
+  const r = await run('mount', ['-i', '-n', '-t', 'fuse.razorfs', '-o', kernelOptions(o, 3), source, mountpoint], fd)
+  if (r.status !== 0) {
+    if (r.error) return fail(new MountError(`cannot run mount(8): ${r.error.message}`, r.error.code ?? 'EIO'))
+    return fail(new MountError(`mount(8) failed: ${r.stderr || `exit status ${r.status}`}`, 'EIO'))
+  }
+  worker.postMessage('start')
+  const timer = setTimeout(() => {
+    messages.push({type: 'closed', error: {name: 'Error', code: 'ETIMEDOUT', message: `${mountpoint}: the kernel did not start the mount within 15 seconds`}})
+    wake?.()
+  }, 15000)
+  const ready = await next()
+  clearTimeout(timer)
+  if (ready.type !== 'ready') {
+    await run('umount', ['-l', mountpoint])
+    fs.closeSync(fd)
+    throw deserialize(ready.type === 'closed' && ready.error ? ready.error : {name: 'Error', code: 'EIO', message: 'the mount ended before it started'})
+  }
+  setReadahead(mountpoint, o.maxWrite)
+  // wake the worker now and then so that it commits even when idle (a statfs is a request like any other)
+  const nudge = o.commit ? setInterval(() => fs.statfs(mountpoint, () => {}), Math.min(1000, (o.commit * 1000) / 2)) : undefined
+  const closed = (async () => {
+    const end = await next()
+    if (nudge) clearInterval(nudge)
+    try {
+      fs.closeSync(fd)
+    } catch {
+      // already closed
+    }
+    if (end.type === 'closed' && end.error) throw deserialize(end.error)
+  })()
+  return {image, mountpoint, backend: 'kernel', recovery: opened.recovery, closed, unmount: () => unmount(mountpoint)}
+}
+
+/**
+ * Let the kernel read ahead in requests as large as max_write (its default,
+ * 128 KiB, would split a large sequential read into 128 KiB requests). Root
+ * only; the mount works either way. The device number comes from
+ * /proc/self/mountinfo: stat() on the mountpoint would wait for this very
+ * process to answer.
+ */
+function setReadahead(mountpoint: string, bytes: number): void {
+  try {
+    const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => unescape(l.split(' ')[4] ?? '') === mountpoint && / - fuse\.razorfs /.test(l))
+    const dev = line?.split(' ')[2]
+    if (dev) fs.writeFileSync(`/sys/class/bdi/${dev}/read_ahead_kb`, String(Math.floor(bytes / 1024)))
+  } catch {
+    // not root, or no sysfs: keep the default
+  }
+}
+
+/**
+ * Unmount a FUSE mountpoint. When it is busy: with `lazy`, detach it (it goes
+ * away when its last user does), else fail with EBUSY.
+ */
+export async function unmount(mountpoint: string, lazy = true): Promise<void> {
+  const root = process.getuid?.() === 0
+  const tries: Array<[string, string[]]> = root ? [['umount', [mountpoint]]] : [['fusermount', ['-u', mountpoint]]]
+  if (lazy) tries.push(root ? ['umount', ['-l', mountpoint]] : ['fusermount', ['-u', '-z', mountpoint]])
+  let last: RunResult | undefined
+  for (const [cmd, args] of tries) {
+    last = await run(cmd, args)
+    if (last.status === 0) return
+    if (last.error?.code === 'ENOENT') throw new MountError(`cannot run ${cmd}: not installed; ${PACKAGES_HINT}`, 'ENOENT')
+  }
+  const text = last?.stderr || 'unmount failed'
+  throw new MountError(`${mountpoint}: ${text.replace(/^(umount|fusermount): /, '')}`, /busy/i.test(text) ? 'EBUSY' : 'EINVAL')
+}
+
+/** A mount of a RAZORFS image, as /proc/self/mountinfo shows it. */
+export interface MountInfo {
+  mountpoint: string
+  source: string
+  fstype: string
+}
+
+const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
+
+export function razorMounts(): MountInfo[] {
+  let text: string
+  try {
+    text = fs.readFileSync('/proc/self/mountinfo', 'utf8')
+  } catch {
+    return []
+  }
+  const out: MountInfo[] = []
+  for (const line of text.split('\n')) {
+    const f = line.split(' ')
+    const dash = f.indexOf('-')
+    if (dash < 0) continue
+    const fstype = f[dash + 1] ?? ''
+    if (fstype !== 'fuse.razorfs' && fstype !== 'fuse.razorfs-libfuse' && !(fstype === 'fuse' && f[dash + 2] === 'razorfs')) continue
+    out.push({mountpoint: unescape(f[4]!), source: unescape(f[dash + 2] ?? ''), fstype})
+  }
+  return out
+}
