@@ -195,7 +195,7 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
     if (truncatedTo !== undefined) undo.resize(geo.blockCount * geo.blockSize)
     if (patch) undo.write(0, patch)
     // recover the journal, as a read-write open does
-    Image.openDevice(path, nonClosing(undo), {readOnly: false}).close()
+    Image.openDevice(path, nonClosing(undo), {readOnly: false, reapOrphans: false}).close()
     const img = Image.openDevice(path, nonClosing(undo), {readOnly: true})
     const v = img.volume
     const r = repairVolume(v, {time: now()})

@@ -260,7 +260,7 @@ export class Image {
     img.recovery = recovery
     if (!readOnly) {
       img.startWriting()
-      const freed = img.reapOrphans()
+      const freed = opts.reapOrphans === false ? 0 : img.reapOrphans()
       if (freed && recovery) recovery.orphans = freed
     }
     return img

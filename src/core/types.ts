@@ -128,6 +128,8 @@ export interface CreateOptions {
 
 export interface OpenOptions {
   readOnly?: boolean
+  /** With a read-write open: free the inodes a crash left unlinked but open (default true; fsck's repair does its own). */
+  reapOrphans?: boolean
   /** Metadata cache bound, in blocks. Default 16384. */
   cacheBlocks?: number
 }
