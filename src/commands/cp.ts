@@ -218,7 +218,8 @@ export default class Cp extends BaseCommand<typeof Cp> {
   /** Decide, like cp(1), whether DEST is a directory to copy into or the name of the copy. */
   private placements(dest: CpOperand, img: Image | undefined, sources: CpOperand[]): (src: CpOperand) => Placement | undefined {
     const many = sources.length > 1
-    const nameOf = (src: CpOperand) => (src.kind === 'stdin' ? '' : baseName(src.kind === 'image' ? src.path : src.path))
+    // 'DIR/.' copies DIR's contents (an empty base name merges into DEST), as cp(1)
+    const nameOf = (src: CpOperand) => (src.kind === 'stdin' ? '' : baseName(src.kind === 'image' ? src.raw || '/' : src.path))
     if (dest.kind === 'image') {
       let ino: number | undefined
       try {
