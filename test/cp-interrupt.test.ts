@@ -89,7 +89,7 @@ function main(): void {
     const dir = tmpDir(t, 'cp-kill')
     const tree = path.join(dir, 'tree')
     const rng = new Rng('cp-kill')
-    makeTree(tree, rng, 60, 100)
+    makeTree(tree, rng, 40, 100)
     const image = path.join(dir, 'k.img')
     t.equal(cli(['mkfs', image, '--size', '256M', '-q']).status, 0)
     const done = new Map<string, string>()
@@ -128,7 +128,7 @@ function main(): void {
   t.test('SIGINT stops cleanly between two files', async (t) => {
     const dir = tmpDir(t, 'cp-int')
     const tree = path.join(dir, 'tree')
-    makeTree(tree, new Rng('cp-int'), 60, 100)
+    makeTree(tree, new Rng('cp-int'), 40, 100)
     const image = path.join(dir, 'i.img')
     t.equal(cli(['mkfs', image, '--size', '128M', '-q']).status, 0)
     const r = await runAndSignal(['cp', '-r', '-v', tree, `${image}:/`], 300, 'SIGINT')

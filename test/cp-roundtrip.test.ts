@@ -169,6 +169,11 @@ function main(): void {
     t.equal(r.status, 1, 'several sources need a directory')
     t.match(r.stderr, /target '.*plain': Not a directory/)
 
+    // DEST with a trailing '/' that does not exist: only a directory goes there
+    r = cli(['cp', path.join(dir, 'new'), `${img}:/nodir/`])
+    t.equal(r.status, 1, 'a file to a missing DIR/ fails')
+    t.match(r.stderr, /cannot create regular file '.*nodir\/': Not a directory/, 'as cp(1) says it')
+
     // standard input, streamed, zero blocks become holes
     const big = Buffer.concat([crypto.randomBytes(3 * MiB), Buffer.alloc(2 * MiB), Buffer.from('tail')])
     const {spawnSync} = await import('node:child_process')

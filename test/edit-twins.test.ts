@@ -273,6 +273,33 @@ function main(): void {
     im.close()
   })
 
+  t.test("chown by name from the image's own passwd; rm -r of the root", async (t) => {
+    const dir = tmpDir(t, 'chown-names')
+    const img = path.join(dir, 'n.img')
+    t.equal(cli(['mkfs', img, '--size', '16M', '-q']).status, 0)
+    t.equal(cli(['mkdir', `${img}:/etc`]).status, 0)
+    const {spawnSync: run} = await import('node:child_process')
+    const passwd = 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:34:www:/var/www:/usr/sbin/nologin\n'
+    t.equal(run(process.execPath, ['bin/run.js', 'cp', '-', `${img}:/etc/passwd`], {input: passwd}).status, 0)
+    t.equal(run(process.execPath, ['bin/run.js', 'cp', '-', `${img}:/etc/group`], {input: 'root:x:0:\nstaff:x:50:\n'}).status, 0)
+    t.equal(cli(['touch', `${img}:/f`, `${img}:/g`]).status, 0)
+    t.equal(cli(['chown', 'www-data:', `${img}:/f`]).status, 0, 'OWNER: takes the login group from the image')
+    t.equal(cli(['chown', ':staff', `${img}:/g`]).status, 0, 'a group name from the image')
+    const r = cli(['chown', 'nobody-here', `${img}:/g`])
+    t.equal(r.status, 2, 'an unknown name is a usage error')
+    t.match(r.stderr, /invalid user: 'nobody-here'/)
+    let im = Image.open(img)
+    t.same([im.stat(im.resolve('/f')).uid, im.stat(im.resolve('/f')).gid], [33, 34], 'www-data: is 33:34')
+    t.equal(im.stat(im.resolve('/g')).gid, 50, 'staff is 50')
+    im.close()
+    t.equal(cli(['rm', '-r', `${img}:/`]).status, 1, 'rm -r of the root is refused')
+    t.equal(cli(['rm', '-r', '--no-preserve-root', `${img}:/`]).status, 0, 'unless --no-preserve-root')
+    im = Image.open(img)
+    t.same(im.readdir(1), [], 'everything in the root is gone, the root stays')
+    t.same(im.check().problems, [], 'and the image checks clean')
+    im.close()
+  })
+
   t.test('editing a busy image is refused; a crashed one is recovered first', async (t) => {
     const dir = tmpDir(t, 'edit-lock')
     const img = path.join(dir, 'l.img')

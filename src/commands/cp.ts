@@ -50,6 +50,8 @@ interface Placement {
   label: string
   /** Merge a directory source into `dir` itself. */
   into: boolean
+  /** DEST was written with a trailing '/' and does not exist: only a directory can be copied there. */
+  dirOnly?: boolean
 }
 
 const show = (b: Buffer | string) => displayName(typeof b === 'string' ? Buffer.from(b) : b)
@@ -216,7 +218,8 @@ export default class Cp extends BaseCommand<typeof Cp> {
   /** Decide, like cp(1), whether DEST is a directory to copy into or the name of the copy. */
   private placements(dest: CpOperand, img: Image | undefined, sources: CpOperand[]): (src: CpOperand) => Placement | undefined {
     const many = sources.length > 1
-    const nameOf = (src: CpOperand) => (src.kind === 'stdin' ? '' : baseName(src.kind === 'image' ? src.path : src.path))
+    // 'DIR/.' copies DIR's contents (an empty base name merges into DEST), as cp(1)
+    const nameOf = (src: CpOperand) => (src.kind === 'stdin' ? '' : baseName(src.kind === 'image' ? src.raw || '/' : src.path))
     if (dest.kind === 'image') {
       let ino: number | undefined
       try {
@@ -246,7 +249,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
         throw e
       }
       if (img!.stat(parent).type !== 'dir') throw new CommandError(`cannot create '${dest.text}': Not a directory`, EXIT.FAILED, 'ENOTDIR')
-      return () => ({dir: parent, name, label: dest.text, into: false})
+      return () => ({dir: parent, name, label: dest.text, into: false, dirOnly: dest.trailingSlash})
     }
     // a host destination
     if (dest.kind !== 'host') throw new UsageError("'-' (standard input) can only be a SOURCE")
@@ -270,7 +273,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
     if (st && looksLikeImage(dest.path) && !this.flags.force) {
       throw new CommandError(`'${dest.text}' exists and is a RAZORFS image: to copy into it, write '${dest.text}:' or '${dest.text}:/PATH'; to replace the image file itself, use -f`, EXIT.FAILED, 'EEXIST')
     }
-    return () => ({dir: parent, name: path.basename(dest.path), label: dest.text, into: false})
+    return () => ({dir: parent, name: path.basename(dest.path), label: dest.text, into: false, dirOnly: dest.path.endsWith('/')})
   }
 
   private stepsFor(
@@ -303,6 +306,10 @@ export default class Cp extends BaseCommand<typeof Cp> {
       }
       const p = placeFor(src)
       if (!p) return undefined
+      if (p.dirOnly && !st.isDirectory()) {
+        this.problem({code: 'ENOTDIR', path: dest.text, message: `cannot create regular file '${dest.text}': Not a directory`})
+        return undefined
+      }
       const dir = p.dir as number
       if (p.into && !st.isDirectory()) return undefined
       if (p.into) {
@@ -335,6 +342,10 @@ export default class Cp extends BaseCommand<typeof Cp> {
     }
     const p = placeFor(src)
     if (!p) return undefined
+    if (p.dirOnly && type !== 'dir') {
+      this.problem({code: 'ENOTDIR', path: dest.text, message: `cannot create regular file '${dest.text}': Not a directory`})
+      return undefined
+    }
     const source = {ino, path: Buffer.from(src.path), label: Buffer.from(src.text)}
     if (destImage) {
       return copyImage(simg, source, destImage, {dir: p.dir as number, name: Buffer.from(p.name), label: Buffer.from(p.label), into: p.into}, options)

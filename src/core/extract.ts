@@ -408,7 +408,16 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
       return
     }
     const perm = preserve ? st.mode & (root ? 0o7777 : 0o1777) : plainMode(st.mode, umask)
-    const made = place(parentFd, name, dstLabel, srcLabel, false, (n) => mknodAt(parentFd, n, (st.mode & 0o170000) | perm, st.rdev))
+    let made: Buffer | undefined
+    try {
+      made = place(parentFd, name, dstLabel, srcLabel, false, (n) => mknodAt(parentFd, n, (st.mode & 0o170000) | perm, st.rdev))
+    } catch (e) {
+      const code = hostCode(e)
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e
+      // the host does not let us (device nodes need root; some filesystems refuse sockets): a warning, as for owners
+      opts.onWarning?.({code, path: dstLabel.toString(), message: `${st.type === 'socket' ? 'socket' : st.type === 'fifo' ? 'fifo' : 'device node'} not created (${errnoText(code)})`})
+      return
+    }
     if (!made) {
       yield {kind: 'skipped', src: srcLabel, dst: dstLabel}
       return

@@ -280,7 +280,8 @@ class Engine {
         const chunk = buf.subarray(0, n)
         if (!isAllZero(chunk)) {
           this.budget.take(n, label.toString())
-          img.write(ino, off, Buffer.from(chunk))
+          // no copy needed: the write copies the bytes into its own cluster windows before returning
+          img.write(ino, off, chunk)
         }
         off += n
         this.res.bytesIn += n

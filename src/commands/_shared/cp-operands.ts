@@ -19,7 +19,7 @@ export const CP_OPERAND_RULE =
 
 export type CpOperand =
   | {kind: 'host'; text: string; path: string}
-  | {kind: 'image'; text: string; image: string; path: string; trailingSlash: boolean}
+  | {kind: 'image'; text: string; image: string; path: string; raw: string; trailingSlash: boolean}
   | {kind: 'stdin'; text: string}
 
 function existsOnHost(p: string): boolean {
@@ -46,7 +46,7 @@ export function classifyOperand(text: string): CpOperand {
       const image = text.slice(0, i)
       if (isRegularFile(image)) {
         const rest = text.slice(i + 1)
-        return {kind: 'image', text, image, path: normalizeImagePath(rest), trailingSlash: rest.endsWith('/') && rest.replace(/\/+$/, '') !== ''}
+        return {kind: 'image', text, image, path: normalizeImagePath(rest), raw: rest, trailingSlash: rest.endsWith('/') && rest.replace(/\/+$/, '') !== ''}
       }
     }
   }
