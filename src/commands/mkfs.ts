@@ -193,7 +193,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
           const titles = {tree: `Copying ${flags.root}`, tar: `Reading ${flags.tar === '-' ? 'standard input' : flags.tar}`, spec: `Applying ${flags.spec}`, write: 'Writing'}
           const res = await buildImage(img, {
             root: flags.root,
-            tar: tarFile === undefined ? undefined : {stream: tarFile === '-' ? process.stdin : fs.createReadStream(tarFile), name: flags.tar!},
+            tar: tarFile === undefined ? undefined : {stream: tarFile === '-' ? process.stdin : fs.createReadStream(tarFile, {highWaterMark: 1 << 20}), name: flags.tar!},
             spec: spec && {entries: spec.entries, name: flags.spec!, dir: spec.dir},
             policy,
             exclude,

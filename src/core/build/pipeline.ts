@@ -52,8 +52,8 @@ export interface FileHandle {
 }
 
 interface OpenFile extends FileHandle {
-  /** The window being filled by push(). */
-  win: Buffer
+  /** The job the window being filled by push() is in (at its `used` offset), and its length so far. */
+  winJob?: Job
   winLen: number
   /** The last full window was all zeros and skipped (so the end of file is not queued yet). */
   tailSkipped: boolean
@@ -81,20 +81,31 @@ export class DataPipeline {
   /** Start reading a file's content. */
   begin(): void {
     if (this.file) throw new Error('DataPipeline: a file is already open')
-    this.file = {size: 0, settings: this.settings, segments: [], win: Buffer.allocUnsafe(this.cs), winLen: 0, tailSkipped: false}
+    this.file = {size: 0, settings: this.settings, segments: [], winLen: 0, tailSkipped: false}
   }
 
-  /** More bytes of the open file. */
+  /** More bytes of the open file (copied once, into the job buffer). */
   push(data: Buffer): void {
     const f = this.open()
     let at = 0
     while (at < data.length) {
+      const job = this.window(f)
       const n = Math.min(this.cs - f.winLen, data.length - at)
-      data.copy(f.win, f.winLen, at, at + n)
+      data.copy(job.content, job.used + f.winLen, at, at + n)
       f.winLen += n
       at += n
-      if (f.winLen === this.cs) this.place(f, false, f.win)
+      if (f.winLen === this.cs) this.place(f, false, job.content.subarray(job.used, job.used + this.cs))
     }
+  }
+
+  /** The job holding the window push() fills: it stays the same unless the job was handed to the workers meanwhile. */
+  private window(f: OpenFile): Job {
+    const job = this.job
+    if (f.winLen && f.winJob && job === f.winJob) return job
+    const fresh = this.room(f)
+    if (f.winLen && f.winJob && f.winJob !== fresh) f.winJob.content.copy(fresh.content, fresh.used, f.winJob.used, f.winJob.used + f.winLen)
+    f.winJob = fresh
+    return fresh
   }
 
   /**
@@ -124,7 +135,10 @@ export class DataPipeline {
   /** The open file is complete. */
   end(): FileHandle {
     const f = this.open()
-    if (f.winLen > 0) this.place(f, true, f.win.subarray(0, f.winLen))
+    if (f.winLen > 0) {
+      const job = this.window(f)
+      this.place(f, true, job.content.subarray(job.used, job.used + f.winLen))
+    }
     else if (f.tailSkipped) {
       // the file ends with an all-zero cluster: queue that (empty) window so the size comes out right
       f.size -= this.cs
@@ -213,6 +227,7 @@ export class DataPipeline {
     const offset = f.size
     f.size += len
     f.winLen = 0
+    f.winJob = undefined
     f.tailSkipped = !last && isZero(content)
     if (f.tailSkipped) return
     const job = this.room(f)
