@@ -115,6 +115,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
     } else if (image === undefined) throw new UsageError('missing IMAGE')
     this.context = {image}
     if (flags.root !== undefined) checkRootDir(flags.root, image ?? '')
+    if (flags.tar === '-' && process.stdin.isTTY) throw new UsageError('--tar -: standard input is a terminal; pipe a tar archive into mkfs')
     if (flags.tar !== undefined && flags.tar !== '-') {
       let st: fs.Stats
       try {
