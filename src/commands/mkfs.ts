@@ -115,6 +115,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
     } else if (image === undefined) throw new UsageError('missing IMAGE')
     this.context = {image}
     if (flags.root !== undefined) checkRootDir(flags.root, image ?? '')
+    if (flags.tar === '-' && process.stdin.isTTY) throw new UsageError('--tar -: standard input is a terminal; pipe a tar archive into mkfs')
     if (flags.tar !== undefined && flags.tar !== '-') {
       let st: fs.Stats
       try {
@@ -193,7 +194,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
           const titles = {tree: `Copying ${flags.root}`, tar: `Reading ${flags.tar === '-' ? 'standard input' : flags.tar}`, spec: `Applying ${flags.spec}`, write: 'Writing'}
           const res = await buildImage(img, {
             root: flags.root,
-            tar: tarFile === undefined ? undefined : {stream: tarFile === '-' ? process.stdin : fs.createReadStream(tarFile), name: flags.tar!},
+            tar: tarFile === undefined ? undefined : {stream: tarFile === '-' ? process.stdin : fs.createReadStream(tarFile, {highWaterMark: 1 << 20}), name: flags.tar!},
             spec: spec && {entries: spec.entries, name: flags.spec!, dir: spec.dir},
             policy,
             exclude,

@@ -52,8 +52,7 @@ export interface FileHandle {
 }
 
 interface OpenFile extends FileHandle {
-  /** The window being filled by push(). */
-  win: Buffer
+  /** Bytes of the window being filled (in the pipeline's scratch window). */
   winLen: number
   /** The last full window was all zeros and skipped (so the end of file is not queued yet). */
   tailSkipped: boolean
@@ -64,6 +63,8 @@ export class DataPipeline {
   private job?: Job
   private file?: OpenFile
   private zero?: Buffer
+  /** The window being filled: jobs get exactly the bytes of each window, so small files share them. */
+  private readonly win: Buffer
   /** Bytes read into handles not yet written or dropped. */
   pendingBytes = 0
   /** Windows written to the image. */
@@ -76,12 +77,13 @@ export class DataPipeline {
     readonly settings: PlanSettings,
   ) {
     this.cs = img.info().clusterSize
+    this.win = Buffer.allocUnsafe(this.cs)
   }
 
   /** Start reading a file's content. */
   begin(): void {
     if (this.file) throw new Error('DataPipeline: a file is already open')
-    this.file = {size: 0, settings: this.settings, segments: [], win: Buffer.allocUnsafe(this.cs), winLen: 0, tailSkipped: false}
+    this.file = {size: 0, settings: this.settings, segments: [], winLen: 0, tailSkipped: false}
   }
 
   /** More bytes of the open file. */
@@ -90,31 +92,26 @@ export class DataPipeline {
     let at = 0
     while (at < data.length) {
       const n = Math.min(this.cs - f.winLen, data.length - at)
-      data.copy(f.win, f.winLen, at, at + n)
+      data.copy(this.win, f.winLen, at, at + n)
       f.winLen += n
       at += n
-      if (f.winLen === this.cs) this.place(f, false, f.win)
+      if (f.winLen === this.cs) this.place(f, false, this.win)
     }
   }
 
-  /**
-   * Read the open file's content from `fd` (from offset 0 to the end)
-   * straight into a job buffer, without the copy push() makes. Use it or
-   * push(), not both.
-   */
+  /** Read the open file's content from `fd`, from offset 0 to the end (instead of push()). */
   readFd(fd: number, hash?: {update(data: Buffer): unknown}): void {
     const f = this.open()
     if (f.winLen || f.size) throw new Error('DataPipeline: readFd after push')
     for (;;) {
-      const job = this.room(f)
       let n = 0
       while (n < this.cs) {
-        const r = fs.readSync(fd, job.content, job.used + n, this.cs - n, f.size + n)
+        const r = fs.readSync(fd, this.win, n, this.cs - n, f.size + n)
         if (r === 0) break
         n += r
       }
       if (n === 0) break
-      const data = job.content.subarray(job.used, job.used + n)
+      const data = this.win.subarray(0, n)
       hash?.update(data)
       this.place(f, n < this.cs, data)
       if (n < this.cs) break
@@ -124,7 +121,7 @@ export class DataPipeline {
   /** The open file is complete. */
   end(): FileHandle {
     const f = this.open()
-    if (f.winLen > 0) this.place(f, true, f.win.subarray(0, f.winLen))
+    if (f.winLen > 0) this.place(f, true, this.win.subarray(0, f.winLen))
     else if (f.tailSkipped) {
       // the file ends with an all-zero cluster: queue that (empty) window so the size comes out right
       f.size -= this.cs
@@ -193,10 +190,10 @@ export class DataPipeline {
     job.result = undefined
   }
 
-  /** The job being filled, with room for a whole window of the file's settings. */
-  private room(f: OpenFile): Job {
+  /** The job being filled, with room for `len` more bytes of the file's settings. */
+  private room(f: OpenFile, len: number): Job {
     let job = this.job
-    if (job && (job.used + this.cs > job.content.length || !sameSettings(job.settings, f.settings))) {
+    if (job && (job.used + len > job.content.length || !sameSettings(job.settings, f.settings))) {
       this.submit()
       job = undefined
     }
@@ -204,9 +201,8 @@ export class DataPipeline {
   }
 
   /**
-   * One complete window of the open file (`content`, possibly already in
-   * place in the job buffer): all-zero windows are skipped unless they end
-   * the file (they set its size).
+   * One complete window of the open file, copied into the job being filled:
+   * all-zero windows are skipped unless they end the file (they set its size).
    */
   private place(f: OpenFile, last: boolean, content: Buffer): void {
     const len = content.length
@@ -215,8 +211,8 @@ export class DataPipeline {
     f.winLen = 0
     f.tailSkipped = !last && isZero(content)
     if (f.tailSkipped) return
-    const job = this.room(f)
-    if (content.buffer !== job.content.buffer || content.byteOffset !== job.content.byteOffset + job.used) content.copy(job.content, job.used)
+    const job = this.room(f, len)
+    content.copy(job.content, job.used)
     job.windows.push({off: job.used, len, atStart: offset === 0})
     job.used += len
     const tail = f.segments[f.segments.length - 1]
