@@ -9,6 +9,16 @@ import {Rng} from './helpers/rng.js'
 import {tmpDir} from './helpers/image.js'
 
 const ctx = {uid: 1000, gid: 1000, pid: 1}
+
+/** The errno an operation fails with, or 'ok'. */
+function errno(fn: () => unknown): string {
+  try {
+    fn()
+    return 'ok'
+  } catch (e) {
+    return (e as {errno?: string}).errno ?? String(e)
+  }
+}
 const O_RDWR = 2
 
 t.test('random writes through the write-back buffers match a model', async (t) => {
@@ -89,14 +99,14 @@ t.test('setgid directories, rename flags, xattr flags', async (t) => {
   t.same([f.uid, f.gid], [5, 777])
   fs.mknod(ctx, 1, Buffer.from('a'), 0o100644, 0)
   fs.mknod(ctx, 1, Buffer.from('b'), 0o100644, 0)
-  t.throws(() => fs.rename(1, Buffer.from('a'), 1, Buffer.from('b'), 1), {errno: 'EEXIST'} as unknown as Error, 'RENAME_NOREPLACE')
-  t.throws(() => fs.rename(1, Buffer.from('a'), 1, Buffer.from('b'), 2), {errno: 'EINVAL'} as unknown as Error, 'RENAME_EXCHANGE is not supported')
+  t.equal(errno(() => fs.rename(1, Buffer.from('a'), 1, Buffer.from('b'), 1)), 'EEXIST', 'RENAME_NOREPLACE')
+  t.equal(errno(() => fs.rename(1, Buffer.from('a'), 1, Buffer.from('b'), 2)), 'EINVAL', 'RENAME_EXCHANGE is not supported')
   fs.setxattr(f.ino, 'user.x', Buffer.from('1'), 0)
-  t.throws(() => fs.setxattr(f.ino, 'user.x', Buffer.from('2'), 1), {errno: 'EEXIST'} as unknown as Error, 'XATTR_CREATE')
-  t.throws(() => fs.setxattr(f.ino, 'user.y', Buffer.from('2'), 2), {errno: 'ENODATA'} as unknown as Error, 'XATTR_REPLACE')
+  t.equal(errno(() => fs.setxattr(f.ino, 'user.x', Buffer.from('2'), 1)), 'EEXIST', 'XATTR_CREATE')
+  t.equal(errno(() => fs.setxattr(f.ino, 'user.y', Buffer.from('2'), 2)), 'ENODATA', 'XATTR_REPLACE')
   t.equal(fs.getxattr(f.ino, 'user.x')?.toString(), '1')
   t.equal(fs.getxattr(f.ino, 'security.selinux'), undefined, 'a missing attribute')
-  t.throws(() => fs.setxattr(f.ino, 'system.posix_acl_access', Buffer.from('x'), 0), {errno: 'EOPNOTSUPP'} as unknown as Error)
+  t.equal(errno(() => fs.setxattr(f.ino, 'system.posix_acl_access', Buffer.from('x'), 0)), 'EOPNOTSUPP')
   fs.removexattr(f.ino, 'user.x')
   t.same(fs.listxattr(f.ino), [], 'the name cache follows removals')
   fs.close()
