@@ -98,7 +98,7 @@ function main(): void {
     let recoveries = 0
     let finished = false
     for (let round = 0; round < 5 && !finished; round++) {
-      const r = await runAndSignal(['cp', '-r', '-f', '-v', tree, `${image}:/`], 0, 'SIGKILL', rng.int(1, 3000))
+      const r = await runAndSignal(['cp', '-r', '-f', '-v', '--commit', '0.05', tree, `${image}:/`], 0, 'SIGKILL', rng.int(1, 3000))
       if (r.signal === 'SIGKILL') kills++
       else if (r.code === 0) finished = true
       else problems.push(`round ${round}: exit ${r.code}: ${r.stderr}`)
@@ -130,8 +130,11 @@ function main(): void {
     const tree = path.join(dir, 'tree')
     makeTree(tree, new Rng('cp-int'), 40, 100)
     const image = path.join(dir, 'i.img')
-    t.equal(cli(['mkfs', image, '--size', '128M', '-q']).status, 0)
-    const r = await runAndSignal(['cp', '-r', '-v', tree, `${image}:/`], 300, 'SIGINT')
+    // room for the whole tree (about 90 MiB): the copy must stop because of the signal, never because the image filled up
+    t.equal(cli(['mkfs', image, '--size', '512M', '-q']).status, 0)
+    // signal by progress (after 300 reported files), not by time: a fast machine copies the whole tree within any
+    // fixed delay; --commit 0.05 makes cp report files as it goes rather than once a second
+    const r = await runAndSignal(['cp', '-r', '-v', '--commit', '0.05', tree, `${image}:/`], 0, 'SIGINT', 300)
     if (r.code === 0) {
       t.comment('the copy finished before SIGINT arrived; nothing to check')
       return

@@ -104,6 +104,7 @@ function main(): void {
     oneLineError(t, cli(['frobnicate']), 2, 'an unknown command', /frobnicate/)
     oneLineError(t, cli(['mkfs', P('x.img'), '--root', P('src'), '--size', 'banana']), 2, 'a bad --size value', /banana|size/i)
     oneLineError(t, cli(['cat', good]), 2, 'cat without :PATH')
+    oneLineError(t, cli(['cp', '--commit', 'soon', P('src'), `${good}:/`]), 2, 'a bad cp --commit value', /--commit: 'soon' is not a number of seconds/)
   })
 }
 

@@ -98,6 +98,16 @@ export default class Cp extends BaseCommand<typeof Cp> {
       description: `Holes do not count. A safety cap for untrusted images. Sizes are ${SIZE_SYNTAX}.`,
       parse: async (s) => parseSize(s),
     })(),
+    commit: Flags.custom<number>({
+      helpValue: 'SECONDS',
+      summary: 'Commit into the image at least every SECONDS (default 1; 0: after every file).',
+      description: 'Each commit makes what was copied since the last one durable (one fsync) and reports it with -v. A shorter interval loses less to a crash and reports files sooner; a longer one costs fewer fsyncs.',
+      parse: async (s) => {
+        const v = Number(s)
+        if (!/^\d+(\.\d+)?$/.test(s) || !Number.isFinite(v)) throw new Error(`'${s}' is not a number of seconds (e.g. 1 or 0.1)`)
+        return v
+      },
+    })(),
   }
 
   static override exitStatus = [
@@ -150,6 +160,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
         dest: destImage,
         progress: isInteractive() && !this.quiet && !flags.verbose,
         title: `Copying to ${dest.text}`,
+        commitMs: flags.commit === undefined ? undefined : flags.commit * 1000,
         onDone: (e) => this.done(e),
       })
       for (const src of sources) {

@@ -9,8 +9,8 @@ import {countEntry, emptyTotals, type CopyEntryEvent, type CopyEvent, type CopyT
 import {displayName} from './names.js'
 import {formatBytes} from './size.js'
 
-/** Commit the destination image at least this often (and at the end). */
-const COMMIT_MS = 1000
+/** Commit the destination image at least this often (and at the end), unless told otherwise. */
+export const DEFAULT_COMMIT_MS = 1000
 const COMMIT_ENTRIES = 20000
 /** Give the event loop a turn (signals, progress drawing) this often. */
 const TICK_MS = 40
@@ -24,6 +24,8 @@ export interface DriverOptions {
   onDone: (e: CopyEntryEvent) => void
   progress: boolean
   title: string
+  /** Commit at least this often, in milliseconds (0: after every entry). */
+  commitMs?: number
 }
 
 export class CopyDriver {
@@ -94,7 +96,7 @@ export class CopyDriver {
       return
     }
     this.pending.push(e)
-    if (Date.now() - this.lastCommit >= COMMIT_MS || this.pending.length >= COMMIT_ENTRIES) this.commit()
+    if (Date.now() - this.lastCommit >= (this.opts.commitMs ?? DEFAULT_COMMIT_MS) || this.pending.length >= COMMIT_ENTRIES) this.commit()
   }
 
   /** Make everything copied so far durable, then report it. */
