@@ -37,13 +37,17 @@ function esc(text) {
 const bold = (t) => `\\fB${esc(t)}\\fR`
 const ital = (t) => `\\fI${esc(t)}\\fR`
 
-/** Paragraphs (separated by blank lines) as .PP blocks. */
+/**
+ * Paragraphs (separated by blank lines) as .PP blocks; a single line break
+ * inside a paragraph (a list, such as fsck's problem codes) stays a line
+ * break, as in --help.
+ */
 function paragraphs(text) {
   return text
     .split(/\n\s*\n/)
     .map((p) => p.trim())
     .filter(Boolean)
-    .map((p) => `.PP\n${esc(p.replace(/\s*\n\s*/g, ' '))}`)
+    .map((p) => `.PP\n${p.split(/\s*\n\s*/).map(esc).join('\n.br\n')}`)
     .join('\n')
 }
 
