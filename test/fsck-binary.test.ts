@@ -6,7 +6,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import {spawn, spawnSync} from 'node:child_process'
-import {corrupt, Image, populate} from '../src/core/index.js'
+import {corrupt, fsck, Image, populate} from '../src/core/index.js'
 import {PROJECT, tmpDir} from './helpers/image.js'
 
 const FSCK = path.join(PROJECT, 'bin/razorfsck.js')
@@ -70,6 +70,19 @@ t.test('repair, dry run, and revert with the undo log', async (t) => {
   t.equal(razorfsck(['-f', p]).status, 0, 'second check clean')
   t.equal(razorfsck(['--undo', `${p}.undo`, p]).status, 0)
   t.equal(sha(p), damaged, 'the undo log restores the image byte for byte')
+})
+
+t.test('a repair whose re-check is not clean is rolled back byte for byte', async (t) => {
+  const p = image(t, 'zero-leaf')
+  const damaged = sha(p)
+  // stand-in for a buggy repair: once the repair is written, damage another part of the image
+  const r = fsck(p, {mode: 'repair', force: true, afterRepair: (q) => void corrupt(q, 'free-count-wrong', {seed: 5})})
+  t.ok(r.rolledBack, 'the re-check found problems, so the repair was rolled back')
+  t.equal(r.exit, 4, 'exit 4: errors left uncorrected')
+  t.ok(r.problems.length > 0 && r.problems.every((x) => !x.fixed), 'no problem is reported fixed')
+  t.equal(sha(p), damaged, 'the image is exactly as it was before the repair')
+  t.equal(razorfsck(['-fy', p]).status, 1, 'and a plain repair afterwards still works')
+  t.equal(razorfsck(['-f', p]).status, 0, 'second check clean')
 })
 
 t.test('fsck(8) exit codes for usage and operational errors', async (t) => {

@@ -35,6 +35,13 @@ export interface FsckOptions {
   /** Where the undo log goes (default IMAGE.undo). */
   undoFile?: string
   onPass?: (pass: string) => void
+  /**
+   * Called once the repair has been written and before the re-check. Meant
+   * for tests: damaging the image here stands for a repair that made things
+   * worse, and proves that the re-check rolls the image back.
+   * @internal
+   */
+  afterRepair?: (path: string) => void
 }
 
 export interface FsckProblem {
@@ -213,6 +220,7 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
   }
 
   // re-check; roll back unless clean
+  opts.afterRepair?.(path)
   opts.onPass?.('recheck')
   const again = Image.open(path)
   let remaining: Problem[]
