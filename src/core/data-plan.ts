@@ -92,6 +92,20 @@ export function planWindow(content: Buffer, atStart: boolean, s: PlanSettings): 
   return plan
 }
 
+/** A window of a planning job: `pack` plans the bytes as one pack (FORMAT.md §10), else as file data. */
+export interface JobWindow {
+  off: number
+  len: number
+  atStart: boolean
+  pack?: boolean
+}
+
+/** Plan one window of a job: a pack is one run over all its bytes (no holes, no inline). */
+export function planJobWindow(content: Buffer, w: JobWindow, s: PlanSettings): WindowPlan {
+  if (w.pack) return {length: content.length, runs: [planRun(content, 0, s)]}
+  return planWindow(content, w.atStart, s)
+}
+
 function planRun(data: Buffer, offset: number, s: PlanSettings): RunPlan {
   const run: RunPlan = {offset, length: data.length, crc: crc32(data)}
   const nblocks = Math.ceil(data.length / s.blockSize)
