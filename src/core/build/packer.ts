@@ -3,13 +3,16 @@
  * the build's input order, into a buffer of at most one cluster; a full
  * buffer is planned (compressed) on the PlanPool like file data and stored
  * as a pack one buffer later, so the workers compress it while the build
- * goes on. Identical tails (SHA-256, then bytes) share one slice.
+ * goes on. Tails that look incompressible (compression.ts's entropy test)
+ * fill packs of their own, so they do not keep the others from compressing.
+ * Identical tails (SHA-256, then bytes) share one slice.
  *
  * Reproducibility: buffers are sealed and packs stored at points that
  * depend only on the input order, and a plan does not depend on the worker
  * that made it.
  */
 import crypto from 'node:crypto'
+import {looksIncompressible} from '../compression.js'
 import {crc32} from '../format/checksum.js'
 import {COMPRESSION_NONE, COMPRESSION_ZSTD} from '../format/extent.js'
 import type {PlanSettings} from '../data-plan.js'
@@ -37,8 +40,12 @@ interface Known {
 /** Packs sealed but not yet stored: one is compressed while the next fills. */
 const IN_FLIGHT = 1
 
+/** Tails of these two kinds fill separate packs, so that compressible ones compress together. */
+const COMPRESSIBLE = 0
+const INCOMPRESSIBLE = 1
+
 export class Packer {
-  private cur: Pack
+  private readonly cur: Pack[]
   private readonly inflight: Pack[] = []
   private readonly known = new Map<string, Known>()
   /** Tails packed, slices shared with an earlier identical tail, packs stored. */
@@ -52,7 +59,7 @@ export class Packer {
     private readonly settings: PlanSettings,
     private readonly cs: number,
   ) {
-    this.cur = this.fresh()
+    this.cur = [this.fresh(), this.fresh()]
   }
 
   private fresh(): Pack {
@@ -68,8 +75,9 @@ export class Packer {
       this.shared++
       return
     }
-    if (this.cur.used + data.length > this.cs) this.seal()
-    const p = this.cur
+    const kind = looksIncompressible(data) ? INCOMPRESSIBLE : COMPRESSIBLE
+    if (this.cur[kind]!.used + data.length > this.cs) this.seal(kind)
+    const p = this.cur[kind]!
     const slice: PackSlice = {ino, offset, start: p.used, length: data.length, crc: crc32(data)}
     data.copy(p.raw!, p.used)
     p.used += data.length
@@ -88,14 +96,14 @@ export class Packer {
     return p.block >= 0 && this.img.sharePack(p.block, slice, data)
   }
 
-  /** Hand the buffer to the workers; store the oldest pack in flight beyond IN_FLIGHT. */
-  private seal(): void {
-    const p = this.cur
+  /** Hand a buffer to the workers; store the oldest pack in flight beyond IN_FLIGHT. */
+  private seal(kind: number): void {
+    const p = this.cur[kind]!
     if (p.used === 0) return
     p.raw = p.raw!.subarray(0, p.used)
     p.ticket = this.pool.submit(Buffer.from(p.raw), [{off: 0, len: p.used, atStart: false, pack: true}], this.settings)
     this.inflight.push(p)
-    this.cur = this.fresh()
+    this.cur[kind] = this.fresh()
     while (this.inflight.length > IN_FLIGHT) this.store(this.inflight.shift()!)
   }
 
@@ -113,7 +121,8 @@ export class Packer {
 
   /** Store everything gathered so far (before the build reads file contents back, and at its end). */
   flush(): void {
-    this.seal()
+    this.seal(COMPRESSIBLE)
+    this.seal(INCOMPRESSIBLE)
     while (this.inflight.length) this.store(this.inflight.shift()!)
   }
 }
