@@ -176,6 +176,7 @@ t.test('mutations unpack: overwrite, append, truncate, punch, unlink of sharers'
   fs.writeFileSync(path.join(root, 'big'), text('big', CS + 5000))
   fs.writeFileSync(path.join(root, 'other'), text('other', 900))
   fs.writeFileSync(path.join(root, 'grow'), text('grow', 1500))
+  fs.writeFileSync(path.join(root, 'grow2'), text('grow2', 1700))
   fs.writeFileSync(path.join(root, 'punch'), text('punch', 9000))
   const p = path.join(dir, 'm.img')
   await build(p, root, {workers: 0})
@@ -186,7 +187,7 @@ t.test('mutations unpack: overwrite, append, truncate, punch, unlink of sharers'
     return f
   })()
   const img = Image.open(p, {readOnly: false})
-  const expect = new Map<string, Buffer>([['a', Buffer.from(body)], ['b', Buffer.from(body)], ['c', Buffer.from(body)], ['big', text('big', CS + 5000)], ['other', text('other', 900)], ['grow', text('grow', 1500)], ['punch', text('punch', 9000)]])
+  const expect = new Map<string, Buffer>([['a', Buffer.from(body)], ['b', Buffer.from(body)], ['c', Buffer.from(body)], ['big', text('big', CS + 5000)], ['other', text('other', 900)], ['grow', text('grow', 1500)], ['grow2', text('grow2', 1700)], ['punch', text('punch', 9000)]])
   const verify = (what: string) => {
     t.same(img.check({checkData: true}).problems.map((x) => x.message), [], `${what}: check clean`)
     for (const [n, data] of expect) t.ok(img.readFile(img.resolve(n)).equals(data), `${what}: ${n} reads right`)
@@ -227,6 +228,16 @@ t.test('mutations unpack: overwrite, append, truncate, punch, unlink of sharers'
   img.truncate(img.resolve('other'), 5000)
   expect.set('other', Buffer.concat([text('other', 900).subarray(0, 400), Buffer.alloc(4600)]))
   verify('after truncate down and up')
+  // growing a packed file past its tail's cluster unpacks it: a later write between stays consistent
+  t.equal(packedOf(img, 'grow2').length, 1, 'grow2 packed')
+  img.truncate(img.resolve('grow2'), 3 * CS + 10)
+  t.equal(packedOf(img, 'grow2').length, 0, 'truncate past the cluster unpacks')
+  img.write(img.resolve('grow2'), CS, Buffer.from('mid'))
+  const g2 = Buffer.alloc(3 * CS + 10)
+  text('grow2', 1700).copy(g2)
+  Buffer.from('mid').copy(g2, CS)
+  expect.set('grow2', g2)
+  verify('after truncate up and a write between')
   img.punchHole(img.resolve('punch'), 100, 50)
   const pu = text('punch', 9000)
   pu.fill(0, 100, 150)
@@ -237,7 +248,7 @@ t.test('mutations unpack: overwrite, append, truncate, punch, unlink of sharers'
   expect.delete('c')
   t.ok(packedOf(img, 'big').length === 0, 'big was unpacked before')
   verify('after unlink c')
-  for (const n of ['a', 'b', 'big', 'other', 'grow', 'punch']) {
+  for (const n of ['a', 'b', 'big', 'other', 'grow', 'grow2', 'punch']) {
     img.unlink(1, n)
     expect.delete(n)
   }

@@ -279,9 +279,10 @@ export function writeData(v: Volume, ino: number, rec: InodeRecord, off: number,
 }
 
 /**
- * A packed extent stays its file's last extent (FORMAT.md §10): before data
- * is written at `from`, in a cluster window after the one holding the end of
- * file, a packed extent in that window is unpacked (stored as the file's own).
+ * A packed extent stays in the cluster window holding the end of file, so
+ * it stays its file's last extent (FORMAT.md §10): before the file grows
+ * to `from` or writes there, in a later window, a packed extent in the end
+ * of file's window is unpacked (stored as the file's own).
  */
 function unpackBeforeGrowth(v: Volume, ino: number, rec: InodeRecord, from: number): void {
   if (rec.size === 0) return
@@ -328,6 +329,8 @@ export function punchData(v: Volume, ino: number, rec: InodeRecord, off: number,
 
 export function truncateData(v: Volume, ino: number, rec: InodeRecord, size: number): void {
   if (size > MAX_FILE_SIZE) throw fail('EFBIG', 'size past the largest file size', {ino})
+  // a packed extent stays in the cluster window of the end of file (so it stays the last extent)
+  if (size > rec.size) unpackBeforeGrowth(v, ino, rec, size - 1)
   if (size < rec.size) {
     const cs = v.geo.clusterSize
     const w = Math.floor(size / cs) * cs
