@@ -111,6 +111,8 @@ t.test('round trip through buildImage: contents, holes, sharing, consistency', a
   for (const p of packs) t.ok(p.length <= CS, 'pack within a cluster')
   // every small file packed, the duplicates share one slice
   t.equal(packedOf(img, 'small/f7.txt').length, 1, 'a small file is a packed extent')
+  const st = img.stat(img.resolve('small/f7.txt'))
+  t.equal(st.allocated, Math.ceil(st.size / 512) * 512, 'stat counts a packed slice as allocated (never 0 blocks for data)')
   const dups = Array.from({length: 20}, (_, i) => packedOf(img, `dup/a${i}`)[0]!)
   t.ok(dups.every((e) => e.block === dups[0]!.block && e.stored === dups[0]!.stored), 'identical small files share one slice')
   const rdups = Array.from({length: 5}, (_, i) => packedOf(img, `dup/b${i}`)[0]!)

@@ -5,7 +5,7 @@
  * switches the extent items and frees the old blocks. Extents never cross a
  * cluster boundary.
  */
-import {fail} from './errors.js'
+import {fail, isRazorError} from './errors.js'
 import {crc32} from './format/checksum.js'
 import {RangeDecodeError} from './format/codec.js'
 import {COMPRESSION_NONE, COMPRESSION_ZSTD, encodeExtent, extentRecord, maxInline, STORAGE_BLOCKS, STORAGE_INLINE, STORAGE_PACKED, type ExtentRecord} from './format/extent.js'
@@ -345,6 +345,25 @@ export function truncateData(v: Volume, ino: number, rec: InodeRecord, size: num
 /** Free every extent of an inode (when it is deleted). */
 export function freeData(v: Volume, ino: number, rec: InodeRecord): void {
   dropExtents(v, ino, rec, allExtents(v, ino), new Set())
+}
+
+/**
+ * Bytes of a regular file's packed tail, rounded up to 512 (what stat's
+ * allocated size adds to alloc_blocks, FORMAT.md §10); 0 when there is none
+ * or its extents cannot be read (stat never fails on a damaged extent).
+ */
+export function packedAllocation(v: Volume, ino: number, size: number): number {
+  if (size <= 0) return 0
+  const cs = v.geo.clusterSize
+  const w = Math.floor((size - 1) / cs) * cs
+  try {
+    let n = 0
+    for (const e of extentsIn(v, ino, w, w + cs)) if (e.rec.storage === STORAGE_PACKED) n += Math.ceil(e.rec.length / 512) * 512
+    return n
+  } catch (e) {
+    if (isRazorError(e)) return 0
+    throw e
+  }
 }
 
 export function extentInfo(v: Volume, e: Extent): ExtentInfo {
