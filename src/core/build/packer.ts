@@ -2,8 +2,8 @@
  * mkfs tail packing (FORMAT.md §10, "Packs"): file tails are gathered, in
  * the build's input order, into a buffer of at most one cluster; a full
  * buffer is planned (compressed) on the PlanPool like file data and stored
- * as a pack one buffer later, so the workers compress it while the build
- * goes on. Tails that look incompressible (compression.ts's entropy test)
+ * as a pack IN_FLIGHT buffers later, so the workers compress it while the
+ * build goes on. Tails that look incompressible (compression.ts's entropy test)
  * fill packs of their own, so they do not keep the others from compressing.
  * Identical tails (SHA-256, then bytes) share one slice.
  *
@@ -37,8 +37,12 @@ interface Known {
   crc: number
 }
 
-/** Packs sealed but not yet stored: one is compressed while the next fills. */
-const IN_FLIGHT = 1
+/**
+ * Packs sealed but not yet stored (at most 2 MiB of raw tails): a pack's job
+ * queues behind the file data read ahead of it, so it is taken back well
+ * after it was handed out, and the main thread rarely waits for it.
+ */
+const IN_FLIGHT = 16
 
 /** Tails of these two kinds fill separate packs, so that compressible ones compress together. */
 const COMPRESSIBLE = 0
