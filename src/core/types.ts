@@ -65,9 +65,9 @@ export interface ExtentInfo {
   block: number
   /** Number of physical blocks (0 for inline). */
   blocks: number
-  /** Stored (possibly compressed) byte length. */
+  /** Stored (possibly compressed) byte length; packed: the slice's offset in the pack's raw content. */
   stored: number
-  /** CRC32 of the stored bytes. */
+  /** CRC32 of the stored bytes (packed: of the slice's bytes). */
   crc: number
 }
 
