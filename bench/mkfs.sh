@@ -10,7 +10,9 @@
 #   BENCH_TMP=DIR   parent of the temp dir (default /tmp)
 #   TOOLS="..."     subset/order of: razorfs razorfs-tar razorfs-none ext4 squashfs erofs
 #                   (also opt-in: squashfs-l3 = mksquashfs at zstd level 3,
-#                   razorfs-w1 = razorfs with one compression worker)
+#                   razorfs-w1 = razorfs with one compression worker,
+#                   razorfs-nopack = razorfs --no-pack, each file's tail on its own,
+#                   razorfs-z15 = razorfs --compression zstd:15, squashfs' default level)
 #   RAZORFS_ARGS    extra arguments for every `razorfs mkfs` run
 #   TIMEOUT=SECS    kill a tool after SECS seconds (default: no limit)
 #   WARM=0          skip the page-cache warm-up read of the tree
@@ -206,6 +208,16 @@ for tool in $TOOLS; do
         run_one razorfs-w1 "$W/razorfs-w1.img" "razorfs mkfs --root --workers 1" -- \
           ./bin/run.js mkfs "$W/razorfs-w1.img" --root "$SRC" --force --json --workers 1 $RAZORFS_ARGS
       else skip_one razorfs-w1 "razorfs mkfs --root --workers 1" "razorfs not built"; fi ;;
+    razorfs-nopack)  # opt-in: without tail packing (FORMAT.md §10, packs)
+      if [ -f dist/commands/mkfs.js ]; then
+        run_one razorfs-nopack "$W/razorfs-nopack.img" "razorfs mkfs --root --no-pack" -- \
+          ./bin/run.js mkfs "$W/razorfs-nopack.img" --root "$SRC" --force --json --no-pack $RAZORFS_ARGS
+      else skip_one razorfs-nopack "razorfs mkfs --root --no-pack" "razorfs not built"; fi ;;
+    razorfs-z15)  # opt-in: zstd level 15, as mksquashfs -comp zstd
+      if [ -f dist/commands/mkfs.js ]; then
+        run_one razorfs-z15 "$W/razorfs-z15.img" "razorfs mkfs --root --compression zstd:15" -- \
+          ./bin/run.js mkfs "$W/razorfs-z15.img" --root "$SRC" --force --json --compression zstd:15 $RAZORFS_ARGS
+      else skip_one razorfs-z15 "razorfs mkfs --root --compression zstd:15" "razorfs not built"; fi ;;
     razorfs-none)
       if [ "$RAZORFS_OK" = 1 ]; then
         # shellcheck disable=SC2086
@@ -235,7 +247,7 @@ for tool in $TOOLS; do
       else
         run_one erofs "$W/erofs.img" "mkfs.erofs (uncompressed)" -- mkfs.erofs --quiet "$W/erofs.img" "$SRC"
       fi ;;
-    *) log "unknown tool '$tool' (known: razorfs razorfs-tar razorfs-w1 razorfs-none ext4 squashfs squashfs-l3 erofs)" ;;
+    *) log "unknown tool '$tool' (known: razorfs razorfs-tar razorfs-w1 razorfs-nopack razorfs-z15 razorfs-none ext4 squashfs squashfs-l3 erofs)" ;;
   esac
   # Images can be large: drop each one once measured unless asked to keep them.
   [ "$KEEP" = 1 ] || rm -f "$W/$tool.img"

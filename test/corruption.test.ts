@@ -4,7 +4,7 @@
 import t, {type Test} from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import {Image, isRazorError, RazorError} from '../src/core/index.js'
+import {AttrPolicy, buildImage, Image, isRazorError, RazorError} from '../src/core/index.js'
 import {zstdCompress} from '../src/core/compression.js'
 import {crc32} from '../src/core/format/checksum.js'
 import {encodeExtent, COMPRESSION_ZSTD, STORAGE_BLOCKS} from '../src/core/format/extent.js'
@@ -142,4 +142,28 @@ t.test('extents and tree pointers outside the image are refused', async (t) => {
   addEntry(v, 1, Buffer.from('up'), 1, 2)
   t.equal(img.resolve('/up/up/up/up'), 1)
   img.close()
+})
+
+t.test('a flipped byte in a pack is a checksum error naming the pack, for every file in it', async (t) => {
+  const dir = tmpDir(t, 'corrupt-pack')
+  const root = path.join(dir, 'tree')
+  fs.mkdirSync(root)
+  for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(root, `f${i}`), `file ${i} `.repeat(200 + i))
+  const p = path.join(dir, 'p.img')
+  const img = Image.create(p, {size: 16 << 20, bulk: true})
+  await buildImage(img, {root, workers: 0, policy: new AttrPolicy(), now: () => ({sec: 1_700_000_000, nsec: 0})})
+  img.close()
+  let r = Image.open(p)
+  const x = r.extents(r.resolve('f0'))[0]!
+  t.equal(x.kind, 'packed')
+  r.close()
+  flipByte(p, x.block * 4096 + 3)
+  r = Image.open(p)
+  for (let i = 0; i < 5; i++) {
+    const e = thrown(() => r.readFile(r.resolve(`f${i}`)))
+    t.equal(e.code, 'ECHECKSUM')
+    t.equal(e.data.block, x.block)
+    t.match(e.message, new RegExp(`pack at block ${x.block}\\b`))
+  }
+  r.close()
 })

@@ -5,6 +5,7 @@ import {blockHeader, HEADER_SIZE} from '../src/core/format/header.js'
 import {superblockBody, SUPERBLOCK_BODY_OFFSET, SUPERBLOCK_SIZE} from '../src/core/format/superblock.js'
 import {inodeRecord} from '../src/core/format/inode.js'
 import {extentRecord, maxInline} from '../src/core/format/extent.js'
+import {packRecord} from '../src/core/format/pack.js'
 import {ITEM_SIZE, NODE_HEADER} from '../src/core/format/node.js'
 import {KEY_SIZE, nameHash} from '../src/core/format/keys.js'
 import {bitsPerBitmapBlock} from '../src/core/format/bitmap.js'
@@ -71,9 +72,15 @@ t.test('name hash: 52 bits, never 0-2, stable', async (t) => {
   t.equal(nameHash(Buffer.from('razorfs')), 0xb7dbb65b6f647)
 })
 
+t.test('pack record: 24 bytes, fields of FORMAT.md §10 (packs)', async (t) => {
+  t.equal(packRecord.size, 24)
+  const at = (f: string) => packRecord.offsetOf(f)
+  t.same([at('refs'), at('compression'), at('length'), at('stored'), at('crc')], [0, 4, 8, 12, 16])
+})
+
 t.test('feature table: unknown bits are reported', async (t) => {
-  t.equal(featureMask('incompat'), 3) // zstd, needs_recovery
-  t.same(featureNames('incompat', 1 + 4), ['zstd', 'incompat_bit2'])
-  t.equal(unknownBits('incompat', 1 + 4), 4)
+  t.equal(featureMask('incompat'), 7) // zstd, needs_recovery, packed
+  t.same(featureNames('incompat', 1 + 4 + 8), ['zstd', 'packed', 'incompat_bit3'])
+  t.equal(unknownBits('incompat', 1 + 4 + 8), 8)
   t.equal(unknownBits('roCompat', 0), 0)
 })

@@ -31,8 +31,13 @@ t.test(`fsck survives ${CASES} randomly damaged images`, async (t) => {
     img.symlink(dino, 'sym', `/d${d}/f2`, {})
   }
   img.close()
+  // built as mkfs does: 4 KiB clusters, so data in blocks and packed tails (FORMAT.md §10, packs)
+  const packed = path.join(dir, 'packed.img')
+  img = core.Image.create(packed, {size: 2 << 20, blockSize: 1024, clusterSize: 4096, journalBlocks: 64, bulk: true})
+  await core.buildImage(img, {root: path.join(PROJECT, 'fixtures/fsck/tree'), workers: 0, policy: new core.AttrPolicy(), now: () => ({sec: 1_700_000_000, nsec: 0})})
+  img.close()
   const rssBefore = process.memoryUsage().rss
-  const r = runFuzz(core, {bases: [{path: small, blockSize: 1024}, {path: mixed, blockSize: 1024}], dir, count: CASES, seed: process.env.RAZORFS_FUZZ_SEED ?? 'ci', timeLimitMs: 10_000})
+  const r = runFuzz(core, {bases: [{path: small, blockSize: 1024}, {path: mixed, blockSize: 1024}, {path: packed, blockSize: 1024}], dir, count: CASES, seed: process.env.RAZORFS_FUZZ_SEED ?? 'ci', timeLimitMs: 10_000})
   const grew = process.memoryUsage().rss - rssBefore
   console.log(`# fsck fuzz: ${r.cases} cases: ${r.repaired} repaired, ${r.untouched} found clean, ${r.refused} refused as unusable, ${r.failures.length} failures; slowest ${r.slowest} ms; RSS grew ${(grew / 2 ** 20).toFixed(0)} MiB`)
   t.equal(r.cases, CASES)

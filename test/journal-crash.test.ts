@@ -8,7 +8,9 @@
 import t from 'tap'
 import {MemoryDevice} from '../src/core/device.js'
 import {normalizeCreateOptions} from '../src/core/create-options.js'
-import {Image, S_IFCHR, S_IFIFO} from '../src/core/index.js'
+import {Image, S_IFCHR, S_IFIFO, type PackSlice} from '../src/core/index.js'
+import {zstdCompress} from '../src/core/compression.js'
+import {crc32} from '../src/core/format/checksum.js'
 import {Rng} from './helpers/rng.js'
 import {crashImage, digest, RecordingDevice, type Recorded} from './helpers/crash.js'
 
@@ -18,6 +20,34 @@ const rng = new Rng('journal-crash')
 // ---- build the base image and record the workload
 const baseDev = new MemoryDevice(0)
 const fresh = Image.format('base', baseDev, normalizeCreateOptions({size: 6 << 20, blockSize: BS, clusterSize: 4096, journalBlocks: 300, time: {sec: 1700000000, nsec: 0}, uuid: '11111111-2222-3333-4444-555555555555'}))
+// packed files, as mkfs writes them (FORMAT.md §10, packs; two pairs share a slice): the workload's
+// writes, truncates, punches and unlinks of them unpack them inside their transactions
+const packedFiles: string[] = []
+{
+  const slices: PackSlice[] = []
+  const parts: Buffer[] = []
+  const starts = new Map<number, number>()
+  let used = 0
+  for (let i = 0; i < 8; i++) {
+    const ino = fresh.create(1, `p${i}`, {mode: 0o644})
+    const body = Buffer.from(`packed ${i % 6} `.repeat(20 + (i % 6) * 7))
+    const offset = i % 3 === 2 ? 4096 : 0
+    if (offset) fresh.write(ino, 0, Buffer.alloc(4096, 97 + i))
+    fresh.truncate(ino, offset + body.length)
+    let start = starts.get(i % 6)
+    if (start === undefined) {
+      start = used
+      starts.set(i % 6, start)
+      parts.push(body)
+      used += body.length
+    }
+    slices.push({ino, offset, start, length: body.length, crc: crc32(body)})
+    packedFiles.push(`/p${i}`)
+  }
+  const raw = Buffer.concat(parts)
+  const z = zstdCompress(raw, 3, raw.length)
+  if (fresh.storePack(raw, z ?? raw, z ? 1 : 0, crc32(z ?? raw), slices) === undefined) throw new Error('no pack stored')
+}
 const layout = fresh.info().layout
 fresh.close()
 const base = Buffer.from(baseDev.contents())
@@ -26,7 +56,7 @@ const rec = new RecordingDevice(crashImage(base, []), BS)
 const img = Image.openDevice('work', rec, {readOnly: false})
 const states: string[] = [digest(img)] // states[k]: after k operations
 const acked: number[] = [] // acked[i]: operations acknowledged when flush i returned
-const files: string[] = []
+const files: string[] = [...packedFiles]
 const dirs: string[] = ['/']
 const kinds: Record<string, number> = {}
 
@@ -126,6 +156,9 @@ for (let op = 1; op <= OPS; op++) {
     acked.push(op)
   }
 }
+// references left to the base's pack: the workload unpacked (or freed) the others
+let packRefsLeft = 0
+for (const [k, v] of img.volume.tree.range({objectid: 0, type: 6, offset: 0}, {objectid: Number.MAX_SAFE_INTEGER, type: 255, offset: 0})) if (k.type === 6) packRefsLeft += v.readUInt32LE(0)
 img.abandon()
 const writes = rec.writes
 // flushes[i] = writes issued before flush i completed; acked[i] the operations it acknowledged
@@ -179,6 +212,11 @@ function verify(label: string, dev: MemoryDevice, minOps: number, maxOps: number
 
 t.test('workload', async (t) => {
   t.equal(states.length, OPS + 1)
+  const b = Image.openDevice('base', crashImage(base, []))
+  t.ok(b.info().features.incompat.includes('packed'), 'the base image has packed files')
+  t.equal(b.extents(b.resolve('/p6'))[0]?.kind, 'packed')
+  b.close()
+  t.ok(packRefsLeft < packedFiles.length, `the workload unpacked packed files (${packRefsLeft} of ${packedFiles.length} references left)`)
   t.ok(writes.length > 1000, `${writes.length} block writes recorded, ${rec.flushes.length} flushes`)
   for (const k of ['create+write', 'mkdir', 'write', 'truncate', 'unlink', 'rmdir', 'rename', 'link', 'symlink', 'mknod', 'setxattr', 'removexattr', 'setattr', 'punch'])
     t.ok(kinds[k]! > 0, `workload has ${k} (${kinds[k]})`)

@@ -45,7 +45,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
     '--exclude PATTERN leaves out entries of --root and --tar: * matches within a path component, ** across components, ? one character, [...] a class; a pattern without a slash matches the name at any depth (*.o, .git), one with a slash is anchored at the root (/var/cache, usr/share/doc), a trailing slash matches directories only, and an excluded directory takes its contents along. --all-root makes every owner 0:0; --uid-map and --gid-map rewrite owners by FROM:TO or FROM:TO:COUNT ranges, comma-separated (after --all-root). Manifest entries keep the owners they give.',
     'Reproducible builds: with SOURCE_DATE_EPOCH set in the environment (or --timestamp), two builds of the same input give byte-identical images, whatever the host\'s directory order, atimes, umask, clock or number of worker threads. Times newer than the timestamp are clamped to it (older ones are kept, as tar --clamp-mtime does); access, change and birth times, which record what the build host did, become the clamped modification time; everything mkfs records itself (the creation and modification times of the image, made-up parent directories, the change time of a file that gets a second name) gets the timestamp; and without --uuid the UUID is derived from the image content (a SHA-256 of every block in use), so no other flag is needed.',
     `Sizes are ${SIZE_SYNTAX}. --size defaults to auto when there is an input: mkfs builds in an image sized for the input uncompressed (file bytes rounded up to whole blocks, times 1.1, plus 256 bytes per inode and twice the bytes of names, link targets and xattrs, plus 4 MiB, plus the journal), then shrinks it to the blocks the contents use plus --headroom (the layout does not move: when the smaller image needs fewer bitmap blocks, the journal grows by them). The journal then defaults to 1/64 of half the uncompressed estimate (256 to 32768 blocks). A tar read from standard input with --size auto is first copied to a temporary file to be measured. --estimate prints that uncompressed estimate without building anything.`,
-    'File data is compressed on worker threads (--workers, by default one per CPU) while the main thread reads the input and writes the image; the image does not depend on the number of workers. The image is built without journal transactions (one flush at the end): it is only valid once mkfs has finished; its journal is used from the next read-write open.',
+    'File data is compressed on worker threads (--workers, by default one per CPU) while the main thread reads the input and writes the image; the image does not depend on the number of workers. File tails (the bytes after the last full cluster, so also whole small files) are packed together into shared compressed packs of one cluster, in input order, and identical tails are stored once (razorfs(5), "Packs"); --no-pack stores each file on its own. The image is built without journal transactions (one flush at the end): it is only valid once mkfs has finished; its journal is used from the next read-write open.',
     'Progress: drawn on a terminal; plain log lines on standard error when it is not a terminal or CI is set; --progress=json streams NDJSON events on standard error instead (one object per line: {"event":"phase","phase":"tree"}, {"event":"progress","phase":"tree","files":N,"bytes":N,"path":"..."}, {"event":"warning","code":"...","path":"...","message":"..."}, {"event":"done",...}, each with "elapsed" seconds); --quiet shows nothing. When done, mkfs prints a summary: files, directories, bytes copied in, image size, space used, compression ratio and time (--json prints it as an object). --strict turns any warning or skipped entry into a failure (exit 1, and the image is removed).',
   ].join('\n\n')
 
@@ -99,6 +99,11 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
       parse: async (s) => parseCompression(s),
     })(),
     'journal-size': sizeFlag({char: 'J', summary: 'Space reserved for the journal; 0 for none. [default: 1/64 of the image, 256 to 32768 blocks]'}),
+    pack: Flags.boolean({
+      default: true,
+      allowNo: true,
+      summary: 'Pack file tails and small files together into shared compressed packs, identical tails stored once (--no-pack: each file on its own). [default: on]',
+    }),
     workers: Flags.integer({helpValue: 'N', min: 0, max: 64, summary: 'Worker threads compressing file data; 0 compresses on the main thread. [default: one per CPU]'}),
     progress: Flags.string({options: [...PROGRESS_MODES], default: 'auto', summary: 'Progress display: auto (tty on a terminal, plain otherwise, none when quiet), tty, plain, json (NDJSON on stderr) or none.'}),
     force: Flags.boolean({char: 'f', summary: 'Replace IMAGE if it exists and is not empty.'}),
@@ -199,6 +204,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
             policy,
             exclude,
             workers,
+            pack: flags.pack,
             now,
             onPhase: (p) => r.phase(p, titles[p]),
             onProgress: (p) => r.progress(p),

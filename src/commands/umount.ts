@@ -53,7 +53,10 @@ export default class Umount extends BaseCommand<typeof Umount> {
     let closed = !locked
     let died = locked && holder === undefined
     const until = Date.now() + this.flags.timeout * 1000
-    while (!closed && !died && Date.now() < until) {
+    for (;;) {
+      // a lock that is gone once no live holder is seen was released by a clean close, not left by a death
+      if (died && !fs.existsSync(lock)) (died = false), (closed = true)
+      if (closed || died || Date.now() >= until) break
       await sleep(50)
       closed = !fs.existsSync(lock)
       died = !closed && liveLockHolder(m.source) === undefined

@@ -10,7 +10,8 @@ import fs from 'node:fs'
 import {addEntry, direntKey, removeEntry} from './directory.js'
 import {fail} from './errors.js'
 import {encodeDirents, ftypeCode} from './format/dirent.js'
-import {encodeExtent, extentRecord, STORAGE_BLOCKS} from './format/extent.js'
+import {encodeExtent, extentRecord, STORAGE_BLOCKS, STORAGE_PACKED} from './format/extent.js'
+import {packKey, packRecord} from './format/pack.js'
 import {resealBlock} from './format/header.js'
 import {ROOT_INO} from './format/inode.js'
 import {ItemType, MAX_KEY, nameHash, type Key} from './format/keys.js'
@@ -195,6 +196,37 @@ export const CORRUPTIONS: readonly Kind[] = [
     c.v.tree.put(kb, encodeExtent(eb))
     return {description: `inode ${b}'s extent at ${kb.offset} points at block ${ea.block} of inode ${a}`, ino: b, block: ea.block}
   }},
+  // packs (FORMAT.md §10)
+  {name: 'pack-refs-wrong', about: "change a pack's reference count", item: (c) => {
+    const [, , block] = firstPacked(c)
+    const r = packRecord.decode(c.v.tree.get(packKey(block))!)
+    c.v.tree.put(packKey(block), packRecord.encode({...r, refs: r.refs + 3}))
+    return {description: `pack at block ${block}: refs ${r.refs} → ${r.refs + 3}`, block}
+  }},
+  {name: 'pack-missing', about: 'delete a pack item its packed extents still name', item: (c) => {
+    const [, , block] = firstPacked(c)
+    c.v.tree.delete(packKey(block))
+    return {description: `removed the pack item of block ${block}`, block}
+  }},
+  {name: 'packed-extent-out-of-range', about: 'point a packed extent past the end of its pack', item: (c) => {
+    const [key, e, block] = firstPacked(c)
+    const len = packRecord.decode(c.v.tree.get(packKey(block))!).length
+    c.v.tree.put(key, encodeExtent({...e, stored: len}))
+    return {description: `inode ${key.objectid}: packed extent at ${key.offset} starts at the end of pack ${block}`, ino: key.objectid, block}
+  }},
+  {name: 'pack-unreferenced', about: 'add a pack that no extent names', item: (c) => {
+    const r = c.v.alloc.alloc(1, 1)
+    c.v.tree.put(packKey(r.start), packRecord.encode({refs: 1, compression: 0, length: 10, stored: 10, crc: 0}))
+    return {description: `pack at block ${r.start} named by no extent`, block: r.start}
+  }},
+  {name: 'pack-bitflip', about: 'flip a byte of a pack (found with --check-data)', item: (c) => {
+    const [key, , block] = firstPacked(c)
+    const bs = c.v.geo.blockSize
+    const b = c.v.dev.read(block * bs, bs)
+    b[0] = b[0]! ^ 0xff
+    c.v.dev.write(block * bs, b)
+    return {description: `flipped the first byte of pack block ${block} (inode ${key.objectid})`, ino: key.objectid, block}
+  }},
   // xattrs
   {name: 'xattr-bad-namespace', about: 'add an xattr outside the four namespaces', item: (c) => { const f = c.target('file'); const n = Buffer.from('bogus.name'); c.v.tree.put({objectid: f, type: ItemType.XATTR, offset: nameHash(n)}, encodeXattrs([{name: n, valueLen: 1, value: Buffer.from('v')}])); return {description: `inode ${f}: xattr 'bogus.name'`, ino: f} }},
   {name: 'xattr-malformed', about: 'store a malformed xattr item', item: (c) => { const f = c.target('file'); c.v.tree.put({objectid: f, type: ItemType.XATTR, offset: 777}, Buffer.from([200, 0, 0, 0, 1])); return {description: `inode ${f}: malformed xattr item`, ino: f} }},
@@ -234,6 +266,15 @@ function firstBlockExtent(c: Ctx, ino: number): [Key, Buffer] {
   const e = blockExtents(c, ino)[0]
   if (!e) throw fail('EINVAL', `inode ${ino} has no data in blocks`)
   return e
+}
+/** The first packed extent of the image (by key): its key, record and pack block. */
+function firstPacked(c: Ctx): [Key, ReturnType<typeof extentRecord.decode>, number] {
+  for (const [k, raw] of c.v.tree.range({objectid: 0, type: 0, offset: 0}, MAX_KEY)) {
+    if (k.type !== ItemType.EXTENT || raw[0] !== STORAGE_PACKED) continue
+    const e = extentRecord.decode(raw)
+    return [k, e, e.block]
+  }
+  throw fail('EINVAL', 'the image has no packed extent (build it with mkfs, packing on)')
 }
 function dataFiles(c: Ctx): number[] {
   const out: number[] = []

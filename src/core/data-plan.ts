@@ -92,10 +92,25 @@ export function planWindow(content: Buffer, atStart: boolean, s: PlanSettings): 
   return plan
 }
 
-function planRun(data: Buffer, offset: number, s: PlanSettings): RunPlan {
+/** A window of a planning job: `pack` plans the bytes as one pack (FORMAT.md §10), else as file data. */
+export interface JobWindow {
+  off: number
+  len: number
+  atStart: boolean
+  pack?: boolean
+}
+
+/** Plan one window of a job: a pack is one run over all its bytes (no holes, no inline). */
+export function planJobWindow(content: Buffer, w: JobWindow, s: PlanSettings): WindowPlan {
+  // packs mix many files' bytes: always try zstd (a sample's entropy says little about the rest)
+  if (w.pack) return {length: content.length, runs: [planRun(content, 0, s, true)]}
+  return planWindow(content, w.atStart, s)
+}
+
+function planRun(data: Buffer, offset: number, s: PlanSettings, alwaysTry = false): RunPlan {
   const run: RunPlan = {offset, length: data.length, crc: crc32(data)}
   const nblocks = Math.ceil(data.length / s.blockSize)
-  if (s.compress && nblocks > 1 && !looksIncompressible(data)) {
+  if (s.compress && nblocks > 1 && (alwaysTry || !looksIncompressible(data))) {
     const c = zstdCompress(data, s.level, (nblocks - 1) * s.blockSize + 1)
     if (c) {
       run.zstd = Buffer.from(c)

@@ -5,14 +5,15 @@
  * switches the extent items and frees the old blocks. Extents never cross a
  * cluster boundary.
  */
-import {fail} from './errors.js'
+import {fail, isRazorError} from './errors.js'
 import {crc32} from './format/checksum.js'
 import {RangeDecodeError} from './format/codec.js'
-import {COMPRESSION_NONE, COMPRESSION_ZSTD, encodeExtent, extentRecord, maxInline, STORAGE_BLOCKS, STORAGE_INLINE, type ExtentRecord} from './format/extent.js'
+import {COMPRESSION_NONE, COMPRESSION_ZSTD, encodeExtent, extentRecord, maxInline, STORAGE_BLOCKS, STORAGE_INLINE, STORAGE_PACKED, type ExtentRecord} from './format/extent.js'
 import {planWindow, type PlanSettings, type RunPlan, type WindowPlan} from './data-plan.js'
 import {INODE_FLAG_NOCOMPRESS, type InodeRecord} from './format/inode.js'
 import {ItemType, type Key} from './format/keys.js'
 import {zstdDecompress} from './compression.js'
+import {loadSlice, unrefPack} from './packs.js'
 import type {ExtentInfo} from './types.js'
 import type {Volume} from './volume.js'
 
@@ -42,6 +43,14 @@ export function decodeExtent(v: Volume, ino: number, key: Key, raw: Buffer): Ext
   if (key.offset % bs !== 0) throw bad('offset not block-aligned')
   if (rec.length < 1 || rec.length > cs) throw bad(`length ${rec.length} out of range`)
   if (Math.floor(key.offset / cs) !== Math.floor((key.offset + rec.length - 1) / cs)) throw bad('crosses a cluster boundary')
+  if (rec.storage === STORAGE_PACKED) {
+    // `stored` is the slice's offset in the pack's raw content (FORMAT.md §10)
+    if (rec.compression !== COMPRESSION_NONE) throw bad('packed extent with compression')
+    if (raw.length !== extentRecord.size) throw bad('record size wrong')
+    if (rec.stored + rec.length > cs) throw bad(`slice ${rec.stored}+${rec.length} past the largest pack`)
+    if (rec.block < v.geo.firstFree || rec.block >= v.geo.backupSuperblock) throw bad(`pack ${rec.block} outside the data area`)
+    return {offset: key.offset, rec}
+  }
   if (rec.compression === COMPRESSION_NONE) {
     if (rec.stored !== rec.length) throw bad('stored length differs from length')
   } else if (rec.compression === COMPRESSION_ZSTD) {
@@ -80,6 +89,7 @@ export function allExtents(v: Volume, ino: number): Extent[] {
 
 /** The logical bytes of one extent, checksum verified. */
 export function loadExtent(v: Volume, ino: number, e: Extent): Buffer {
+  if (e.rec.storage === STORAGE_PACKED) return loadSlice(v, ino, e.offset, e.rec.block, e.rec.stored, e.rec.length, e.rec.crc)
   let stored: Buffer
   if (e.inline) stored = e.inline
   else {
@@ -105,7 +115,7 @@ function readRawRun(v: Volume, ino: number, exts: Extent[], off: number, n: numb
   let block = first.rec.block
   for (let i = 0; i < exts.length; i++) {
     const e = exts[i]!
-    if (e.inline || e.rec.compression !== COMPRESSION_NONE || e.offset !== logical || e.rec.block !== block) return undefined
+    if (e.inline || e.rec.storage !== STORAGE_BLOCKS || e.rec.compression !== COMPRESSION_NONE || e.offset !== logical || e.rec.block !== block) return undefined
     if (i < exts.length - 1 && e.rec.length % bs !== 0) return undefined
     logical += e.rec.length
     block += Math.ceil(e.rec.stored / bs)
@@ -209,6 +219,7 @@ function storeRun(v: Volume, ino: number, rec: InodeRecord, offset: number, data
 
 function dropExtents(v: Volume, ino: number, rec: InodeRecord, old: Extent[], keep: Set<number>): void {
   for (const e of old) {
+    if (e.rec.storage === STORAGE_PACKED) unrefPack(v, e.rec.block)
     const n = blocksOf(v, e)
     if (n) {
       v.alloc.free(e.rec.block, n)
@@ -254,6 +265,7 @@ export function writeData(v: Volume, ino: number, rec: InodeRecord, off: number,
   const end = off + data.length
   if (end > MAX_FILE_SIZE) throw fail('EFBIG', `write past the largest file size`, {ino})
   const newSize = Math.max(rec.size, end)
+  unpackBeforeGrowth(v, ino, rec, off)
   rewrite(
     v, ino, rec, off, end, newSize,
     (content, w) => {
@@ -264,6 +276,21 @@ export function writeData(v: Volume, ino: number, rec: InodeRecord, off: number,
     (w, wEnd) => off <= w && end >= wEnd,
   )
   rec.size = newSize
+}
+
+/**
+ * A packed extent stays in the cluster window holding the end of file, so
+ * it stays its file's last extent (FORMAT.md §10): before the file grows
+ * to `from` or writes there, in a later window, a packed extent in the end
+ * of file's window is unpacked (stored as the file's own).
+ */
+function unpackBeforeGrowth(v: Volume, ino: number, rec: InodeRecord, from: number): void {
+  if (rec.size === 0) return
+  const cs = v.geo.clusterSize
+  const w = Math.floor((rec.size - 1) / cs) * cs
+  if (from < w + cs) return
+  if (!extentsIn(v, ino, w, w + cs).some((e) => e.rec.storage === STORAGE_PACKED)) return
+  rewrite(v, ino, rec, w, w + 1, rec.size, () => {}, () => false)
 }
 
 /**
@@ -278,6 +305,7 @@ export function writePlannedWindow(v: Volume, ino: number, rec: InodeRecord, wSt
   if (wStart % cs !== 0 || content.length > cs || plan.length !== content.length || (content.length < cs && end < newSize))
     throw fail('EINVAL', `inode ${ino}: a planned write must cover a whole cluster window`, {ino})
   if (end > MAX_FILE_SIZE) throw fail('EFBIG', `write past the largest file size`, {ino})
+  unpackBeforeGrowth(v, ino, rec, wStart)
   const old = extentsIn(v, ino, wStart, wStart + cs)
   ensureSpace(v, content.length)
   const written = applyPlan(v, ino, rec, wStart, content, plan)
@@ -301,6 +329,8 @@ export function punchData(v: Volume, ino: number, rec: InodeRecord, off: number,
 
 export function truncateData(v: Volume, ino: number, rec: InodeRecord, size: number): void {
   if (size > MAX_FILE_SIZE) throw fail('EFBIG', 'size past the largest file size', {ino})
+  // a packed extent stays in the cluster window of the end of file (so it stays the last extent)
+  if (size > rec.size) unpackBeforeGrowth(v, ino, rec, size - 1)
   if (size < rec.size) {
     const cs = v.geo.clusterSize
     const w = Math.floor(size / cs) * cs
@@ -317,11 +347,30 @@ export function freeData(v: Volume, ino: number, rec: InodeRecord): void {
   dropExtents(v, ino, rec, allExtents(v, ino), new Set())
 }
 
+/**
+ * Bytes of a regular file's packed tail, rounded up to 512 (what stat's
+ * allocated size adds to alloc_blocks, FORMAT.md §10); 0 when there is none
+ * or its extents cannot be read (stat never fails on a damaged extent).
+ */
+export function packedAllocation(v: Volume, ino: number, size: number): number {
+  if (size <= 0) return 0
+  const cs = v.geo.clusterSize
+  const w = Math.floor((size - 1) / cs) * cs
+  try {
+    let n = 0
+    for (const e of extentsIn(v, ino, w, w + cs)) if (e.rec.storage === STORAGE_PACKED) n += Math.ceil(e.rec.length / 512) * 512
+    return n
+  } catch (e) {
+    if (isRazorError(e)) return 0
+    throw e
+  }
+}
+
 export function extentInfo(v: Volume, e: Extent): ExtentInfo {
   return {
     offset: e.offset,
     length: e.rec.length,
-    kind: e.rec.storage === STORAGE_INLINE ? 'inline' : e.rec.compression === COMPRESSION_ZSTD ? 'zstd' : 'raw',
+    kind: e.rec.storage === STORAGE_INLINE ? 'inline' : e.rec.storage === STORAGE_PACKED ? 'packed' : e.rec.compression === COMPRESSION_ZSTD ? 'zstd' : 'raw',
     block: e.rec.block,
     blocks: blocksOf(v, e),
     stored: e.rec.stored,

@@ -10,12 +10,14 @@ import {BTree} from './btree.js'
 import {DataWriter} from './data-writer.js'
 import {FileDevice, type BlockDevice} from './device.js'
 import {addEntry, isEmptyDir, listEntries, lookupEntry, removeEntry, replaceEntry, validName} from './directory.js'
-import {fail} from './errors.js'
-import {allExtents, decodeExtent, extentInfo, extentKey, freeData, MAX_FILE_SIZE, planSettings, punchData, readData, truncateData, writeData, writePlannedWindow} from './file-data.js'
+import {fail, isRazorError} from './errors.js'
+import {allExtents, decodeExtent, extentInfo, extentKey, extentsIn, freeData, MAX_FILE_SIZE, planSettings, punchData, readData, truncateData, writeData, writePlannedWindow} from './file-data.js'
 import type {PlanSettings, WindowPlan} from './data-plan.js'
 import {ftypeCode} from './format/dirent.js'
 import {featureNames, hasFeature, withFeature, withoutFeature} from './format/features.js'
-import {COMPRESSION_NONE, COMPRESSION_ZSTD, STORAGE_BLOCKS} from './format/extent.js'
+import {COMPRESSION_NONE, COMPRESSION_ZSTD, encodeExtent, STORAGE_BLOCKS, STORAGE_PACKED} from './format/extent.js'
+import {packKey, packRecord} from './format/pack.js'
+import {addPackRef, loadSlice, writePack} from './packs.js'
 import {FIRST_INO, ROOT_INO, type InodeRecord} from './format/inode.js'
 import {bitmapBlocksFor} from './format/bitmap.js'
 import {computeGeometry, MIN_FREE_BLOCKS} from './format/geometry.js'
@@ -32,7 +34,7 @@ import {acquireWriterLock} from './lock.js'
 import {loadSuperblock, writeSuperblock} from './superblock.js'
 import {addOrphan, isOrphan, listOrphans, removeOrphan} from './orphans.js'
 import {getXattrValue, listXattrNames, removeXattrValue, setXattrValue, freeXattrs} from './xattrs.js'
-import {S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CreateOptions, type DirEntry, type ExtentInfo, type ImageStats, type InodeAttrs, type OpenOptions, type Stat, type Timespec} from './types.js'
+import {S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CreateOptions, type DirEntry, type ExtentInfo, type ImageStats, type InodeAttrs, type OpenOptions, type PackSlice, type Stat, type Timespec} from './types.js'
 import {now, type Volume} from './volume.js'
 import {checkVolume, type CheckOptions, type CheckResult} from './check/check.js'
 
@@ -539,7 +541,9 @@ export class Image {
       else if (k.type === ItemType.EXTENT && raw.length >= extentRecord.size) {
         const e = extentRecord.decode(raw)
         dataBytes += e.length
-        storedBytes += e.storage === STORAGE_BLOCKS ? Math.ceil(e.stored / geo.blockSize) * geo.blockSize : e.stored
+        if (e.storage !== STORAGE_PACKED) storedBytes += e.storage === STORAGE_BLOCKS ? Math.ceil(e.stored / geo.blockSize) * geo.blockSize : e.stored
+      } else if (k.type === ItemType.PACK && raw.length === packRecord.size) {
+        storedBytes += Math.ceil(packRecord.decode(raw).stored / geo.blockSize) * geo.blockSize
       }
     }
     return {
@@ -988,6 +992,63 @@ export class Image {
     if (!Number.isSafeInteger(offset) || offset < 0) throw fail('EINVAL', `bad offset ${offset}`)
     this.modify(ino, (rec) => writePlannedWindow(this.v, ino, rec, offset, content, plan))
     this.settle()
+  }
+
+  /**
+   * mkfs: store a pack (FORMAT.md §10) — `stored` is `raw` or its zstd
+   * stream — and make each slice the packed last extent of its file. A slice
+   * is only used if its file is still a regular file whose size ends the
+   * slice and which has no extent in the slice's cluster window (the build
+   * wrote its tail as a hole, see DataPipeline); others are skipped. Returns
+   * the pack's first block, or undefined when no slice was used (nothing
+   * written). Times are left as they are.
+   */
+  storePack(raw: Buffer, stored: Buffer, compression: number, crc: number, slices: PackSlice[]): number | undefined {
+    this.assertWritable()
+    if (raw.length < 1 || raw.length > this.v.geo.clusterSize) throw fail('EINVAL', `pack of ${raw.length} bytes`)
+    const ok = slices.filter((sl) => sl.start + sl.length <= raw.length && this.tailIsHole(sl))
+    if (!ok.length) return undefined
+    this.reserve(stored.length)
+    const block = writePack(this.v, raw, stored, compression, crc, ok.length)
+    for (const sl of ok) this.putPacked(block, sl)
+    this.settle()
+    return block
+  }
+
+  /**
+   * mkfs: make `slice` a packed extent of the existing pack at `block` if
+   * the pack still exists and holds exactly `bytes` there (and the file
+   * qualifies as for storePack). Returns whether it did.
+   */
+  sharePack(block: number, slice: PackSlice, bytes: Buffer): boolean {
+    this.assertWritable()
+    if (!this.v.tree.get(packKey(block)) || !this.tailIsHole(slice)) return false
+    let have: Buffer
+    try {
+      have = loadSlice(this.v, slice.ino, slice.offset, block, slice.start, slice.length, slice.crc)
+    } catch (e) {
+      if (isRazorError(e)) return false
+      throw e
+    }
+    if (!have.equals(bytes)) return false
+    addPackRef(this.v, block)
+    this.putPacked(block, slice)
+    this.settle()
+    return true
+  }
+
+  private tailIsHole(sl: PackSlice): boolean {
+    const raw = this.v.tree.get(inodeKey(sl.ino))
+    if (!raw) return false
+    const rec = this.inode(sl.ino)
+    const cs = this.v.geo.clusterSize
+    if ((rec.mode & S_IFMT) !== S_IFREG || sl.offset % cs !== 0 || sl.length < 1 || sl.length >= cs || rec.size !== sl.offset + sl.length) return false
+    return extentsIn(this.v, sl.ino, sl.offset, sl.offset + cs).length === 0
+  }
+
+  private putPacked(block: number, sl: PackSlice): void {
+    const e = {storage: STORAGE_PACKED, compression: COMPRESSION_NONE, crc: sl.crc, length: sl.length, block, stored: sl.start}
+    this.v.tree.put(extentKey(sl.ino, sl.offset), encodeExtent(e))
   }
 
   /** Change mode (permission bits), owner, flags or times. ctime becomes now unless given. */

@@ -5,6 +5,8 @@
 import {fail} from './errors.js'
 import {RangeDecodeError} from './format/codec.js'
 import {inodeRecord, type InodeRecord} from './format/inode.js'
+import {hasFeature} from './format/features.js'
+import {packedAllocation} from './file-data.js'
 import {ItemType, type Key} from './format/keys.js'
 import {S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type FileType, type Stat, type Timespec} from './types.js'
 import type {Volume} from './volume.js'
@@ -53,6 +55,13 @@ export function getTime(rec: InodeRecord, which: 'atime' | 'mtime' | 'ctime' | '
   return {sec: rec[`${which}Sec`], nsec: rec[`${which}Nsec`]}
 }
 
+/** alloc_blocks in bytes, plus a regular file's packed tail rounded up to 512 (FORMAT.md §10). */
+function allocatedBytes(v: Volume, ino: number, rec: InodeRecord): number {
+  const own = rec.allocBlocks * v.geo.blockSize
+  if ((rec.mode & S_IFMT) !== S_IFREG || own >= rec.size || !hasFeature(v.sb.incompat, 'packed')) return own
+  return own + packedAllocation(v, ino, rec.size)
+}
+
 export function toStat(v: Volume, ino: number, rec: InodeRecord): Stat {
   return {
     ino,
@@ -63,7 +72,7 @@ export function toStat(v: Volume, ino: number, rec: InodeRecord): Stat {
     nlink: rec.nlink,
     size: rec.size,
     rdev: rec.rdev,
-    allocated: rec.allocBlocks * v.geo.blockSize,
+    allocated: allocatedBytes(v, ino, rec),
     flags: rec.flags,
     generation: rec.generation,
     atime: getTime(rec, 'atime'),

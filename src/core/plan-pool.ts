@@ -13,12 +13,12 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {MessageChannel, receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads'
-import {planWindow, type PlanSettings, type WindowPlan} from './data-plan.js'
+import {planJobWindow, type JobWindow, type PlanSettings, type WindowPlan} from './data-plan.js'
 
 export interface PlanJob {
   id: number
   buf: ArrayBuffer
-  windows: Array<{off: number; len: number; atStart: boolean}>
+  windows: JobWindow[]
   settings: PlanSettings
 }
 
@@ -123,7 +123,7 @@ export class PlanPool {
   submit(content: Buffer, windows: PlanJob['windows'], settings: PlanSettings): number {
     const id = this.nextId++
     if (this.slots.length === 0) {
-      this.done.set(id, {content, plans: windows.map((w) => planWindow(content.subarray(w.off, w.off + w.len), w.atStart, settings))})
+      this.done.set(id, {content, plans: windows.map((w) => planJobWindow(content.subarray(w.off, w.off + w.len), w, settings))})
       return id
     }
     // an ArrayBuffer of exactly this content, transferred without a copy when we own it whole

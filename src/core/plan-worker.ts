@@ -4,7 +4,7 @@
  * the shared counter so a main thread blocked in PlanPool.take wakes up.
  */
 import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
-import {planWindow} from './data-plan.js'
+import {planJobWindow} from './data-plan.js'
 import {serializePlans, type PlanJob} from './plan-pool.js'
 
 const {port, signal} = workerData as {port: MessagePort; signal: SharedArrayBuffer}
@@ -13,7 +13,7 @@ const counter = new Int32Array(signal)
 port.on('message', (job: PlanJob) => {
   try {
     const input = Buffer.from(job.buf)
-    const plans = job.windows.map((w) => planWindow(input.subarray(w.off, w.off + w.len), w.atStart, job.settings))
+    const plans = job.windows.map((w) => planJobWindow(input.subarray(w.off, w.off + w.len), w, job.settings))
     const {out, plans: wire} = serializePlans(plans)
     port.postMessage({id: job.id, buf: job.buf, out, plans: wire}, [job.buf, out])
   } catch (e) {

@@ -59,15 +59,27 @@ export interface ExtentInfo {
   offset: number
   /** Logical length in bytes. */
   length: number
-  /** 'inline' (data in the metadata tree), 'raw' or 'zstd'. */
-  kind: 'inline' | 'raw' | 'zstd'
-  /** First physical block (0 for inline). */
+  /** 'inline' (data in the metadata tree), 'raw', 'zstd' or 'packed' (a slice of a shared pack, FORMAT.md §10). */
+  kind: 'inline' | 'raw' | 'zstd' | 'packed'
+  /** First physical block (0 for inline; packed: the pack's first block). */
   block: number
   /** Number of physical blocks (0 for inline). */
   blocks: number
-  /** Stored (possibly compressed) byte length. */
+  /** Stored (possibly compressed) byte length; packed: the slice's offset in the pack's raw content. */
   stored: number
-  /** CRC32 of the stored bytes. */
+  /** CRC32 of the stored bytes (packed: of the slice's bytes). */
+  crc: number
+}
+
+/** mkfs: one file tail as a slice of a pack (Image.storePack, FORMAT.md §10). */
+export interface PackSlice {
+  ino: number
+  /** File offset of the tail (a multiple of the cluster size). */
+  offset: number
+  /** Offset of the slice in the pack's raw content. */
+  start: number
+  length: number
+  /** CRC32 of the slice's bytes. */
   crc: number
 }
 

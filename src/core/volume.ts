@@ -8,6 +8,7 @@ import type {DataWriter} from './data-writer.js'
 import type {BlockDevice} from './device.js'
 import type {Geometry} from './format/geometry.js'
 import type {SuperblockFields} from './format/superblock.js'
+import type {PackCache} from './packs.js'
 import type {Timespec} from './types.js'
 
 export interface Volume {
@@ -19,6 +20,8 @@ export interface Volume {
   alloc: Allocator
   data: DataWriter
   readOnly: boolean
+  /** Recently read packs (packs.ts), made on first use. */
+  packCache?: PackCache
 }
 
 export function now(): Timespec {

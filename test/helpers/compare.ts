@@ -402,6 +402,11 @@ function checkExtents(where: string, xs: ExtentInfo[], size: number, bs: number,
     if (x.kind === 'inline') {
       if (xs.length !== 1 || x.offset !== 0) problems.push(`${tag}: inline extent must be the only one, at 0`)
       if (x.stored > Math.min(2048, bs / 2 - 128)) problems.push(`${tag}: inline stored ${x.stored} > max_inline`)
+    } else if (x.kind === 'packed') {
+      // a slice of a pack (FORMAT.md §10): `stored` is its offset in the pack, the file's last extent
+      if (x.blocks !== 0) problems.push(`${tag}: packed extent owns ${x.blocks} blocks`)
+      if (x.stored + x.length > cs) problems.push(`${tag}: slice ${x.stored}+${x.length} past the largest pack`)
+      if (x !== sorted[sorted.length - 1]) problems.push(`${tag}: packed extent is not the last one`)
     } else {
       if (x.blocks !== Math.ceil(x.stored / bs)) problems.push(`${tag}: ${x.blocks} blocks for ${x.stored} stored bytes`)
       if (x.kind === 'raw' && x.stored !== x.length) problems.push(`${tag}: raw extent stores ${x.stored} bytes`)

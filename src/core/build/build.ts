@@ -47,6 +47,8 @@ export interface BuildOptions {
   exclude?: (rel: Buffer, type: FileType) => boolean
   /** Worker threads planning file data (0: on the main thread). */
   workers: number
+  /** Pack file tails into shared packs (FORMAT.md §10); default true. */
+  pack?: boolean
   /** The image's clock (times of things the build makes up). */
   now: () => Timespec
   onPhase?: (phase: BuildPhase) => void
@@ -82,7 +84,7 @@ export async function buildImage(img: Image, o: BuildOptions): Promise<BuildResu
     o.onWarning?.(w)
   }
   const pool = new PlanPool(o.workers)
-  const pipe = new DataPipeline(img, pool, img.defaultPlanSettings())
+  const pipe = new DataPipeline(img, pool, img.defaultPlanSettings(), o.pack ?? true)
   try {
     if (o.root !== undefined) {
       o.onPhase?.('tree')
@@ -113,6 +115,7 @@ export async function buildImage(img: Image, o: BuildOptions): Promise<BuildResu
       applySpec(img, o, editor, pipe, res)
     }
     o.onPhase?.('write')
+    pipe.flushPacks()
     editor.finish()
     res.implicitDirs = editor.implicitDirs
     return res
@@ -327,6 +330,7 @@ function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPi
       if (type === 'file' && (e.size !== undefined || e.sha256)) {
         const st = img.stat(existing)
         if (e.size !== undefined && st.size !== e.size) throw fail('EINVAL', `${where(e)}: the image's file has ${st.size} bytes, the manifest says ${e.size}`)
+        pipe.flushPacks()
         if (e.sha256 && hashInode(img, existing, st.size) !== e.sha256) throw fail('EINVAL', `${where(e)}: content does not match the manifest's sha256`)
       }
       if ((type === 'chardev' || type === 'blockdev') && e.dev) given.rdev = makedev(e.dev.major, e.dev.minor)

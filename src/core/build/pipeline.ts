@@ -16,6 +16,7 @@ import fs from 'node:fs'
 import type {Image} from '../image.js'
 import {isZero, planWindow, type PlanSettings, type WindowPlan} from '../data-plan.js'
 import type {PlanPool} from '../plan-pool.js'
+import {Packer} from './packer.js'
 
 /** Bytes of content gathered into one worker job. */
 const JOB_BYTES = 1024 * 1024
@@ -69,15 +70,33 @@ export class DataPipeline {
   pendingBytes = 0
   /** Windows written to the image. */
   windows = 0
+  /** Tail packing (FORMAT.md §10), when on. */
+  readonly packer?: Packer
 
   constructor(
     private readonly img: Image,
     private readonly pool: PlanPool,
     /** How new files' data is planned (the image's compression). */
     readonly settings: PlanSettings,
+    /** Pack file tails together (mkfs). */
+    pack = false,
   ) {
     this.cs = img.info().clusterSize
     this.win = Buffer.allocUnsafe(this.cs)
+    if (pack) this.packer = new Packer(img, pool, settings, this.cs)
+  }
+
+  /** Store the tails gathered so far (before reading back what was written, and at the end). */
+  flushPacks(): void {
+    this.packer?.flush()
+  }
+
+  /** A file's last window goes into a pack: a partial cluster with no all-zero block. */
+  private packable(data: Buffer, at: number, size: number): boolean {
+    if (!this.packer || data.length >= this.cs || at + data.length !== size || data.length === 0) return false
+    const bs = this.settings.blockSize
+    for (let b = 0; b < data.length; b += bs) if (isZero(data.subarray(b, Math.min(data.length, b + bs)))) return false
+    return true
   }
 
   /** Start reading a file's content. */
@@ -162,7 +181,11 @@ export class DataPipeline {
         const w = job.windows[i]!
         const data = content.subarray(w.off, w.off + w.len)
         const at = seg.offset + (w.off - base)
-        this.img.writePrepared(ino, at, data, replan ? planWindow(data, at === 0, settings) : plans[i]!)
+        if (!replan && this.packable(data, at, h.size)) {
+          // the size now, the bytes (a hole until then) when the pack is stored
+          this.img.writePrepared(ino, at, data, {length: data.length, runs: []})
+          this.packer!.add(ino, at, data)
+        } else this.img.writePrepared(ino, at, data, replan ? planWindow(data, at === 0, settings) : plans[i]!)
         this.windows++
       }
       this.unref(job)

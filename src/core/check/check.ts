@@ -12,6 +12,9 @@ import {compareKeys, ItemType, nameHash, type Key} from '../format/keys.js'
 import {isLeaf} from '../format/node.js'
 import {decodeXattrs} from '../format/xattr.js'
 import {blocksOf, decodeExtent, loadExtent} from '../file-data.js'
+import {STORAGE_PACKED} from '../format/extent.js'
+import {decodePack, loadSlice, packBlocks} from '../packs.js'
+import type {PackRecord} from '../format/pack.js'
 import {fileTypeOfMode} from '../inode-table.js'
 import {XATTR_NAMESPACES} from '../xattrs.js'
 import type {FileType} from '../types.js'
@@ -100,13 +103,31 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
 
   // pass: inodes, extents, xattrs — items arrive in key order: INODE first, then the inode's other items
   opts.onPass?.('extents')
-  let cur: {ino: number; info?: InodeInfo; extEnd: number} = {ino: 0, extEnd: 0}
+  let cur: {ino: number; info?: InodeInfo; extEnd: number; packedAt?: number} = {ino: 0, extEnd: 0}
+  // packs (FORMAT.md §10): PACK items by block, and the packed extents naming them
+  const packs = new Map<number, PackRecord | undefined>()
+  const packedRefs: Array<{ino: number; offset: number; block: number; start: number; length: number; crc: number}> = []
   let maxIno = 0
   // the orphan list: inodes unlinked while open, freed at the next read-write open
   const orphans = new Set<number>()
   for (const {key, value} of items) {
     if (key.objectid === 0 && key.type === ItemType.ORPHAN) {
       orphans.add(key.offset)
+      continue
+    }
+    if (key.type === ItemType.PACK) {
+      // objectid is a block number, not an inode
+      let rec: PackRecord | undefined
+      if (key.offset !== 0) report('PACK_BAD', {block: key.objectid, detail: `key offset ${key.offset}, not 0`})
+      else {
+        try {
+          rec = decodePack(v, key.objectid, value)
+        } catch (err) {
+          if (!isRazorError(err)) throw err
+          report('PACK_BAD', {block: key.objectid, detail: err.message.replace(/^pack at block \d+: /, '')})
+        }
+      }
+      packs.set(key.objectid, rec)
       continue
     }
     const ino = key.objectid
@@ -174,13 +195,19 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
       }
       if (e.offset < cur.extEnd) report('EXTENT_BAD', {ino, detail: `extent at ${e.offset} overlaps the previous one`})
       cur.extEnd = e.offset + e.rec.length
+      if (cur.packedAt !== undefined) report('PACKED_EXTENT_BAD', {ino, found: cur.packedAt, detail: `not the last extent (one follows at ${e.offset})`})
+      cur.packedAt = undefined
+      if (e.rec.storage === STORAGE_PACKED) {
+        cur.packedAt = e.offset
+        packedRefs.push({ino, offset: e.offset, block: e.rec.block, start: e.rec.stored, length: e.rec.length, crc: e.rec.crc})
+      }
       if (e.offset + e.rec.length > Math.ceil(info.size / geo.blockSize) * geo.blockSize) report('EXTENT_PAST_EOF', {ino, found: e.offset, expected: info.size})
       const n = blocksOf(v, e)
       if (n) {
         claim(e.rec.block, n, `inode ${ino}`, ino)
         info.counted += n
       }
-      if (opts.checkData) {
+      if (opts.checkData && e.rec.storage !== STORAGE_PACKED) {
         try {
           loadExtent(v, ino, e)
         } catch (err) {
@@ -208,6 +235,36 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
         }
       }
     } else report('ITEM_BAD', {ino, detail: kind})
+  }
+  // packs: every packed extent names a pack it fits in; refs; blocks owned
+  const counted = new Map<number, number>()
+  for (const r of packedRefs) {
+    if (!packs.has(r.block)) {
+      report('PACKED_EXTENT_BAD', {ino: r.ino, found: r.offset, detail: `names pack ${r.block}, which does not exist`})
+      continue
+    }
+    const p = packs.get(r.block)
+    if (!p) {
+      report('PACKED_EXTENT_BAD', {ino: r.ino, found: r.offset, detail: `names pack ${r.block}, which is unreadable`})
+      continue
+    }
+    counted.set(r.block, (counted.get(r.block) ?? 0) + 1)
+    if (r.start + r.length > p.length) report('PACKED_EXTENT_BAD', {ino: r.ino, found: r.offset, detail: `slice ${r.start}+${r.length} lies outside pack ${r.block} of ${p.length} bytes`})
+    else if (opts.checkData) {
+      try {
+        loadSlice(v, r.ino, r.offset, r.block, r.start, r.length, r.crc)
+      } catch (err) {
+        if (!isRazorError(err)) throw err
+        report('DATA_CHECKSUM', {ino: r.ino, found: r.offset, block: r.block})
+      }
+    }
+  }
+  for (const [block, p] of packs) {
+    if (!p) continue
+    claim(block, packBlocks(v, p), `pack at block ${block}`)
+    const n = counted.get(block) ?? 0
+    if (n === 0) report('PACK_UNREFERENCED', {block})
+    else if (p.refs !== n) report('PACK_REFS_WRONG', {block, found: p.refs, expected: n})
   }
   if (depth !== v.tree.height && problems.every((p) => p.id !== 'TREE_BLOCK_BAD')) report('TREE_HEIGHT', {found: depth, expected: v.tree.height})
 

@@ -54,6 +54,10 @@ const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
   {n: 3, name: 'BLOCK_IN_FIXED_AREA', pass: 'extents', severity: 'error', message: 'block {block} of {detail} lies in a fixed area', fix: 'remove the reference', preenOk: false},
   {n: 4, name: 'EXTENT_PAST_EOF', pass: 'extents', severity: 'error', message: 'inode {ino}: extent at {found} lies past the file size {expected}', fix: 'remove the extent', preenOk: true},
   {n: 5, name: 'ALLOC_BLOCKS_WRONG', pass: 'extents', severity: 'error', message: 'inode {ino}: block count {found}, counted {expected}', fix: 'set the counted value', preenOk: true},
+  {n: 6, name: 'PACK_BAD', pass: 'extents', severity: 'error', message: 'pack at block {block}: {detail}', fix: 'remove the pack; the packed extents naming it are removed (their ranges become holes)', preenOk: false},
+  {n: 7, name: 'PACKED_EXTENT_BAD', pass: 'extents', severity: 'error', message: 'inode {ino}: packed extent at {found}: {detail}', fix: 'remove the extent (its range becomes a hole)', preenOk: false},
+  {n: 8, name: 'PACK_REFS_WRONG', pass: 'extents', severity: 'error', message: 'pack at block {block}: reference count {found}, counted {expected}', fix: 'set the counted value', preenOk: true},
+  {n: 9, name: 'PACK_UNREFERENCED', pass: 'extents', severity: 'warning', message: 'pack at block {block} is named by no extent', fix: 'free the pack', preenOk: true},
   // directories
   {n: 1, name: 'ROOT_MISSING', pass: 'directories', severity: 'error', message: 'root directory missing or not a directory', fix: 'create a new root directory', preenOk: false},
   {n: 2, name: 'DIRENT_TO_MISSING', pass: 'directories', severity: 'error', message: "entry '{name}' in directory {ino} names missing inode {found}", fix: 'remove the entry', preenOk: true},

@@ -13,6 +13,9 @@ import {BTree} from '../btree.js'
 import {isRazorError} from '../errors.js'
 import {decodeDirents, encodeDirents, ftypeCode, ftypeName, type DirentRecord} from '../format/dirent.js'
 import {blocksOf, decodeExtent, type Extent} from '../file-data.js'
+import {STORAGE_PACKED} from '../format/extent.js'
+import {packKey, packRecord, type PackRecord} from '../format/pack.js'
+import {decodePack, packBlocks} from '../packs.js'
 import {isFixedBlock} from '../format/geometry.js'
 import {blockProblem, BlockType} from '../format/header.js'
 import {inodeRecord, ROOT_INO, type InodeRecord} from '../format/inode.js'
@@ -81,6 +84,15 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
   // lost leaves: marked used, owned by no reachable structure, verifying as our leaves
   const dataOwned = new Set<number>()
   for (const {key, value} of items.values()) {
+    if (key.type === ItemType.PACK) {
+      try {
+        const p = decodePack(v, key.objectid, value)
+        for (let b = key.objectid; b < key.objectid + packBlocks(v, p); b++) dataOwned.add(b)
+      } catch {
+        // judged below
+      }
+      continue
+    }
     if (key.type !== ItemType.EXTENT) continue
     try {
       const e = decodeExtent(v, key.objectid, key, value)
@@ -141,8 +153,19 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     }
     nodes.set(ino, {rec, type, dirents: [], extents: [], xattrs: []})
   }
+  // packs (FORMAT.md §10): objectid is the pack's first block
+  const packs = new Map<number, {rec: PackRecord; refs: number}>()
   for (const {key, value} of sorted) {
-    if (key.type === ItemType.INODE) continue
+    if (key.type !== ItemType.PACK) continue
+    try {
+      if (key.offset !== 0) throw new Error(`key offset ${key.offset}, not 0`)
+      packs.set(key.objectid, {rec: decodePack(v, key.objectid, value), refs: 0})
+    } catch (e) {
+      act({problem: 'PACK_BAD', block: key.objectid, what: `removed pack at block ${key.objectid}: ${(e as Error).message.replace(/^pack at block \d+: /, '')}`})
+    }
+  }
+  for (const {key, value} of sorted) {
+    if (key.type === ItemType.INODE || key.type === ItemType.PACK) continue
     const ino = key.objectid
     const node = nodes.get(ino)
     const kind = ({2: 'directory entry', 3: 'extent', 4: 'xattr'} as Record<number, string>)[key.type] ?? `type ${key.type}`
@@ -204,8 +227,20 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
   }
 
   // 3. extents: within the file, no overlap, no block claimed twice (the later claimant is dropped... or cloned below)
-  const claimed = new Map<number, number>() // block -> ino
+  const claimed = new Map<number, number>() // block -> ino (0: a pack)
   const clones: Array<{ino: number; ext: Node['extents'][number]}> = []
+  // pack blocks first (packs in block order; one overlapping an earlier pack is dropped with its extents)
+  for (const block of [...packs.keys()].sort((a, b) => a - b)) {
+    const n = packBlocks(v, packs.get(block)!.rec)
+    let clash = false
+    for (let b = block; b < block + n; b++) if (claimed.has(b)) clash = true
+    if (clash) {
+      packs.delete(block)
+      act({problem: 'BLOCK_CLAIMED_TWICE', block, what: `removed pack at block ${block} (its blocks belong to another pack)`})
+      continue
+    }
+    for (let b = block; b < block + n; b++) claimed.set(b, 0)
+  }
   for (const [ino, node] of nodes) {
     let end = 0
     const kept: Node['extents'] = []
@@ -218,6 +253,15 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       if (x.e.offset + x.e.rec.length > limit) {
         act({problem: 'EXTENT_PAST_EOF', ino, what: `removed extent at ${x.e.offset} of inode ${ino} (past the size ${node.rec.size})`})
         continue
+      }
+      if (x.e.rec.storage === STORAGE_PACKED) {
+        const p = packs.get(x.e.rec.block)
+        const why = !p ? `pack ${x.e.rec.block} is missing or unreadable` : x.e.rec.stored + x.e.rec.length > p.rec.length ? `its slice lies outside pack ${x.e.rec.block}` : x !== node.extents[node.extents.length - 1] ? 'it is not the last extent' : undefined
+        if (why) {
+          act({problem: 'PACKED_EXTENT_BAD', ino, what: `removed packed extent at ${x.e.offset} of inode ${ino} (${why}): its range is now a hole`})
+          continue
+        }
+        p!.refs++
       }
       const n = blocksOf(v, x.e)
       let shared = false
@@ -352,6 +396,16 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     const blocks = node.extents.reduce((n, x) => n + blocksOf(v, x.e), 0) + node.xattrs.reduce((n, x) => n + (x.block === undefined ? 0 : Math.ceil(x.valueLen / geo.blockSize)), 0)
     set(ino, rec, 'allocBlocks', blocks, 'ALLOC_BLOCKS_WRONG')
   }
+  for (const [block, p] of packs) {
+    if (p.refs === 0) {
+      packs.delete(block)
+      for (let b = block; b < block + packBlocks(v, p.rec); b++) claimed.delete(b)
+      act({problem: 'PACK_UNREFERENCED', block, what: `freed pack at block ${block} (named by no extent)`})
+    } else if (p.refs !== p.rec.refs) {
+      act({problem: 'PACK_REFS_WRONG', block, field: 'refs', old: p.rec.refs, new: p.refs, what: `pack at block ${block}: refs ${p.rec.refs} → ${p.refs}`})
+      p.rec.refs = p.refs
+    }
+  }
 
   // 6. build: a fresh allocator with the data in use; clones for shared blocks; a new tree; the bitmap
   const alloc = Allocator.fresh(v.dev, geo, v.uuid)
@@ -394,8 +448,9 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     }
     for (const h of [...xByHash.keys()].sort((a, b) => a - b)) put({objectid: ino, type: ItemType.XATTR, offset: h}, encodeXattrs(xByHash.get(h)!))
   }
+  for (const [block, p] of packs) put(packKey(block), packRecord.encode(p.rec))
   const newTree = store.takeDirty(v.sb.generation + 1)
-  for (const b of treeBlocks) if (!newTree.some((n) => n.block === b) && alloc.isUsed(b)) alloc.free(b, 1)
+  for (const b of treeBlocks) if (!newTree.some((n) => n.block === b) && !claimed.has(b) && alloc.isUsed(b)) alloc.free(b, 1)
   const bitmap = alloc.takeDirty(v.sb.generation + 1)
   if (!opts.dryRun) {
     for (const {block, data} of newTree) v.dev.write(block * geo.blockSize, data)

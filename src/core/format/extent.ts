@@ -17,6 +17,8 @@ export type ExtentRecord = Decoded<typeof extentRecord>
 
 export const STORAGE_INLINE = 0
 export const STORAGE_BLOCKS = 1
+/** A slice of a pack (FORMAT.md §10): `block` is the pack, `stored` the slice's offset in its raw content. */
+export const STORAGE_PACKED = 2
 export const COMPRESSION_NONE = 0
 export const COMPRESSION_ZSTD = 1
 
