@@ -7,7 +7,7 @@
  */
 import {fail, isRazorError} from './errors.js'
 import {crc32} from './format/checksum.js'
-import {RangeDecodeError} from './format/codec.js'
+import {decodeOr} from './format/codec.js'
 import {COMPRESSION_NONE, COMPRESSION_ZSTD, encodeExtent, extentRecord, maxInline, STORAGE_BLOCKS, STORAGE_INLINE, STORAGE_PACKED, type ExtentRecord} from './format/extent.js'
 import {planWindow, type PlanSettings, type RunPlan, type WindowPlan} from './data-plan.js'
 import {INODE_FLAG_NOCOMPRESS, type InodeRecord} from './format/inode.js'
@@ -32,13 +32,7 @@ export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER
 export function decodeExtent(v: Volume, ino: number, key: Key, raw: Buffer): Extent {
   const bad = (why: string) => fail('ECORRUPT', `inode ${ino}: extent at ${key.offset}: ${why}`, {ino})
   if (raw.length < extentRecord.size) throw bad('record too short')
-  let rec: ExtentRecord
-  try {
-    rec = extentRecord.decode(raw)
-  } catch (e) {
-    if (e instanceof RangeDecodeError) throw bad(e.message)
-    throw e
-  }
+  const rec: ExtentRecord = decodeOr(extentRecord, raw, bad)
   const {blockSize: bs, clusterSize: cs} = v.geo
   if (key.offset % bs !== 0) throw bad('offset not block-aligned')
   if (rec.length < 1 || rec.length > cs) throw bad(`length ${rec.length} out of range`)

@@ -3,7 +3,7 @@
  * the conversion to the public Stat.
  */
 import {fail} from './errors.js'
-import {RangeDecodeError} from './format/codec.js'
+import {decodeOr} from './format/codec.js'
 import {inodeRecord, type InodeRecord} from './format/inode.js'
 import {hasFeature} from './format/features.js'
 import {packedAllocation} from './file-data.js'
@@ -31,13 +31,7 @@ export function readInode(v: Volume, ino: number): InodeRecord {
   const raw = v.tree.get(inodeKey(ino))
   if (!raw) throw fail('ENOENT', `inode ${ino} does not exist`, {ino})
   if (raw.length !== inodeRecord.size) throw fail('ECORRUPT', `inode ${ino}: record of ${raw.length} bytes`, {ino})
-  let rec: InodeRecord
-  try {
-    rec = inodeRecord.decode(raw)
-  } catch (e) {
-    if (e instanceof RangeDecodeError) throw fail('ECORRUPT', `inode ${ino}: ${e.message}`, {ino})
-    throw e
-  }
+  const rec: InodeRecord = decodeOr(inodeRecord, raw, (why) => fail('ECORRUPT', `inode ${ino}: ${why}`, {ino}))
   if (!fileTypeOfMode(rec.mode)) throw fail('ECORRUPT', `inode ${ino}: invalid mode 0${rec.mode.toString(8)}`, {ino})
   return rec
 }

@@ -6,7 +6,7 @@
  */
 import {fail} from './errors.js'
 import {crc32} from './format/checksum.js'
-import {RangeDecodeError} from './format/codec.js'
+import {decodeOr} from './format/codec.js'
 import {COMPRESSION_NONE, COMPRESSION_ZSTD} from './format/extent.js'
 import {withFeature} from './format/features.js'
 import {packKey, packRecord, type PackRecord} from './format/pack.js'
@@ -46,13 +46,7 @@ export function packBlocks(v: Volume, rec: PackRecord): number {
 export function decodePack(v: Volume, block: number, raw: Buffer): PackRecord {
   const bad = (why: string) => fail('ECORRUPT', `pack at block ${block}: ${why}`, {block})
   if (raw.length !== packRecord.size) throw bad(`record of ${raw.length} bytes`)
-  let rec: PackRecord
-  try {
-    rec = packRecord.decode(raw)
-  } catch (e) {
-    if (e instanceof RangeDecodeError) throw bad(e.message)
-    throw e
-  }
+  const rec: PackRecord = decodeOr(packRecord, raw, bad)
   if (rec.length < 1 || rec.length > v.geo.clusterSize) throw bad(`length ${rec.length} out of range`)
   if (rec.compression === COMPRESSION_NONE) {
     if (rec.stored !== rec.length) throw bad('stored length differs from length')

@@ -47,6 +47,19 @@ export interface Struct<F extends Fields> {
   encode(value: NonReserved<F>, buf?: Buffer, at?: number): Buffer
 }
 
+/**
+ * Decode `buf` with `s`; a field out of range (a RangeDecodeError) becomes
+ * the error `bad` makes of its message, naming the thing decoded.
+ */
+export function decodeOr<F extends Fields>(s: Struct<F>, buf: Buffer, bad: (why: string) => Error): NonReserved<F> {
+  try {
+    return s.decode(buf)
+  } catch (e) {
+    if (e instanceof RangeDecodeError) throw bad(e.message)
+    throw e
+  }
+}
+
 export function struct<const F extends Fields>(fields: F): Struct<F> {
   const offsets = new Map<string, number>()
   let size = 0
