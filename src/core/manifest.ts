@@ -11,6 +11,7 @@
  * byte is written \xHH, and '\' as \\.
  */
 import {fail} from './errors.js'
+import {joinParts, pathParts} from './byte-path.js'
 import type {FileType, Timespec} from './types.js'
 
 export const MANIFEST_VERSION = 1
@@ -183,20 +184,13 @@ export function formatManifest(entries: Iterable<ManifestEntry>): string {
 /** Normalise an absolute path: one leading '/', no empty, '.' or trailing components; '..' is refused. */
 export function normalizeAbsPath(p: Buffer, where = 'path'): Buffer {
   if (p[0] !== 0x2f) throw fail('EINVAL', `${where} '${escapeBytes(p)}' must start with '/'`)
-  const parts: Buffer[] = []
-  let s = 0
-  for (let i = 0; i <= p.length; i++) {
-    if (i === p.length || p[i] === 0x2f) {
-      const part = p.subarray(s, i)
-      s = i + 1
-      if (part.length === 0 || (part.length === 1 && part[0] === 0x2e)) continue
-      if (part.length === 2 && part[0] === 0x2e && part[1] === 0x2e) throw fail('EINVAL', `${where} '${escapeBytes(p)}' contains '..'`)
-      if (part.includes(0)) throw fail('EINVAL', `${where} contains a NUL byte`)
-      if (part.length > 255) throw fail('ENAMETOOLONG', `${where} '${escapeBytes(p)}': a component is longer than 255 bytes`)
-      parts.push(part)
-    }
+  const parts = pathParts(p)
+  if (!parts) throw fail('EINVAL', `${where} '${escapeBytes(p)}' contains '..'`)
+  for (const part of parts) {
+    if (part.includes(0)) throw fail('EINVAL', `${where} contains a NUL byte`)
+    if (part.length > 255) throw fail('ENAMETOOLONG', `${where} '${escapeBytes(p)}': a component is longer than 255 bytes`)
   }
-  return Buffer.concat([Buffer.from('/'), ...parts.flatMap((x, i) => (i ? [Buffer.from('/'), x] : [x]))])
+  return Buffer.concat([Buffer.from('/'), joinParts(parts)])
 }
 
 function checkEntry(e: ManifestEntry): void {

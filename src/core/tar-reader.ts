@@ -17,6 +17,7 @@
 import type {Readable} from 'node:stream'
 import {Parser, type ReadEntry} from 'tar'
 import {fail} from './errors.js'
+import {joinParts, pathParts} from './byte-path.js'
 import type {ManifestXattr} from './manifest.js'
 import type {Timespec} from './types.js'
 
@@ -170,18 +171,8 @@ class RawParser extends Parser {
 
 /** Normalise an archive path: relative, no '.', empty or trailing components; undefined if it has '..'. */
 export function normalizeTarPath(p: Buffer): Buffer | undefined {
-  const parts: Buffer[] = []
-  let s = 0
-  for (let i = 0; i <= p.length; i++) {
-    if (i === p.length || p[i] === 0x2f) {
-      const part = p.subarray(s, i)
-      s = i + 1
-      if (part.length === 0 || (part.length === 1 && part[0] === 0x2e)) continue
-      if (part.length === 2 && part[0] === 0x2e && part[1] === 0x2e) return undefined
-      parts.push(part)
-    }
-  }
-  return Buffer.concat(parts.flatMap((x, i) => (i ? [Buffer.from('/'), x] : [x])))
+  const parts = pathParts(p)
+  return parts && joinParts(parts)
 }
 
 function paxTime(v: Buffer | undefined): Timespec | undefined {
