@@ -381,6 +381,11 @@ export class Image {
     this.checkpointedSeq = j.seq
   }
 
+  /** Whether anything changed since the last commit (flush() has something to do). */
+  get uncommitted(): boolean {
+    return !this.readOnly && (this.store.dirtyCount > 0 || this.v.alloc.hasDirty)
+  }
+
   /** Commit everything so far; when this returns it survives a crash. */
   flush(): void {
     this.assertOpen()

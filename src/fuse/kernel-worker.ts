@@ -9,12 +9,17 @@
  * 'start' (or 'abort'); the worker posts {type: 'ready'} once the kernel's
  * INIT is answered, and {type: 'closed'} when the kernel has ended the
  * session and the image is closed. Between requests it commits when the
- * commit interval has passed; the main thread wakes it for that with a
- * statfs(2) on the mountpoint when it is idle.
+ * commit interval has passed, and when the main thread asked for a commit
+ * (`razorfs sync`: SHARED_SYNC_WANTED counts the requests; the worker posts
+ * {type: 'synced', upTo} once it has committed after them). The main thread
+ * wakes it with wakeSession() (see mount.ts: never a system call of this
+ * process on its own mount), which needs a regular file the kernel holds:
+ * the worker publishes one in the shared memory (SHARED_WAKE_NODE), and
+ * whether anything is uncommitted (SHARED_DIRTY).
  */
 import {parentPort, workerData} from 'node:worker_threads'
 import {Image, RazorError, type RecoveryReport} from '../core/index.js'
-import {KernelSession} from './kernel.js'
+import {KernelSession, SHARED_DIRTY, SHARED_SYNC_WANTED} from './kernel.js'
 import {RazorFs} from './ops.js'
 import type {MountOptions} from './options.js'
 
@@ -22,6 +27,7 @@ export interface WorkerInput {
   image: string
   fd: number
   o: MountOptions
+  shared: SharedArrayBuffer
   /** The command line of the process (the image lock records it). */
   argv: string[]
 }
@@ -38,6 +44,7 @@ export type WorkerMessage =
   | {type: 'error'; error: SerializedError}
   | {type: 'ready'}
   | {type: 'closed'; error?: SerializedError}
+  | {type: 'synced'; upTo: number; error?: SerializedError}
 
 export function serializeError(e: unknown): SerializedError {
   if (e instanceof RazorError) return {name: 'RazorError', code: e.code, message: e.message, data: e.data}
@@ -48,7 +55,8 @@ export function serializeError(e: unknown): SerializedError {
 function main(): void {
   const port = parentPort!
   const post = (m: WorkerMessage) => port.postMessage(m)
-  const {image, fd, o, argv} = workerData as WorkerInput
+  const {image, fd, o, argv, shared} = workerData as WorkerInput
+  const flags = new Int32Array(shared)
   process.argv = [process.argv[0]!, ...argv]
   let razor: RazorFs
   try {
@@ -61,23 +69,38 @@ function main(): void {
   port.once('message', (m: string) => {
     let error: unknown
     if (m === 'start') {
-      const session = new KernelSession(fd, razor, {maxWrite: o.maxWrite, attrTimeout: o.attrTimeout, debug: o.debug})
       const every = o.commit * 1000
       let last = Date.now()
       let failing = false
+      let synced = 0
+      const session = new KernelSession(fd, razor, {maxWrite: o.maxWrite, attrTimeout: o.attrTimeout, debug: o.debug, wakeNode: new BigInt64Array(shared, 0, 1)})
       try {
         session.run(
           () => post({type: 'ready'}),
           () => {
-            if (!every || Date.now() - last < every) return
-            last = Date.now()
-            try {
-              razor.sync()
-              failing = false
-            } catch (e) {
-              if (!failing) process.stderr.write(`razorfs: commit failed: ${(e as Error).message}\n`)
-              failing = true
+            const wanted = Atomics.load(flags, SHARED_SYNC_WANTED)
+            if (wanted !== synced) {
+              // razorfs sync: commit now, and answer (even when it fails)
+              let error: unknown
+              try {
+                razor.sync()
+                last = Date.now()
+              } catch (e) {
+                error = e
+              }
+              synced = wanted
+              post({type: 'synced', upTo: wanted, error: error === undefined ? undefined : serializeError(error)})
+            } else if (every && Date.now() - last >= every) {
+              last = Date.now()
+              try {
+                razor.sync()
+                failing = false
+              } catch (e) {
+                if (!failing) process.stderr.write(`razorfs: commit failed: ${(e as Error).message}\n`)
+                failing = true
+              }
             }
+            Atomics.store(flags, SHARED_DIRTY, razor.buffered > 0 || razor.img.uncommitted ? 1 : 0)
           },
         )
       } catch (e) {

@@ -30,7 +30,7 @@ const Op = {
   LOOKUP: 1, FORGET: 2, GETATTR: 3, SETATTR: 4, READLINK: 5, SYMLINK: 6, MKNOD: 8, MKDIR: 9, UNLINK: 10, RMDIR: 11,
   RENAME: 12, LINK: 13, OPEN: 14, READ: 15, WRITE: 16, STATFS: 17, RELEASE: 18, FSYNC: 20, SETXATTR: 21, GETXATTR: 22,
   LISTXATTR: 23, REMOVEXATTR: 24, FLUSH: 25, INIT: 26, OPENDIR: 27, READDIR: 28, RELEASEDIR: 29, FSYNCDIR: 30,
-  ACCESS: 34, CREATE: 35, INTERRUPT: 36, DESTROY: 38, BATCH_FORGET: 42, FALLOCATE: 43, READDIRPLUS: 44, RENAME2: 45,
+  ACCESS: 34, CREATE: 35, INTERRUPT: 36, DESTROY: 38, NOTIFY_REPLY: 41, BATCH_FORGET: 42, FALLOCATE: 43, READDIRPLUS: 44, RENAME2: 45,
   LSEEK: 46, SYNCFS: 50,
 } as const
 export const OPCODE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Op).map(([k, v]) => [v, k]))
@@ -79,6 +79,44 @@ export interface KernelSessionOptions {
   debug?: boolean
   /** Unexpected failures (EIO and the like), for the log. */
   onError?: (message: string) => void
+  /**
+   * Where to publish the nodeid of a regular file the kernel holds (0: none),
+   * for wakeSession() in another thread.
+   */
+  wakeNode?: BigInt64Array
+}
+
+const FUSE_NOTIFY_RETRIEVE = 5
+
+/**
+ * Memory a serving worker shares with its main thread (kernel-worker.ts):
+ * BigInt64 [0] the wake node (see KernelSessionOptions.wakeNode); Int32 [2]
+ * commits asked for (razorfs sync), [3] 1 while something is uncommitted.
+ */
+export const SHARED_BYTES = 16
+export const SHARED_SYNC_WANTED = 2
+export const SHARED_DIRTY = 3
+
+/**
+ * Wake the thread serving the session on `fd` without any system call on the
+ * mount: ask the kernel to retrieve 0 bytes of the cache of `node`, a regular
+ * file it holds (FUSE_NOTIFY_RETRIEVE; current kernels refuse it on anything
+ * else); it answers by queueing a FUSE_NOTIFY_REPLY request, which the
+ * serving thread reads like any other (and does not answer). A write to
+ * /dev/fuse never waits for the server, so a process killed meanwhile leaves
+ * no thread blocked on its own mount. Throws (ENOENT) when the kernel has
+ * let go of `node` meanwhile.
+ */
+export function wakeSession(fd: number, node: bigint): void {
+  const b = Buffer.alloc(OUT_HEADER + 32)
+  b.writeUInt32LE(b.length, 0)
+  b.writeInt32LE(FUSE_NOTIFY_RETRIEVE, 4)
+  b.writeBigUInt64LE(0n, 8)
+  b.writeBigUInt64LE(1n, OUT_HEADER) // notify_unique
+  b.writeBigUInt64LE(node, OUT_HEADER + 8) // nodeid
+  b.writeBigUInt64LE(0n, OUT_HEADER + 16) // offset
+  b.writeUInt32LE(0, OUT_HEADER + 24) // size
+  fs.writeSync(fd, b)
 }
 
 // ---- encoding -------------------------------------------------------------------
@@ -152,6 +190,9 @@ export class KernelSession {
   private readonly blksize: number
   private ended = false
   private onInit?: () => void
+  /** Regular files the kernel holds: nodeid → lookup count (what FORGET takes back). */
+  private readonly held = new Map<number, number>()
+  private readonly wakeNode?: BigInt64Array
   /** Requests and time spent per opcode (with RAZORFS_FUSE_STATS=1, printed at the end). */
   readonly stats?: Map<string, {count: number; ns: bigint}>
 
@@ -164,6 +205,7 @@ export class KernelSession {
     this.debug = Boolean(opts.debug)
     this.onError = opts.onError ?? ((m) => process.stderr.write(`razorfs: ${m}\n`))
     this.blksize = razor.img.info().clusterSize
+    this.wakeNode = opts.wakeNode
     if (process.env.RAZORFS_FUSE_STATS === '1') this.stats = new Map()
   }
 
@@ -264,6 +306,10 @@ export class KernelSession {
   }
 
   fillEntry(b: Buffer, off: number, st: Stat): void {
+    if (this.wakeNode && (st.mode & 0o170000) === 0o100000) {
+      this.held.set(st.ino, (this.held.get(st.ino) ?? 0) + 1)
+      if (Atomics.load(this.wakeNode, 0) === 0n) Atomics.store(this.wakeNode, 0, BigInt(st.ino))
+    }
     u64(b, off, st.ino)
     u64(b, off + 8, st.generation)
     u64(b, off + 16, this.timeout.sec)
@@ -324,6 +370,17 @@ export class KernelSession {
     const cb = this.onInit
     this.onInit = undefined
     cb?.()
+  }
+
+  /** The kernel dropped `n` lookups of `ino`. */
+  forget(ino: number, n: number): void {
+    const c = this.held.get(ino)
+    if (c === undefined || !this.wakeNode) return
+    if (c > n) return void this.held.set(ino, c - n)
+    this.held.delete(ino)
+    if (Atomics.load(this.wakeNode, 0) !== BigInt(ino)) return
+    const next = this.held.keys().next()
+    Atomics.store(this.wakeNode, 0, next.done ? 0n : BigInt(next.value))
   }
 
   destroy(r: Request): void {
@@ -394,9 +451,14 @@ function setattrFrom(b: Buffer): SetAttr {
 const OPS: Record<number, Handler> = {
   [Op.INIT]: (s, r) => s.init(r),
   [Op.DESTROY]: (s, r) => s.destroy(r),
-  [Op.FORGET]: () => {},
-  [Op.BATCH_FORGET]: () => {},
+  [Op.FORGET]: (s, r) => s.forget(r.nodeid, u64at(r.body, 0)),
+  [Op.BATCH_FORGET]: (s, r) => {
+    const count = r.body.readUInt32LE(0)
+    for (let i = 0; i < count && 8 + i * 16 + 16 <= r.body.length; i++) s.forget(u64at(r.body, 8 + i * 16), u64at(r.body, 16 + i * 16))
+  },
   [Op.INTERRUPT]: () => {},
+  // the kernel's answer to wakeSession(): nothing to do, and no reply
+  [Op.NOTIFY_REPLY]: () => {},
   [Op.LOOKUP]: (s, r) => s.ok(r, s.entry(s.fs.lookup(r.nodeid, name0(r)))),
   [Op.GETATTR]: (s, r) => {
     const flags = r.body.readUInt32LE(0)

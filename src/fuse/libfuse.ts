@@ -23,6 +23,7 @@ import {createRequire} from 'node:module'
 import type {Stat} from '../core/index.js'
 import {errnoOf, FsError, isExpected} from './errno.js'
 import {MountError, PACKAGES_HINT, razorMounts, unmount, type MountedFs} from './mount.js'
+import {listenControl, type ControlServer} from './control.js'
 import type {Ctx, RazorFs} from './ops.js'
 import type {MountOptions} from './options.js'
 
@@ -270,12 +271,22 @@ export async function mountLibfuse({image, mountpoint, razor, o, log}: {image: s
     }, o.commit * 1000)
     stopCommit = () => clearInterval(timer)
   }
+  // razorfs sync: requests are served on this thread, between FUSE operations
+  let control: ControlServer | undefined
+  const dev = razorMounts().find((m) => m.mountpoint === mountpoint)?.dev
+  try {
+    if (!dev) throw new Error(`${mountpoint} is not in /proc/self/mountinfo`)
+    control = await listenControl(dev, image, async () => razor.sync())
+  } catch (e) {
+    log(`no control socket (razorfs sync will not reach this mount): ${(e as Error).message}`)
+  }
   // libfuse does not tell fuse-native when the mount goes away: watch for it
   const closed = new Promise<void>((resolve, reject) => {
     const watch = setInterval(() => {
       if (razorMounts().some((m) => m.mountpoint === mountpoint)) return
       clearInterval(watch)
       stopCommit()
+      control?.close()
       try {
         razor.close()
         resolve()

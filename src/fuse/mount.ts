@@ -10,6 +10,8 @@ import {Worker} from 'node:worker_threads'
 import {Image, RazorError, type RecoveryReport} from '../core/index.js'
 import {FsError} from './errno.js'
 import type {SerializedError, WorkerInput, WorkerMessage} from './kernel-worker.js'
+import {SHARED_BYTES, SHARED_DIRTY, SHARED_SYNC_WANTED, wakeSession} from './kernel.js'
+import {listenControl, type ControlServer} from './control.js'
 import {RazorFs} from './ops.js'
 import type {MountOptions} from './options.js'
 
@@ -97,7 +99,7 @@ export function chooseBackend(o: MountOptions): 'kernel' | 'libfuse' {
 export async function mountImage(image: string, mountpoint: string, o: MountOptions, log: (m: string) => void = (m) => process.stderr.write(`razorfs: ${m}\n`)): Promise<MountedFs> {
   const abs = checkMountpoint(mountpoint)
   const full = path.resolve(image)
-  if (chooseBackend(o) === 'kernel') return mountKernel(image, full, abs, o)
+  if (chooseBackend(o) === 'kernel') return mountKernel(image, full, abs, o, log)
   const {mountLibfuse} = await import('./libfuse.js')
   const img = Image.open(image, {readOnly: o.readOnly})
   const razor = new RazorFs(img, {noatime: o.noatime})
@@ -123,7 +125,7 @@ function deserialize(e: SerializedError): Error {
  * then /dev/fuse is opened and mount(8) attaches it at the mountpoint; the
  * worker serves requests until the kernel ends the session.
  */
-async function mountKernel(given: string, image: string, mountpoint: string, o: MountOptions): Promise<MountedFs> {
+async function mountKernel(given: string, image: string, mountpoint: string, o: MountOptions, log: (m: string) => void): Promise<MountedFs> {
   let fd: number
   try {
     fd = fs.openSync('/dev/fuse', 'r+')
@@ -133,12 +135,26 @@ async function mountKernel(given: string, image: string, mountpoint: string, o: 
     throw new MountError(`/dev/fuse: ${(e as Error).message}; mounting with -o backend=kernel needs root (without root razorfs uses libfuse)`, code)
   }
   // the worker opens the image by the name given (its errors name it so), and takes the lock as this command
-  const input: WorkerInput = {image: given, fd, o, argv: process.argv.slice(1)}
+  const shared = new SharedArrayBuffer(SHARED_BYTES)
+  const wakeNode = new BigInt64Array(shared, 0, 1)
+  const flags = new Int32Array(shared)
+  const input: WorkerInput = {image: given, fd, o, argv: process.argv.slice(1), shared}
   const worker = new Worker(new URL('./kernel-worker.js', import.meta.url), {workerData: input, stdout: false, stderr: false})
   const messages: WorkerMessage[] = []
   let wake: (() => void) | undefined
   let exited = false
+  /** razorfs sync requests waiting for the worker's commit, by number (SHARED_SYNC_WANTED). */
+  const syncs = new Map<number, {resolve: () => void; reject: (e: Error) => void}>()
   worker.on('message', (m: WorkerMessage) => {
+    if (m.type === 'synced') {
+      for (const [n, p] of syncs) {
+        if (n > m.upTo) continue
+        syncs.delete(n)
+        if (m.error) p.reject(deserialize(m.error))
+        else p.resolve()
+      }
+      return
+    }
     messages.push(m)
     wake?.()
   })
@@ -188,17 +204,64 @@ async function mountKernel(given: string, image: string, mountpoint: string, o: 
     fs.closeSync(fd)
     throw deserialize(ready.type === 'closed' && ready.error ? ready.error : {name: 'Error', code: 'EIO', message: 'the mount ended before it started'})
   }
-  setReadahead(mountpoint, o.maxWrite)
-  // wake the worker now and then so that it commits even when idle (a statfs is a request like any other)
-  const nudge = o.commit ? setInterval(() => fs.statfs(mountpoint, () => {}), Math.min(1000, (o.commit * 1000) / 2)) : undefined
+  // From here on this process makes no system call on its own mount (not even stat): one that
+  // is in flight when the process is SIGKILLed would keep /dev/fuse open, and the kernel would
+  // then never abort the connection, leaving every user of the mount blocked.
+  const dev = razorMounts().find((m) => m.mountpoint === mountpoint)?.dev
+  if (dev) setReadahead(dev, o.maxWrite)
+  let ended = false
+  /**
+   * Make the worker (blocked reading /dev/fuse) run once more. Through the
+   * kernel when it holds a regular file (wakeSession: a write to /dev/fuse);
+   * else a statfs(2) of the mount from a child process, which has no
+   * descriptor of /dev/fuse: if this process dies meanwhile, the kernel still
+   * aborts the connection, and the child's call ends with ENOTCONN.
+   */
+  const wakeWorker = (): void => {
+    if (ended) return
+    const node = Atomics.load(wakeNode, 0)
+    if (node !== 0n) {
+      try {
+        return wakeSession(fd, node)
+      } catch (e) {
+        if (process.env.RAZORFS_DEBUG_WAKE) log(`wake through node ${node}: ${(e as Error).message}`)
+      }
+    }
+    if (process.env.RAZORFS_DEBUG_WAKE) log('wake through stat -f')
+    void run('stat', ['-f', '-c', '%i', mountpoint])
+  }
+  // wake the worker now and then while something waits to be committed (by the timer, or a
+  // razorfs sync whose wake the kernel may have dropped), so that it commits even when idle
+  const nudge = o.readOnly ? undefined : setInterval(() => (syncs.size || (o.commit && Atomics.load(flags, SHARED_DIRTY))) && wakeWorker(), o.commit ? Math.min(1000, (o.commit * 1000) / 2) : 1000)
+  const sync = (): Promise<void> => {
+    if (o.readOnly) return Promise.resolve()
+    if (ended) return Promise.reject(new MountError('the mount is ending', 'ENOTCONN'))
+    const n = Atomics.add(flags, SHARED_SYNC_WANTED, 1) + 1
+    return new Promise<void>((resolve, reject) => {
+      syncs.set(n, {resolve, reject})
+      wakeWorker()
+    })
+  }
+  let control: ControlServer | undefined
+  try {
+    if (!dev) throw new Error(`${mountpoint} is not in /proc/self/mountinfo`)
+    control = await listenControl(dev, image, sync)
+  } catch (e) {
+    log(`no control socket (razorfs sync will not reach this mount): ${(e as Error).message}`)
+  }
   const closed = (async () => {
     const end = await next()
+    ended = true
     if (nudge) clearInterval(nudge)
+    control?.close()
     try {
       fs.closeSync(fd)
     } catch {
       // already closed
     }
+    // the image is closed (everything committed) or failed
+    for (const p of syncs.values()) end.type === 'closed' && end.error ? p.reject(deserialize(end.error)) : p.resolve()
+    syncs.clear()
     if (end.type === 'closed' && end.error) throw deserialize(end.error)
   })()
   return {image, mountpoint, backend: 'kernel', recovery: opened.recovery, closed, unmount: () => unmount(mountpoint)}
@@ -209,13 +272,11 @@ async function mountKernel(given: string, image: string, mountpoint: string, o: 
  * 128 KiB, would split a large sequential read into 128 KiB requests). Root
  * only; the mount works either way. The device number comes from
  * /proc/self/mountinfo: stat() on the mountpoint would wait for this very
- * process to answer.
+ * process to answer; sysfs is not the mount.
  */
-function setReadahead(mountpoint: string, bytes: number): void {
+function setReadahead(dev: string, bytes: number): void {
   try {
-    const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => unescape(l.split(' ')[4] ?? '') === mountpoint && / - fuse\.razorfs /.test(l))
-    const dev = line?.split(' ')[2]
-    if (dev) fs.writeFileSync(`/sys/class/bdi/${dev}/read_ahead_kb`, String(Math.floor(bytes / 1024)))
+    fs.writeFileSync(`/sys/class/bdi/${dev}/read_ahead_kb`, String(Math.floor(bytes / 1024)))
   } catch {
     // not root, or no sysfs: keep the default
   }
@@ -227,8 +288,9 @@ function setReadahead(mountpoint: string, bytes: number): void {
  */
 export async function unmount(mountpoint: string, lazy = true): Promise<void> {
   const root = process.getuid?.() === 0
-  const tries: Array<[string, string[]]> = root ? [['umount', [mountpoint]]] : [['fusermount', ['-u', mountpoint]]]
-  if (lazy) tries.push(root ? ['umount', ['-l', mountpoint]] : ['fusermount', ['-u', '-z', mountpoint]])
+  // -c (--no-canonicalize): umount(8) does not stat the mountpoint (a call into the mount)
+  const tries: Array<[string, string[]]> = root ? [['umount', ['-c', mountpoint]]] : [['fusermount', ['-u', mountpoint]]]
+  if (lazy) tries.push(root ? ['umount', ['-l', '-c', mountpoint]] : ['fusermount', ['-u', '-z', mountpoint]])
   let last: RunResult | undefined
   for (const [cmd, args] of tries) {
     last = await run(cmd, args)
@@ -244,6 +306,8 @@ export interface MountInfo {
   mountpoint: string
   source: string
   fstype: string
+  /** The mount's device number, "major:minor" (the minor is its /sys/fs/fuse/connections/ entry). */
+  dev: string
 }
 
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
@@ -262,7 +326,7 @@ export function razorMounts(): MountInfo[] {
     if (dash < 0) continue
     const fstype = f[dash + 1] ?? ''
     if (fstype !== 'fuse.razorfs' && fstype !== 'fuse.razorfs-libfuse' && !(fstype === 'fuse' && f[dash + 2] === 'razorfs')) continue
-    out.push({mountpoint: unescape(f[4]!), source: unescape(f[dash + 2] ?? ''), fstype})
+    out.push({mountpoint: unescape(f[4]!), source: unescape(f[dash + 2] ?? ''), fstype, dev: f[2] ?? ''})
   }
   return out
 }
