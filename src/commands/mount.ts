@@ -8,6 +8,7 @@ import {EXIT, type ExitCode} from './_shared/exit-codes.js'
 import {checkImageFile, recoveryNote} from './_shared/open.js'
 import {cliError} from './_shared/fuse.js'
 import {checkMountpoint, mountImage, type MountedFs} from '../fuse/mount.js'
+import {cleanupDeadMounts} from '../fuse/control.js'
 import {OPTION_HELP, parseMountOptions, type MountOptions} from '../fuse/options.js'
 
 export interface MountResult {
@@ -64,6 +65,8 @@ export default class Mount extends BaseCommand<typeof Mount> {
     const readyFd = this.flags['ready-fd']
     try {
       checkImageFile(image)
+      // a dead mount of this image, or at this mountpoint (its server was killed): clean it up first
+      if (readyFd === undefined) for (const note of await cleanupDeadMounts(path.resolve(image), path.resolve(mountpoint))) this.warnLine(note)
       checkMountpoint(mountpoint)
     } catch (e) {
       throw this.report(cliError(e), readyFd)

@@ -5,6 +5,7 @@ import {BaseCommand} from './_base.js'
 import {CommandError} from './_shared/errors.js'
 import {EXIT} from './_shared/exit-codes.js'
 import {razorMounts, unmount} from '../fuse/mount.js'
+import {abortAndDetach, isDead} from '../fuse/control.js'
 import {cliError, liveLockHolder} from './_shared/fuse.js'
 
 export interface UmountResult {
@@ -12,6 +13,8 @@ export interface UmountResult {
   image: string
   /** Whether the serving process had closed the image (clean) when the command returned. */
   closed: boolean
+  /** The serving process was gone: the mount was dead, its connection aborted and the mount detached. */
+  dead?: boolean
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -22,6 +25,7 @@ export default class Umount extends BaseCommand<typeof Umount> {
   static override description = [
     'Unmounts the RAZORFS image mounted at MOUNTPOINT and waits until the process serving it has written everything, marked the image clean and released it, so that the image can be used as soon as this command returns.',
     'A mount that is in use (a process has a file open or its working directory there) is not unmounted, as with umount(8), unless --lazy is given: then it is detached at once and the image is closed when its last user is done.',
+    'A dead mount (its serving process was killed: every access fails with ENOTCONN, "Transport endpoint is not connected") is cleaned up: its FUSE connection is aborted through /sys/fs/fuse/connections/N/abort if it is still there, so that no process stays blocked in it, and it is detached even if busy. The command says so; the image recovers from its journal at its next read-write open (razorfs mount does that too).',
   ].join('\n\n')
 
   static override examples = [{description: 'Unmount.', command: '<%= config.bin %> <%= command.id %> /mnt/disk'}]
@@ -39,6 +43,14 @@ export default class Umount extends BaseCommand<typeof Umount> {
     const mountpoint = path.resolve(this.args.mountpoint)
     const m = razorMounts().find((x) => x.mountpoint === mountpoint)
     if (!m) throw new CommandError(`${this.args.mountpoint}: no RAZORFS image is mounted there`, EXIT.FAILED, 'EINVAL')
+    if (await isDead(m)) {
+      const aborted = await abortAndDetach(m).catch((e: unknown) => {
+        throw cliError(e)
+      })
+      this.warnLine(`the process serving ${mountpoint} is gone; ${aborted ? 'aborted its FUSE connection and ' : ''}detached the dead mount (${m.source} recovers from its journal at its next read-write open)`)
+      if (!this.quiet) this.log(`Unmounted ${mountpoint} (dead).`)
+      return {mountpoint, image: m.source, closed: false, dead: true}
+    }
     const lock = `${m.source}.lock`
     const locked = fs.existsSync(lock)
     try {
