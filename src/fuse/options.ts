@@ -12,7 +12,7 @@ export interface MountOptions {
   dev: boolean
   exec: boolean
   noatime: boolean
-  /** Seconds between automatic commits (0: only fsync, sync and unmount commit). */
+  /** Seconds between automatic commits (0: only fsync, razorfs sync and unmount commit). */
   commit: number
   /** Seconds the kernel may cache names and attributes. */
   attrTimeout: number
@@ -45,7 +45,7 @@ export const OPTION_HELP: ReadonlyArray<[string, string]> = [
   ['default_permissions', 'The kernel checks every access against the mode, owner and group, as for a kernel filesystem (EACCES, EPERM). On by default; no_default_permissions turns it off.'],
   ['suid, nosuid, dev, nodev, exec, noexec', 'As for mount(8). The default is nosuid,nodev,exec: a set-user-ID program or a device node in an image does not act as one unless asked.'],
   ['noatime, relatime', 'relatime (the default) updates a file\'s access time when it is older than its modification or change time, or a day old; noatime never does.'],
-  ['commit=SECONDS', 'Commit buffered writes and metadata to the journal every SECONDS (default 5; 0: only at fsync, sync and unmount). A crash loses at most what was not yet committed.'],
+  ['commit=SECONDS', 'Commit buffered writes and metadata to the journal every SECONDS (default 5; 0: only at fsync, fdatasync, razorfs sync and unmount). A crash loses at most what was not yet committed.'],
   ['attr_timeout=SECONDS', 'How long the kernel may cache names and attributes (default 1).'],
   ['max_write=BYTES', 'Largest read and write the kernel sends (default 1M, at most 1M).'],
   ['fsname=NAME', 'The source shown in /proc/mounts and df (default: the image path).'],
