@@ -63,7 +63,7 @@ t.test(`SIGKILL the server ${KILLS} times during writes: nobody blocks, the dead
   let worstProbe = 0
   let viaMount = 0
   for (let round = 0; round < KILLS; round++) {
-    // odd rounds: razorfs mount straight onto the dead mount left by the previous round
+    // odd rounds: razorfs mount straight onto the dead mount left by the previous (even) round
     const r = cli(['mount', image, m, '-o', 'commit=1'], {timeoutMs: 60000})
     if (r.status !== 0) {
       problems.push(`round ${round}: mount failed: ${r.stderr}`)
@@ -85,7 +85,10 @@ t.test(`SIGKILL the server ${KILLS} times during writes: nobody blocks, the dead
       const ended = new Promise<void>((res) => c.on('close', () => ((endedAt = Date.now()), res())))
       return {c, k, ended, out: () => out, endedAt: () => endedAt}
     })
-    await sleep(rng.int(1000, 2500))
+    // kill while they write: once each has fsynced a file (or after 10 s), at a random moment
+    const until = Date.now() + 10000
+    while (Date.now() < until && !writers.every((w) => w.out().includes('synced '))) await sleep(50)
+    await sleep(rng.int(0, 1000))
     const killedAt = Date.now()
     process.kill(pid, 'SIGKILL')
     // the writers must all end (their next call fails with ENOTCONN), none blocked
@@ -106,8 +109,8 @@ t.test(`SIGKILL the server ${KILLS} times during writes: nobody blocks, the dead
     worstProbe = Math.max(worstProbe, probe.ms)
     if (!/Transport endpoint is not connected/.test(probe.stderr)) problems.push(`round ${round}: stat on the dead mount: ${probe.stderr.trim() || `exit ${probe.status}`}`)
     if (probe.ms > 1000) problems.push(`round ${round}: stat on the dead mount took ${probe.ms} ms`)
-    // even rounds: razorfs umount cleans up; odd rounds leave it to the next razorfs mount
-    if (round % 2 === 0 || round === KILLS - 1) {
+    // odd rounds (and the last): razorfs umount cleans up; even rounds leave it to the next razorfs mount
+    if (round % 2 === 1 || round === KILLS - 1) {
       const u = umount(m)
       if (u.status !== 0 || !/is gone; .*detached the dead mount/.test(u.stderr)) problems.push(`round ${round}: razorfs umount of the dead mount: exit ${u.status}: ${u.stderr}`)
     }

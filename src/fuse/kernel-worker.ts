@@ -60,7 +60,7 @@ function main(): void {
   process.argv = [process.argv[0]!, ...argv]
   let razor: RazorFs
   try {
-    razor = new RazorFs(Image.open(image, {readOnly: o.readOnly}), {noatime: o.noatime})
+    razor = new RazorFs(Image.open(image, {readOnly: o.readOnly}), {noatime: o.noatime, syncOnClose: o.syncOnClose})
   } catch (e) {
     post({type: 'error', error: serializeError(e)})
     return

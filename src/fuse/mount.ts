@@ -102,7 +102,7 @@ export async function mountImage(image: string, mountpoint: string, o: MountOpti
   if (chooseBackend(o) === 'kernel') return mountKernel(image, full, abs, o, log)
   const {mountLibfuse} = await import('./libfuse.js')
   const img = Image.open(image, {readOnly: o.readOnly})
-  const razor = new RazorFs(img, {noatime: o.noatime})
+  const razor = new RazorFs(img, {noatime: o.noatime, syncOnClose: o.syncOnClose})
   try {
     return await mountLibfuse({image: full, mountpoint: abs, razor, o, log})
   } catch (e) {

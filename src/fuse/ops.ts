@@ -26,6 +26,8 @@ export interface RazorFsOptions {
   /** Never change atime (else relatime: only when older than mtime/ctime or a day). */
   noatime?: boolean
   writeBack?: WriteBackLimits
+  /** Commit at every close(2) (FLUSH) of a file, before close returns (-o sync_on_close). */
+  syncOnClose?: boolean
 }
 
 /** Changes of a setattr; 'now' is the kernel's UTIME_NOW. */
@@ -102,6 +104,7 @@ export class RazorFs {
   readonly img: Image
   readonly readOnly: boolean
   private readonly noatime: boolean
+  private readonly syncOnClose: boolean
   private readonly wb: WriteBack
   private readonly handles = new Map<number, Handle>()
   /** Open file handles per inode. */
@@ -114,6 +117,7 @@ export class RazorFs {
     this.img = img
     this.readOnly = img.readOnly
     this.noatime = Boolean(opts.noatime)
+    this.syncOnClose = Boolean(opts.syncOnClose)
     this.wb = new WriteBack(img, opts.writeBack)
   }
 
@@ -331,7 +335,10 @@ export class RazorFs {
   /** close(2) of one descriptor: write the buffers, so that errors reach close. */
   flush(fh: number): void {
     const h = this.handle(fh)
-    if (h.kind === 'file' && !this.readOnly) this.wb.flush(h.ino)
+    if (h.kind !== 'file' || this.readOnly) return
+    this.wb.flush(h.ino)
+    // -o sync_on_close: close(2) waits for FLUSH (not for RELEASE), so commit here
+    if (this.syncOnClose && this.img.uncommitted) this.img.flush()
   }
 
   release(fh: number): void {
