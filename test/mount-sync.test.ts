@@ -34,6 +34,8 @@ function kill(pid: number): void {
 
 interface Case {
   name: string
+  /** Mount options besides commit=0. */
+  opts?: string
   /** Write through the mount and make it durable the documented way; returns path → sha256 (or 'dir') expected after the kill. */
   act: (m: string, src: string) => Record<string, string>
 }
@@ -103,6 +105,17 @@ const CASES: Case[] = [
       return {d: 'dir', 'd/g': sha(data), 'd/f': 'absent'}
     },
   },
+  {
+    name: 'close(2) under -o sync_on_close',
+    opts: 'sync_on_close',
+    act: (m) => {
+      const data = random(500000, 'close')
+      fs.writeFileSync(path.join(m, 'f'), data)
+      fs.mkdirSync(path.join(m, 'd'))
+      fs.writeFileSync(path.join(m, 'd/g'), 'small')
+      return {f: sha(data), d: 'dir', 'd/g': sha(Buffer.from('small'))}
+    },
+  },
 ]
 
 for (const c of CASES) {
@@ -113,7 +126,7 @@ for (const c of CASES) {
     const src = path.join(dir, 'src')
     fs.writeFileSync(src, random(3 << 20, 'src'))
     const m = path.join(dir, 'mnt')
-    const {pid} = mount(t, image, m, ['commit=0'])
+    const {pid} = mount(t, image, m, [c.opts ? `commit=0,${c.opts}` : 'commit=0'])
     if (!pid) return
     const want = c.act(m, src)
     kill(pid)
