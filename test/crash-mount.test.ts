@@ -10,7 +10,9 @@
 // acknowledged file with its exact content (and mode after fsync), every
 // acknowledged entry there (or gone), symlinks with their targets, exactly
 // one name of a durable file being renamed, and no state other than one a
-// prefix of the writes since the last flush gives.
+// prefix of the writes since the last flush gives. Another acknowledgement
+// kind (`razorfs sync MOUNTPOINT`: its place is marked in the driver's ACKS)
+// is one entry there.
 // RAZORFS_TEST_SEED replays the workload and the sampling;
 // RAZORFS_TEST_CRASH_SAMPLES sets how many dropped/reordered/torn states are
 // drawn, RAZORFS_TEST_CRASH_STEPS how many calls the driver makes.
@@ -71,6 +73,7 @@ t.test('a workload on a real mount, crashed at every write', async (t) => {
   }
   const result = JSON.parse(d.stdout) as {acks: Record<string, number>; ops: Record<string, number>; model: Record<string, Expect>}
   t.comment(`driver: ${STEPS} calls in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(result.ops)}; acknowledgements ${JSON.stringify(result.acks)}`)
+  // TODO(merger, z-sync): add 'sync' here once ACKS in helpers/crash-driver.mjs has it (`razorfs sync MOUNTPOINT`)
   for (const k of ['fsync', 'fdatasync', 'dirfsync']) t.ok((result.acks[k] ?? 0) >= 5, `${result.acks[k]} acknowledgements by ${k}`)
   const u = cli(['umount', mnt], {timeoutMs: 120000})
   t.equal(u.status, 0, `umount ${u.stderr}`)

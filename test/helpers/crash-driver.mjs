@@ -13,9 +13,13 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+// eslint-disable-next-line no-unused-vars -- for the `razorfs sync` acknowledgement (ACKS)
+import {execFileSync} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
 
 const [MNT, LOG, SEED, STEPS] = process.argv.slice(2)
 const ROOT = '/w'
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/run.js')
 
 // ---- randomness (seeded) and the log's mark record (src/core/device.ts: 24-byte header, kind 'M')
 const stream = crypto.createCipheriv('aes-256-ctr', crypto.createHash('sha256').update(`crash-driver:${SEED}`).digest(), Buffer.alloc(16))
@@ -107,10 +111,23 @@ const ACKS = {
     return set
   },
   // TODO(merger, z-sync): `razorfs sync MOUNTPOINT` returns once everything written to the mount
-  // before it is committed. Add it here (and to FILE_ACKS below when it should follow file writes):
-  // sync: () => { execFileSync(process.execPath, [BIN, 'sync', MNT]); return everything() },
+  // before it is committed — uncomment once the command exists (the 'whole' operation then uses it):
+  // sync: () => (execFileSync(process.execPath, [BIN, 'sync', MNT], {stdio: 'ignore'}), everything()),
 }
 const FILE_ACKS = ['fsync', 'fdatasync']
+/** Acknowledgement kinds that cover the whole tree: every kind of ACKS but those of a file or a directory. */
+const TREE_ACKS = Object.keys(ACKS).filter((k) => !['fsync', 'fdatasync', 'dirfsync'].includes(k))
+
+/** Everything in the model, with the names gone as absent (for a whole-tree acknowledgement). */
+function everything() {
+  const set = {}
+  for (const [p, n] of model) {
+    if (n.type === 'file') n.acked = sha(n.data)
+    set[`c:${p}`] = n.type === 'file' ? fileExpect(n, true) : n.type === 'symlink' ? {type: 'symlink', target: n.target} : {type: 'dir'}
+  }
+  for (const names of seen.values()) for (const c of names) if (!model.has(c)) set[`e:${c}`] = {absent: true}
+  return set
+}
 
 /** After writing `p` through `fd`: acknowledge it (most of the time) by one of FILE_ACKS. */
 function maybeAck(p, fd) {
@@ -261,6 +278,11 @@ const OPS = {
   dirfsync() {
     dirAck(pick([...model].filter(([, n]) => n.type === 'dir').map(([p]) => p)))
   },
+  whole() {
+    if (!TREE_ACKS.length) return OPS.dirfsync()
+    const kind = pick(TREE_ACKS)
+    acked(kind, ACKS[kind]())
+  },
 }
 const WEIGHTS = [
   ['create', 20],
@@ -275,6 +297,7 @@ const WEIGHTS = [
   ['mkdir', 6],
   ['rmdir', 3],
   ['dirfsync', 6],
+  ['whole', 3],
 ]
 const TOTAL = WEIGHTS.reduce((s, [, w]) => s + w, 0)
 

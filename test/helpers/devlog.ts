@@ -24,7 +24,7 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import {MemoryDevice} from '../../src/core/device.js'
+import {MemoryDevice, type BlockDevice} from '../../src/core/device.js'
 import {Image} from '../../src/core/index.js'
 import type {Rng} from './rng.js'
 
@@ -182,10 +182,71 @@ export function checkExpectations(tree: Tree, expects: ReadonlyMap<string, Expec
   return bad
 }
 
+/**
+ * A device over an image held elsewhere (never changed): writes go to pages
+ * of its own, so a crash state costs the pages written, not a copy of the image.
+ */
+export class CowDevice implements BlockDevice {
+  private readonly pages = new Map<number, Buffer>()
+  private _size: number
+  constructor(
+    private readonly base: Buffer,
+    private readonly page = 4096,
+  ) {
+    this._size = base.length
+  }
+  get size(): number {
+    return this._size
+  }
+  read(pos: number, length: number): Buffer {
+    const out = Buffer.alloc(length)
+    for (let done = 0; done < length; ) {
+      const at = pos + done
+      const n = Math.floor(at / this.page)
+      const off = at - n * this.page
+      const take = Math.min(length - done, this.page - off)
+      const pg = this.pages.get(n)
+      if (pg) pg.copy(out, done, off, off + take)
+      else if (at < this.base.length) this.base.copy(out, done, at, Math.min(this.base.length, at + take))
+      done += take
+    }
+    return out
+  }
+  write(pos: number, data: Buffer): void {
+    for (let done = 0; done < data.length; ) {
+      const at = pos + done
+      const n = Math.floor(at / this.page)
+      const off = at - n * this.page
+      const take = Math.min(data.length - done, this.page - off)
+      let pg = this.pages.get(n)
+      if (!pg) {
+        pg = Buffer.alloc(this.page)
+        if (n * this.page < this.base.length) this.base.copy(pg, 0, n * this.page, Math.min(this.base.length, (n + 1) * this.page))
+        this.pages.set(n, pg)
+      }
+      data.copy(pg, off, done, done + take)
+      done += take
+    }
+    if (pos + data.length > this._size) this._size = pos + data.length
+  }
+  flush(): void {}
+  resize(size: number): void {
+    if (size < this._size) throw new Error('CowDevice does not shrink')
+    this._size = size
+  }
+  close(): void {}
+  /** The whole content. */
+  contents(): Buffer {
+    const out = Buffer.alloc(this._size)
+    this.base.copy(out, 0, 0, Math.min(this.base.length, this._size))
+    for (const [n, pg] of this.pages) pg.copy(out, n * this.page, 0, Math.min(this.page, this._size - n * this.page))
+    return out
+  }
+}
+
 /** Image bytes: `base` with `writes` applied in order (and the last one torn after `tornBytes`). */
-export function applyWrites(base: Buffer, writes: ReadonlyArray<{pos: number; data: Buffer}>, tornBytes?: number): MemoryDevice {
-  const dev = new MemoryDevice(0)
-  dev.write(0, base)
+export function applyWrites(base: Buffer, writes: ReadonlyArray<{pos: number; data: Buffer}>, tornBytes?: number): CowDevice {
+  const dev = new CowDevice(base)
   writes.forEach((w, i) => dev.write(w.pos, tornBytes !== undefined && i === writes.length - 1 ? w.data.subarray(0, tornBytes) : w.data))
   return dev
 }
@@ -249,7 +310,7 @@ export class CrashRun {
   }
 
   /** Recover `dev` read-write and check it; the tree, or undefined (and a failure) when it does not recover clean. */
-  private recover(label: string, dev: MemoryDevice): Tree | undefined {
+  private recover(label: string, dev: BlockDevice): Tree | undefined {
     let img: Image
     try {
       img = Image.openDevice(label, dev, {readOnly: false})
@@ -286,9 +347,7 @@ export class CrashRun {
     dev.write(0, this.o.base)
     for (let w = 0; w <= this.writes.length; w++) {
       if (w > 0) dev.write(this.writes[w - 1]!.pos, this.writes[w - 1]!.data)
-      const copy = new MemoryDevice(0)
-      copy.write(0, dev.contents())
-      const tree = this.recover(`prefix ${w}`, copy)
+      const tree = this.recover(`prefix ${w}`, new CowDevice(dev.contents()))
       this.counts.prefixes++
       this.prefixDigest.push(tree ? treeDigest(tree) : '')
       if (!tree) continue
