@@ -4,6 +4,7 @@
  * crashes (see `RecordingDevice` in the test helpers).
  */
 import fs from 'node:fs'
+import nodePath from 'node:path'
 
 export interface BlockDevice {
   /** Size in bytes. */
@@ -20,13 +21,71 @@ export interface BlockDevice {
   close(): void
 }
 
+/**
+ * TEST SEAM — the device log (test/README.md, "Crash testing of real
+ * processes"). When the environment variable `RAZORFS_TEST_DEVICE_LOG` names a
+ * file, every FileDevice opened for writing (Image.open read-write, Image.create,
+ * fsck's repairs; in any process or worker thread that inherits the variable)
+ * appends to that file, with O_APPEND and one write(2) per record:
+ *
+ *   'O' when opened (payload: the absolute path, pos: the size),
+ *   'W' for each write or writev, after the data is written (payload: the bytes, pos: their offset),
+ *   'F' for each flush, once fsync(2) has returned (everything logged before it by this device is durable),
+ *   'R' for each resize (pos: the new size), 'C' at close.
+ *
+ * Tests add 'M' (mark) records of their own (payload: a label) at their
+ * acknowledgement points, and rebuild the image a crash could leave at any
+ * point from a copy of the image before and the log. Each record is a 24-byte
+ * little-endian header — u8 kind (ASCII), 3 zero bytes, u32 pid, u32 device
+ * (numbered per process from 1; 0 for marks), u32 payload length, u64 pos —
+ * and the payload. Unset (always, outside tests), the variable costs one
+ * lookup per open and nothing per write: `log` stays undefined.
+ */
+export const DEVICE_LOG_ENV = 'RAZORFS_TEST_DEVICE_LOG'
+export const DEVICE_LOG_HEADER = 24
+
+let deviceLogCount = 0
+
+class DeviceLog {
+  private readonly fd: number
+  private readonly id = ++deviceLogCount
+
+  constructor(file: string, devicePath: string, size: number) {
+    this.fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644)
+    this.record('O', size, [Buffer.from(nodePath.resolve(devicePath))])
+  }
+
+  record(kind: 'O' | 'W' | 'F' | 'R' | 'C', pos: number, payload: readonly Buffer[] = []): void {
+    const h = Buffer.alloc(DEVICE_LOG_HEADER)
+    h.write(kind, 0, 'latin1')
+    h.writeUInt32LE(process.pid, 4)
+    h.writeUInt32LE(this.id, 8)
+    let len = 0
+    for (const p of payload) len += p.length
+    h.writeUInt32LE(len, 12)
+    h.writeBigUInt64LE(BigInt(pos), 16)
+    const rec = payload.length ? Buffer.concat([h, ...payload]) : h
+    let done = 0
+    while (done < rec.length) done += fs.writeSync(this.fd, rec, done, rec.length - done)
+  }
+
+  close(): void {
+    this.record('C', 0)
+    fs.closeSync(this.fd)
+  }
+}
+
 export class FileDevice implements BlockDevice {
   private fd: number | undefined
   private _size: number
+  /** The test seam's log (see DeviceLog); undefined unless RAZORFS_TEST_DEVICE_LOG is set. */
+  private readonly log: DeviceLog | undefined
 
   private constructor(fd: number, readonly path: string, readonly readOnly: boolean) {
     this.fd = fd
     this._size = fs.fstatSync(fd).size
+    const logFile = readOnly ? undefined : process.env[DEVICE_LOG_ENV]
+    if (logFile) this.log = new DeviceLog(logFile, path, this._size)
   }
 
   static open(path: string, readOnly: boolean): FileDevice {
@@ -61,6 +120,11 @@ export class FileDevice implements BlockDevice {
   }
 
   write(pos: number, data: Buffer): void {
+    this.writeAt(pos, data)
+    this.log?.record('W', pos, [data])
+  }
+
+  private writeAt(pos: number, data: Buffer): void {
     let done = 0
     while (done < data.length) done += fs.writeSync(this.handle, data, done, data.length - done, pos + done)
     if (pos + data.length > this._size) this._size = pos + data.length
@@ -79,7 +143,7 @@ export class FileDevice implements BlockDevice {
         for (const p of batch) {
           if (n >= p.length) n -= p.length
           else {
-            this.write(at + n, p.subarray(n))
+            this.writeAt(at + n, p.subarray(n))
             n = 0
           }
           at += p.length
@@ -89,19 +153,25 @@ export class FileDevice implements BlockDevice {
       i += batch.length
     }
     if (off > this._size) this._size = off
+    this.log?.record('W', pos, parts)
   }
 
   flush(): void {
     fs.fsyncSync(this.handle)
+    this.log?.record('F', 0)
   }
 
   resize(size: number): void {
     fs.ftruncateSync(this.handle, size)
     this._size = size
+    this.log?.record('R', size)
   }
 
   close(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd)
+    if (this.fd !== undefined) {
+      fs.closeSync(this.fd)
+      this.log?.close()
+    }
     this.fd = undefined
   }
 }
