@@ -13,7 +13,6 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-// eslint-disable-next-line no-unused-vars -- for the `razorfs sync` acknowledgement (ACKS)
 import {execFileSync} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
@@ -110,9 +109,8 @@ const ACKS = {
     for (const c of seen.get(dir) ?? []) if (!model.has(c)) set[`e:${c}`] = {absent: true}
     return set
   },
-  // TODO(merger, z-sync): `razorfs sync MOUNTPOINT` returns once everything written to the mount
-  // before it is committed — uncomment once the command exists (the 'whole' operation then uses it):
-  // sync: () => (execFileSync(process.execPath, [BIN, 'sync', MNT], {stdio: 'ignore'}), everything()),
+  // `razorfs sync MOUNTPOINT` returns once everything written to the mount before it is committed
+  sync: () => (execFileSync(process.execPath, [BIN, 'sync', MNT], {stdio: 'ignore'}), everything()),
 }
 const FILE_ACKS = ['fsync', 'fdatasync']
 /** Acknowledgement kinds that cover the whole tree: every kind of ACKS but those of a file or a directory. */
@@ -297,7 +295,7 @@ const WEIGHTS = [
   ['mkdir', 6],
   ['rmdir', 3],
   ['dirfsync', 6],
-  ['whole', 3],
+  ['whole', 6],
 ]
 const TOTAL = WEIGHTS.reduce((s, [, w]) => s + w, 0)
 
