@@ -30,7 +30,7 @@ export interface BlockDevice {
  *
  *   'O' when opened (payload: the absolute path, pos: the size),
  *   'W' for each write or writev, after the data is written (payload: the bytes, pos: their offset),
- *   'F' for each flush, once fsync(2) has returned (everything logged before it by this device is durable),
+ *   'F' for each flush, once fsync(2) has returned (every write to the file logged before it is durable),
  *   'R' for each resize (pos: the new size), 'C' at close.
  *
  * Tests add 'M' (mark) records of their own (payload: a label) at their
@@ -39,7 +39,7 @@ export interface BlockDevice {
  * little-endian header — u8 kind (ASCII), 3 zero bytes, u32 pid, u32 device
  * (numbered per process from 1; 0 for marks), u32 payload length, u64 pos —
  * and the payload. Unset (always, outside tests), the variable costs one
- * lookup per open and nothing per write: `log` stays undefined.
+ * lookup per open and a test of an undefined field per write and flush.
  */
 export const DEVICE_LOG_ENV = 'RAZORFS_TEST_DEVICE_LOG'
 export const DEVICE_LOG_HEADER = 24
