@@ -96,6 +96,11 @@ t.test('through the binary: journal show, fsck, journal replay', async (t) => {
   const showJson = JSON.parse(cli(['journal', 'show', p, '--json']).stdout)
   t.same(showJson.damaged.map((d: {path: string; offset: number}) => [d.path, d.offset]), [[`/f${DAMAGED}`, 0]])
 
+  // a read-only command says so in its recovery note
+  const ls = cli(['ls', p])
+  t.equal(ls.status, 0, ls.stderr)
+  t.match(ls.stderr, `damaged data kept (reads of it fail its checksum): /f${DAMAGED}: ${range}`)
+
   // fsck -n: reports, writes nothing, exit 4
   const n = cli(['fsck', '-n', p, '--json'])
   t.equal(n.status, 4, n.stderr)
