@@ -11,6 +11,15 @@ import {KEY_SIZE, nameHash} from '../src/core/format/keys.js'
 import {bitsPerBitmapBlock} from '../src/core/format/bitmap.js'
 import {featureMask, featureNames, unknownBits} from '../src/core/format/features.js'
 import {bytes, s64, struct, u32, u64, u8} from '../src/core/format/codec.js'
+import {UNDO_MAGIC, undoHeader, undoRecordHead} from '../src/core/format/undo.js'
+import {applyUndo, UndoDevice} from '../src/core/undo.js'
+import {MemoryDevice} from '../src/core/device.js'
+import {Image, S_IFCHR} from '../src/core/index.js'
+import {normalizeCreateOptions} from '../src/core/create-options.js'
+import {crc32} from '../src/core/format/checksum.js'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 
 t.test('block header: 48 bytes, fields where FORMAT.md §3 puts them', async (t) => {
   t.equal(HEADER_SIZE, 48)
@@ -83,4 +92,55 @@ t.test('feature table: unknown bits are reported', async (t) => {
   t.same(featureNames('incompat', 1 + 4 + 8), ['zstd', 'packed', 'incompat_bit3'])
   t.equal(unknownBits('incompat', 1 + 4 + 8), 8)
   t.equal(unknownBits('roCompat', 0), 0)
+})
+
+t.test('undo file: 64-byte header and 16-byte record heads (§14); existing files still apply', async (t) => {
+  t.equal(undoHeader.size, 64)
+  t.equal(undoRecordHead.size, 16)
+  const h = (f: string) => undoHeader.offsetOf(f)
+  t.same([h('magic'), h('blockSize'), h('imageSize'), h('uuid')], [0, 8, 16, 24])
+  t.same([undoRecordHead.offsetOf('block'), undoRecordHead.offsetOf('crc')], [0, 8])
+  t.equal(UNDO_MAGIC.toString('latin1'), 'RZUNDO01')
+  // a file laid out by hand as the code before the declaration wrote it
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'undo-layout-'))
+  t.teardown(() => fs.rmSync(dir, {recursive: true, force: true}))
+  const img = path.join(dir, 'img')
+  fs.writeFileSync(img, Buffer.alloc(4 * 1024, 0xee))
+  const old = Buffer.alloc(1024, 0x11)
+  const head = Buffer.alloc(64)
+  head.write('RZUNDO01', 0, 'latin1')
+  head.writeUInt32LE(1024, 8)
+  head.writeUInt32LE(3 * 1024, 16)
+  const rec = Buffer.alloc(16)
+  rec.writeUInt32LE(2, 0)
+  rec.writeUInt32LE(crc32(old), 8)
+  const undo = path.join(dir, 'undo')
+  fs.writeFileSync(undo, Buffer.concat([head, rec, old]))
+  t.same(applyUndo(undo, img), {blocks: 1, imageSize: 3 * 1024})
+  const after = fs.readFileSync(img)
+  t.equal(after.length, 3 * 1024)
+  t.ok(after.subarray(2048, 3072).equals(old) && after.subarray(0, 2048).every((b) => b === 0xee))
+  // and the writer produces exactly that layout
+  const dev = new MemoryDevice(0)
+  dev.write(0, Buffer.alloc(3 * 1024, 0x11))
+  const u = new UndoDevice(dev, 1024, path.join(dir, 'undo2'), Buffer.alloc(16, 7))
+  u.write(2048, Buffer.alloc(1024, 0x22))
+  u.close()
+  const written = fs.readFileSync(path.join(dir, 'undo2'))
+  t.same(undoHeader.decode(written), {magic: UNDO_MAGIC, blockSize: 1024, imageSize: 3 * 1024, uuid: Buffer.alloc(16, 7)})
+  t.ok(written.subarray(64, 80).equals(rec) && written.subarray(80).equals(old))
+})
+
+t.test('u64 exceptions (header): device numbers above 2^53 are refused, not written unreadable', async (t) => {
+  const dev = new MemoryDevice(0)
+  const img = Image.format('rdev', dev, normalizeCreateOptions({size: 4 << 20}))
+  t.throws(() => img.create(1, 'big', {mode: S_IFCHR | 0o600, rdev: 2 ** 60}), {code: 'ERANGE'})
+  const ok = img.create(1, 'max', {mode: S_IFCHR | 0o600, rdev: 2 ** 53 - 1})
+  const small = img.create(1, 'small', {mode: S_IFCHR | 0o600, rdev: 0x0501})
+  t.throws(() => img.setattr(small, {rdev: 2 ** 53}), {code: 'ERANGE'})
+  img.close()
+  const again = Image.openDevice('rdev', dev)
+  t.equal(again.stat(ok).rdev, 2 ** 53 - 1)
+  t.same(again.readdir(1).map((e) => e.name.toString()).sort(), ['max', 'small'])
+  again.close()
 })

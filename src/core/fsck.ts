@@ -12,6 +12,7 @@ import {hasFeature, withoutFeature} from './format/features.js'
 import {blockHeader, resealBlock} from './format/header.js'
 import {STATE_CLEAN} from './format/superblock.js'
 import {Image} from './image.js'
+import type {DamagedData} from './damage.js'
 import {acquireWriterLock} from './lock.js'
 import {OverlayDevice} from './overlay-device.js'
 import {loadSuperblock, writeSuperblock, type LoadedSuperblock} from './superblock.js'
@@ -74,7 +75,7 @@ export interface FsckReport {
 }
 
 /** Problems no repair can fix (the data itself is gone): reported, never "fixed". */
-const UNFIXABLE = new Set(['DATA_CHECKSUM'])
+const UNFIXABLE = new Set(['DATA_CHECKSUM', 'JOURNAL_DATA_DAMAGED'])
 
 /** Problems a crash leaves that replay resolves by itself: they do not make an image inconsistent. */
 const AFTER_CRASH = new Set(['JOURNAL_NEEDS_RECOVERY', 'JOURNAL_TORN'])
@@ -163,9 +164,12 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
       if (ro.recovery.transactions) add('JOURNAL_NEEDS_RECOVERY', {found: ro.recovery.transactions})
       const d = ro.recovery.discarded
       if (d) add(d.state === 'corrupt' ? 'JOURNAL_CORRUPT' : 'JOURNAL_TORN', {found: d.seq, detail: d.reason})
+      for (const x of ro.recovery.damaged ?? []) if (x.ino !== undefined) add('JOURNAL_DATA_DAMAGED', damagedContext(x))
     }
     result = ro.check({checkData: opts.checkData, onPass: opts.onPass})
-    found.push(...result.problems)
+    // a damaged range recovery named is not reported a second time by --check-data
+    const named = new Set((ro.recovery?.damaged ?? []).filter((x) => x.offset !== undefined).map((x) => `${x.ino}:${x.offset}`))
+    found.push(...result.problems.filter((p) => !(p.id === 'DATA_CHECKSUM' && named.has(`${p.ino}:${p.found}`))))
     report.summary = {inodes: result.inodes, directories: result.directories, files: result.files, usedBlocks: result.usedBlocks, blocks: result.blocks}
     const inconsistent = found.filter((p) => !AFTER_CRASH.has(p.id))
     const fixable = found.filter((p) => !UNFIXABLE.has(p.id))
@@ -241,6 +245,12 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
   report.problems = found.map((p) => record(p, !UNFIXABLE.has(p.id)))
   report.exit = found.some((p) => UNFIXABLE.has(p.id)) ? FSCK_EXIT.CORRECTED | FSCK_EXIT.UNCORRECTED : FSCK_EXIT.CORRECTED
   return report
+}
+
+/** Where a damaged block recovery found lies, as a problem's context. */
+function damagedContext(x: DamagedData): Parameters<typeof makeProblem>[1] {
+  const what = x.xattr !== undefined ? `the value of xattr ${x.xattr}` : `bytes ${x.offset}-${x.offset! + x.length! - 1}${x.pack !== undefined ? ` (a packed tail; pack at block ${x.pack})` : ''}`
+  return {ino: x.ino, path: x.path || `inode ${x.ino}`, block: x.block, found: x.seq, detail: `${what} (inode ${x.ino}, block ${x.block})`}
 }
 
 function record(p: Problem, fixed: boolean): FsckProblem {

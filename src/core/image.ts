@@ -30,6 +30,7 @@ import {formatUuid, normalizeCreateOptions, type NormalizedCreate} from './creat
 import {Journal, type MetaBlock, type TxState} from './journal.js'
 import type {CommitFields} from './format/journal.js'
 import {OverlayDevice} from './overlay-device.js'
+import {locateDamage, type DamagedBlock, type DamagedData} from './damage.js'
 import {acquireWriterLock} from './lock.js'
 import {loadSuperblock, writeSuperblock} from './superblock.js'
 import {addOrphan, isOrphan, listOrphans, removeOrphan} from './orphans.js'
@@ -48,6 +49,18 @@ export interface RecoveryReport {
   discarded?: {seq: number; state: TxState; reason: string}
   /** Inodes unlinked while open before the crash, freed at this open (read-write opens only). */
   orphans?: number
+  /**
+   * Data blocks listed by committed transactions that fail their CRC, and
+   * what each holds: damaged file data. The transactions were redone all the
+   * same (committed work is never undone); the data stays as it is.
+   */
+  damaged?: DamagedData[]
+}
+
+/** A device number the inode record can hold (FORMAT.md: u64 fields below 2^53, so majors below 2^21). */
+function storableRdev(rdev: number): number {
+  if (!Number.isSafeInteger(rdev) || rdev < 0) throw fail('ERANGE', `device number ${rdev} cannot be stored: RAZORFS holds device numbers below 2^53 (major below 2^21)`)
+  return rdev
 }
 
 function applyCommit(sb: SuperblockFields, c: CommitFields): void {
@@ -237,12 +250,15 @@ export class Image {
     const readOnly = opts.readOnly !== false || forceReadOnly
     const cache = opts.cacheBlocks ?? DEFAULT_CACHE_BLOCKS
     let recovery: RecoveryReport | undefined
+    let damagedBlocks: DamagedBlock[] = []
     let device: BlockDevice = dev
     if (geo.journalBlocks && hasFeature(sb.incompat, 'needs_recovery')) {
       const journal = new Journal(dev, geo, uuid, sb.journalHead, sb.journalSeq)
       const overlay = new Map<number, Buffer>()
       let blocks = 0
+      const damaged: DamagedBlock[] = []
       const scan = journal.scan((tx, payloads) => {
+        for (const block of tx.damaged ?? []) damaged.push({seq: tx.seq, block})
         for (const p of payloads) {
           if (readOnly) overlay.set(p.block, p.data)
           else dev.write(p.block * geo.blockSize, p.data)
@@ -253,12 +269,14 @@ export class Image {
       const committed = scan.transactions.filter((t) => t.state === 'committed')
       const last = scan.transactions[scan.transactions.length - 1]
       recovery = {transactions: committed.length, blocks, discarded: last && last.state !== 'committed' ? {seq: last.seq, state: last.state, reason: last.reason ?? ''} : undefined}
+      damagedBlocks = damaged
       sb.journalHead = scan.end
       sb.journalSeq = scan.nextSeq
       if (readOnly) device = new OverlayDevice(dev, geo.blockSize, overlay)
       else dev.flush()
     }
     const img = Image.assemble(name, device, sb, uuid, geo, readOnly, cache)
+    if (recovery && damagedBlocks.length) recovery.damaged = locateDamage(img.v, damagedBlocks)
     img.recovery = recovery
     if (!readOnly) {
       img.startWriting()
@@ -726,7 +744,7 @@ export class Image {
     const rec = newInode(mode, t, sb.generation)
     rec.uid = attrs.uid ?? 0
     rec.gid = attrs.gid ?? 0
-    rec.rdev = attrs.rdev ?? 0
+    rec.rdev = storableRdev(attrs.rdev ?? 0)
     rec.flags = attrs.flags ?? 0
     for (const w of ['atime', 'mtime', 'ctime', 'crtime'] as const) if (attrs[w]) setTime(rec, w, attrs[w]!)
     const isDir = (mode & S_IFMT) === S_IFDIR
@@ -1064,7 +1082,7 @@ export class Image {
       if (attrs.uid !== undefined) rec.uid = attrs.uid >>> 0
       if (attrs.gid !== undefined) rec.gid = attrs.gid >>> 0
       if (attrs.flags !== undefined) rec.flags = attrs.flags
-      if (attrs.rdev !== undefined) rec.rdev = attrs.rdev
+      if (attrs.rdev !== undefined) rec.rdev = storableRdev(attrs.rdev)
       for (const w of ['atime', 'mtime', 'crtime'] as const) if (attrs[w]) setTime(rec, w, attrs[w]!)
       setTime(rec, 'ctime', attrs.ctime ?? this.clock())
     })

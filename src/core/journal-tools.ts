@@ -9,6 +9,7 @@ import {fail} from './errors.js'
 import {hasFeature} from './format/features.js'
 import {Image, type RecoveryReport} from './image.js'
 import {Journal, payloadKind, type JournalTx} from './journal.js'
+import type {DamagedData} from './damage.js'
 import {loadSuperblock} from './superblock.js'
 
 export interface JournalTxReport extends Omit<JournalTx, 'targets' | 'commit'> {
@@ -23,6 +24,11 @@ export interface JournalReport {
   seq: number
   needsRecovery: boolean
   transactions: JournalTxReport[]
+  /**
+   * Data blocks committed transactions list that fail their CRC, and what
+   * each holds (recovery redoes those transactions and keeps the data as it is).
+   */
+  damaged?: DamagedData[]
 }
 
 /** Read an image's journal without changing anything. */
@@ -37,6 +43,11 @@ export function inspectJournal(path: string): JournalReport {
     const kinds = new Map<number, Map<number, string>>()
     const scan = j.scan((tx, payloads) => kinds.set(tx.seq, new Map(payloads.map((p) => [p.block, payloadKind(p.data)]))))
     report.transactions = scan.transactions.map(({targets, commit: _c, ...tx}) => ({...tx, blocks: targets.map((b) => ({block: b, kind: kinds.get(tx.seq)?.get(b) ?? 'unknown'}))}))
+    if (needsRecovery && report.transactions.some((t) => t.damaged?.length)) {
+      // what the damaged blocks hold: the image as recovery leaves it, replayed in memory
+      const img = Image.openDevice(path, dev, {readOnly: true})
+      report.damaged = img.recovery?.damaged
+    }
     return report
   } finally {
     dev.close()
@@ -93,6 +104,7 @@ export function replayJournal(path: string, opts: ReplayOptions = {}): ReplayRes
       transactions: r.needsRecovery ? committed.length : 0,
       blocks: r.needsRecovery ? committed.reduce((n, t) => n + t.blocks.length, 0) : 0,
       discarded: r.needsRecovery && bad ? {seq: bad.seq, state: bad.state, reason: bad.reason ?? ''} : undefined,
+      damaged: r.damaged,
       plan: r.needsRecovery ? committed : [],
     }
   }

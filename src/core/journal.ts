@@ -3,9 +3,10 @@
  * each a set of whole metadata blocks followed by a commit block. A commit is
  * durable when `write` returns; the copies are then written home, and a
  * checkpoint (fsync, then moving the superblock's journal head) frees the
- * log space. Recovery scans from the head and keeps every transaction whose
+ * log space. Recovery scans from the head and redoes every transaction whose
  * descriptors, payloads and commit all verify, stopping at the first that
- * does not (a torn or half-written transaction is discarded).
+ * does not (a torn or half-written transaction is discarded); committed work
+ * is never undone (see `scan` for data blocks that fail their CRC).
  */
 import type {BlockDevice} from './device.js'
 import {crc32} from './format/checksum.js'
@@ -14,6 +15,9 @@ import type {Geometry} from './format/geometry.js'
 import {blockHeader, blockProblem, HEADER_SIZE, sealBlock} from './format/header.js'
 import {commitBody, descriptorCapacity, descriptorHead, DESCRIPTOR_DATA_CHECKS, JournalBlockType, readDescriptorEntries, writeDescriptorEntries, type CommitFields, type DescriptorEntry} from './format/journal.js'
 import {fail} from './errors.js'
+
+/** Payload bytes recovery keeps in memory between deciding and redoing; beyond, it reads the log twice. */
+const KEEP_PAYLOAD_BYTES = 64 << 20
 
 export type TxState = 'committed' | 'incomplete' | 'corrupt'
 
@@ -29,6 +33,12 @@ export interface JournalTx {
   /** Home blocks it writes, in order. */
   targets: number[]
   commit?: CommitFields
+  /**
+   * Committed transactions only: data blocks it lists (descriptor flags bit 0)
+   * that fail their CRC — file data damaged after the commit was durable.
+   * The transaction is redone; the blocks are reported.
+   */
+  damaged?: number[]
 }
 
 export interface ScanResult {
@@ -86,19 +96,52 @@ export class Journal {
   }
 
   /**
-   * Walk the log from the head. `onPayload` receives each committed
-   * transaction's blocks once its commit has verified.
+   * Walk the log from the head (FORMAT.md §9, recovery). `onTx` receives each
+   * committed transaction with its payloads, in order, once it is known to be
+   * committed.
+   *
+   * A transaction is committed when its descriptors, payloads and commit
+   * block verify. The data blocks it lists (descriptor flags bit 0) are then
+   * checked against their CRCs: a mismatch in a transaction that is not the
+   * last one in the log, or whose home writes have begun, is damaged file
+   * data written by committed work — the transaction is redone all the same
+   * and the block reported in `damaged`. Only at the very end of the log,
+   * with nothing after it and none of its home blocks written, does a data
+   * mismatch mean the crash came before the commit's fsync: that
+   * transaction was never acknowledged and is discarded.
    */
   scan(onTx?: (tx: JournalTx, payloads: MetaBlock[]) => void): ScanResult {
+    // decide first, writing nothing (whether a transaction's home writes began is read before any redo
+    // writes over them), then walk again handing the committed transactions over
+    if (!onTx) return this.walk()
+    // the payloads of the first walk are kept while they are few (a default journal holds at most 128 MiB)
+    let kept: Array<[JournalTx, MetaBlock[]]> | undefined = []
+    let bytes = 0
+    const plan = this.walk((tx, payloads) => {
+      if (!kept) return
+      bytes += payloads.length * this.bs
+      if (bytes > KEEP_PAYLOAD_BYTES) kept = undefined
+      else kept.push([tx, payloads])
+    })
+    if (!kept) return this.walk(onTx, plan)
+    for (const [tx, payloads] of kept) onTx(tx, payloads)
+    return plan
+  }
+
+  private walk(onTx?: (tx: JournalTx, payloads: MetaBlock[]) => void, plan?: ScanResult): ScanResult {
     const transactions: JournalTx[] = []
     let pos = this.head
     let seq = this.seq
     const limit = this.head + this.size
+    /** The last committed transaction, held back until we know whether it ends the log. */
+    let held: {tx: JournalTx; payloads: MetaBlock[]; pos: number; homeWritten: boolean} | undefined
     while (pos < limit) {
       const first = this.readAt(pos)
       if (!this.parse(first, pos, JournalBlockType.DESCRIPTOR, seq)) break
       const tx: JournalTx = {seq, start: pos % this.size, length: 0, state: 'incomplete', targets: []}
       const payloads: MetaBlock[] = []
+      /** Listed data blocks and their CRCs (the last listing of a block wins). */
+      const checks = new Map<number, number>()
       let p = pos
       let desc: Buffer | undefined = first
       for (;;) {
@@ -118,16 +161,13 @@ export class Journal {
           break
         }
         p++
-        let torn = false
-        if (checksOnly) {
-          for (const e of entries) {
-            if (e.target >= this.geo.blockCount || crc32(this.dev.read(e.target * this.bs, this.bs)) !== e.crc) {
-              torn = true
-              tx.reason = `data block ${e.target} does not match its checksum (written after the crash point)`
-              break
-            }
-          }
+        if (checksOnly && entries.some((e) => e.target >= this.geo.blockCount)) {
+          tx.state = 'corrupt'
+          tx.reason = `descriptor at ${(p - 1) % this.size} lists a data block past the end of the image`
+          break
         }
+        if (checksOnly) for (const e of entries) checks.set(e.target, e.crc)
+        let torn = false
         for (const e of checksOnly ? [] : entries) {
           const data = this.readAt(p)
           if (crc32(data) !== e.crc || e.target >= this.geo.blockCount) {
@@ -159,10 +199,35 @@ export class Journal {
       }
       tx.length = p - pos
       transactions.push(tx)
-      if (tx.state !== 'committed') break
-      onTx?.(tx, payloads)
+      let homeWritten = false
+      if (tx.state === 'committed') {
+        const damaged = [...checks].filter(([b, crc]) => crc32(this.dev.read(b * this.bs, this.bs)) !== crc).map(([b]) => b)
+        if (damaged.length) tx.damaged = damaged.sort((a, b) => a - b)
+        // whether its home writes (which follow the commit's fsync) began; read before earlier transactions are redone over them
+        if (damaged.length && !plan) homeWritten = payloads.some((b) => this.dev.read(b.block * this.bs, this.bs).equals(b.data))
+      }
+      // something follows the held transaction: it was durable
+      if (held) onTx?.(held.tx, held.payloads)
+      held = undefined
+      if (tx.state !== 'committed') {
+        break
+      }
+      held = {tx, payloads, pos, homeWritten}
       pos = p
       seq++
+    }
+    if (held) {
+      const {tx, payloads} = held
+      // the end of the log: a listed data block that does not match, and no sign the commit was durable
+      const durable = plan ? plan.transactions.find((x) => x.seq === tx.seq)?.state === 'committed' : !tx.damaged || held.homeWritten
+      if (durable) onTx?.(tx, payloads)
+      else {
+        tx.state = 'incomplete'
+        tx.reason = `data block ${tx.damaged![0]} does not match its checksum and nothing after the commit reached the disk (written after the crash point)`
+        delete tx.damaged
+        pos = held.pos
+        seq = tx.seq
+      }
     }
     return {transactions, end: pos % this.size, nextSeq: seq}
   }

@@ -4,19 +4,17 @@
  * `applyUndo` writes those contents back, restoring the image byte for byte.
  * fsck --repair runs on it, so a repair can always be rolled back.
  *
- * File: 64-byte header (`RZUNDO01`, u32 block size, u32 reserved, u64 image
- * size, 16-byte image UUID, reserved), then records of (u64 block, u32 CRC32
- * of the old content, u32 reserved, old content).
+ * The file's layout is FORMAT.md §14, declared in format/undo.ts.
  */
 import fs from 'node:fs'
 import type {BlockDevice} from './device.js'
 import {fail} from './errors.js'
 import {crc32} from './format/checksum.js'
-import {readU64, writeU64} from './format/codec.js'
+import {decodeOr} from './format/codec.js'
+import {UNDO_MAGIC, undoHeader, undoRecordHead} from './format/undo.js'
 
-const MAGIC = Buffer.from('RZUNDO01')
-const HEADER = 64
-const RECORD_HEAD = 16
+const HEADER = undoHeader.size
+const RECORD_HEAD = undoRecordHead.size
 
 export class UndoDevice implements BlockDevice {
   private readonly saved = new Set<number>()
@@ -33,11 +31,7 @@ export class UndoDevice implements BlockDevice {
     uuid: Buffer,
   ) {
     this.fd = fs.openSync(undoPath, 'w')
-    const h = Buffer.alloc(HEADER)
-    MAGIC.copy(h, 0)
-    h.writeUInt32LE(blockSize, 8)
-    writeU64(h, 16, inner.size)
-    uuid.copy(h, 24)
+    const h = undoHeader.encode({magic: UNDO_MAGIC, blockSize, imageSize: inner.size, uuid})
     fs.writeSync(this.fd, h, 0, HEADER, 0)
     fs.fsyncSync(this.fd)
   }
@@ -54,9 +48,7 @@ export class UndoDevice implements BlockDevice {
       if (this.saved.has(b)) continue
       this.saved.add(b)
       const old = this.inner.read(b * bs, bs)
-      const rec = Buffer.alloc(RECORD_HEAD)
-      writeU64(rec, 0, b)
-      rec.writeUInt32LE(crc32(old), 8)
+      const rec = undoRecordHead.encode({block: b, crc: crc32(old)})
       const record = Buffer.concat([rec, old])
       fs.writeSync(this.fd, record, 0, record.length, this.offset)
       this.offset += record.length
@@ -89,17 +81,21 @@ export interface UndoResult {
 /** Write the old contents recorded in `undoPath` back into the image at `imagePath`. */
 export function applyUndo(undoPath: string, imagePath: string): UndoResult {
   const buf = fs.readFileSync(undoPath)
-  if (buf.length < HEADER || !buf.subarray(0, 8).equals(MAGIC)) throw fail('EINVAL', `${undoPath} is not a razorfs undo file`, {path: undoPath})
-  const bs = buf.readUInt32LE(8)
-  const size = readU64(buf, 16)
+  const notUndo = () => fail('EINVAL', `${undoPath} is not a razorfs undo file`, {path: undoPath})
+  if (buf.length < HEADER) throw notUndo()
+  const head = decodeOr(undoHeader, buf, notUndo)
+  if (!head.magic.equals(UNDO_MAGIC) || head.blockSize < 1024 || head.blockSize > 65536) throw notUndo()
+  const bs = head.blockSize
+  const size = head.imageSize
   const fd = fs.openSync(imagePath, 'r+')
   const done = new Set<number>()
   try {
     let o = HEADER
     while (o + RECORD_HEAD + bs <= buf.length) {
-      const block = readU64(buf, o)
+      const rec = decodeOr(undoRecordHead, buf.subarray(o, o + RECORD_HEAD), () => fail('ECHECKSUM', `${undoPath}: record at byte ${o} is damaged; nothing after it was applied`))
+      const {block} = rec
       const data = buf.subarray(o + RECORD_HEAD, o + RECORD_HEAD + bs)
-      if (crc32(data) !== buf.readUInt32LE(o + 8)) throw fail('ECHECKSUM', `${undoPath}: record for block ${block} is damaged; nothing after it was applied`, {block})
+      if (crc32(data) !== rec.crc) throw fail('ECHECKSUM', `${undoPath}: record for block ${block} is damaged; nothing after it was applied`, {block})
       if (!done.has(block)) {
         fs.writeSync(fd, data, 0, bs, block * bs)
         done.add(block)

@@ -1,6 +1,6 @@
 /** Opening images for the read-only commands. */
 import {statSync} from 'node:fs'
-import {Image} from '../../core/index.js'
+import {describeDamage, Image} from '../../core/index.js'
 import {HostError, UsageError} from './errors.js'
 
 /** Check that the host path exists and is not a directory, so missing files are host errors (exit 4) naming the path. */
@@ -20,9 +20,11 @@ export function recoveryNote(path: string, img: Pick<Image, 'recovery'>, readOnl
   const what = `${r.transactions} committed transaction${r.transactions === 1 ? '' : 's'} (${r.blocks} block${r.blocks === 1 ? '' : 's'})`
   const torn = r.discarded ? `; discarded ${r.discarded.state} transaction ${r.discarded.seq}` : ''
   const orphans = r.orphans ? `; freed ${r.orphans} inode${r.orphans === 1 ? '' : 's'} deleted while open` : ''
+  const hurt = (r.damaged ?? []).filter((d) => d.ino !== undefined)
+  const damaged = hurt.length ? `; damaged data kept (reads of it fail its checksum): ${hurt.map(describeDamage).join('; ')}` : ''
   return readOnly
-    ? `${path} was not closed cleanly: showing it with ${what} from its journal applied in memory${torn}; the image is not changed (replay it with 'razorfs journal replay ${path}')`
-    : `${path} was not closed cleanly: replayed ${what} from its journal${torn}${orphans}`
+    ? `${path} was not closed cleanly: showing it with ${what} from its journal applied in memory${torn}${damaged}; the image is not changed (replay it with 'razorfs journal replay ${path}')`
+    : `${path} was not closed cleanly: replayed ${what} from its journal${torn}${orphans}${damaged}`
 }
 
 /** Open an image read-only, run fn, and close it again (also on error). */

@@ -40,6 +40,7 @@ const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
   {n: 1, name: 'JOURNAL_NEEDS_RECOVERY', pass: 'journal', severity: 'warning', message: 'journal holds {found} committed transaction(s) not yet written home', fix: 'replay the journal', preenOk: true},
   {n: 2, name: 'JOURNAL_CORRUPT', pass: 'journal', severity: 'error', message: 'journal transaction {found} is corrupt: {detail}', fix: 'discard it and everything after it', preenOk: false},
   {n: 3, name: 'JOURNAL_TORN', pass: 'journal', severity: 'warning', message: 'last journal transaction {found} was never completed ({detail}); it was not acknowledged', fix: 'discard it', preenOk: true},
+  {n: 4, name: 'JOURNAL_DATA_DAMAGED', pass: 'journal', severity: 'error', message: '{path}: {detail}, written by committed journal transaction {found}, fails its checksum', fix: 'keep it: the transaction is replayed and the metadata kept; reads of the damaged range (or xattr) fail with a checksum error until it is rewritten, truncated or removed', preenOk: false},
   // tree and inodes
   {n: 1, name: 'TREE_BLOCK_BAD', pass: 'tree', severity: 'error', message: 'tree block {block} unreadable: {detail}', fix: 'drop the subtree and reattach what survives', preenOk: false},
   {n: 2, name: 'TREE_KEY_ORDER', pass: 'tree', severity: 'error', message: 'tree block {block}: keys outside the bounds its parent gives ({detail})', fix: 'rebuild the tree from its items', preenOk: false},
