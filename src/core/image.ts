@@ -356,12 +356,15 @@ export class Image {
     this.v.data.drain()
     this.v.sb.generation++
     const blocks = this.takeDirty()
-    if (j.cost(blocks.length) > j.free) this.checkpoint()
-    if (j.cost(blocks.length) > j.free)
+    const data = this.v.data
+    const listed = !data.wroteData ? [] : data.checks ?? 'ordered'
+    // the descriptors listing data blocks take journal space too (leaving them out let a commit fail with ENOSPC at fsync)
+    const cost = j.cost(blocks.length, listed === 'ordered' ? 0 : listed.length)
+    if (cost > j.free) this.checkpoint()
+    if (cost > j.free)
       throw fail('ENOSPC', `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal holds; make the image with a larger --journal-size`)
     const fields = this.liveFields()
-    const data = this.v.data
-    j.write(blocks, fields, !data.wroteData ? [] : data.checks ?? 'ordered')
+    j.write(blocks, fields, listed)
     data.committed()
     this.committedFields = fields
     this.v.alloc.committed()
