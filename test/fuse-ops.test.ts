@@ -53,8 +53,11 @@ t.test('random writes through the write-back buffers match a model', async (t) =
     } else if (k < 88) {
       const off = rng.int(0, model.length)
       const len = rng.int(1, 300000)
-      fs.fallocate(fh, off, len, 3)
-      model.fill(0, off, Math.min(model.length, off + len))
+      // every mode (PUNCH_HOLE|KEEP_SIZE, ZERO_RANGE, ZERO_RANGE|KEEP_SIZE, 0, KEEP_SIZE) over buffered writes
+      const mode = rng.pick([3, 3, 0x10, 0x11, 0, 1])
+      fs.fallocate(fh, off, len, mode)
+      if (mode & 0x12) model.fill(0, off, Math.min(model.length, off + len))
+      if (!(mode & 1) && off + len > model.length) model = Buffer.concat([model, Buffer.alloc(off + len - model.length)])
     } else if (k < 94) {
       const size = fs.getattr(fs.inodeOf(fh)).size
       if (size !== model.length) problems.push(`op ${i}: getattr size ${size}, model ${model.length}`)
@@ -109,5 +112,27 @@ t.test('setgid directories, rename flags, xattr flags', async (t) => {
   t.equal(errno(() => fs.setxattr(f.ino, 'system.posix_acl_access', Buffer.from('x'), 0)), 'EOPNOTSUPP')
   fs.removexattr(f.ino, 'user.x')
   t.same(fs.listxattr(f.ino), [], 'the name cache follows removals')
+  fs.close()
+})
+
+t.test('fallocate answers what the kernel would, whatever reaches the server', async (t) => {
+  const image = path.join(tmpDir(t, 'ops'), 'f.img')
+  const img = Image.create(image, {size: 16 << 20})
+  const fs = new RazorFs(img)
+  const {fh} = fs.create(ctx, 1, Buffer.from('f'), 0o644, 2)
+  fs.write(fh, 0, Buffer.alloc(65536, 0x78))
+  fs.fallocate(fh, 0x5000, 0x1000, 0x10)
+  t.equal(fs.getattr(fs.inodeOf(fh)).size, 0x10000, 'ZERO_RANGE over buffered writes keeps the size (issue 10)')
+  t.ok(fs.read(fh, 0x6000, 0x10000).equals(Buffer.alloc(0xa000, 0x78)), 'and the bytes after the range')
+  for (const [mode, what] of [[0x08, 'COLLAPSE_RANGE'], [0x20, 'INSERT_RANGE'], [0x40, 'UNSHARE_RANGE'], [0x02, 'PUNCH_HOLE without KEEP_SIZE'], [0x04, 'NO_HIDE_STALE']] as const)
+    t.equal(errno(() => fs.fallocate(fh, 0, 4096, mode)), 'EOPNOTSUPP', what)
+  t.equal(errno(() => fs.fallocate(fh, 2 ** 63 - 8192, 4096, 0)), 'EFBIG', 'a range near 2^63')
+  t.equal(errno(() => fs.fallocate(fh, 2 ** 53 - 4096, 4096, 1)), 'EFBIG', 'a range past 2^53 - 1')
+  t.equal(errno(() => fs.fallocate(fh, 0, 0, 0)), 'EINVAL', 'an empty range')
+  const before = fs.statfs().bfree
+  t.equal(errno(() => fs.fallocate(fh, 0, 64 << 20, 0)), 'ENOSPC', 'more than the image holds')
+  t.same([fs.statfs().bfree, fs.getattr(fs.inodeOf(fh)).size], [before, 0x10000], 'with nothing changed')
+  fs.release(fh)
+  t.same(img.check({checkData: true}).problems, [])
   fs.close()
 })

@@ -31,6 +31,7 @@ export const ERROR_TABLE = {
   EXDEV: {errno: 'EXDEV', text: 'cross-image link'},
   EIO: {errno: 'EIO', text: 'input/output error'},
   EBUSY: {errno: 'EBUSY', text: 'image is in use by another writer'},
+  EOPNOTSUPP: {errno: 'EOPNOTSUPP', text: 'operation not supported'},
 } as const
 
 export type RazorErrorCode = keyof typeof ERROR_TABLE

@@ -31,6 +31,7 @@ import {Journal, type MetaBlock, type TxState} from './journal.js'
 import type {CommitFields} from './format/journal.js'
 import {OverlayDevice} from './overlay-device.js'
 import {locateDamage, type DamagedBlock, type DamagedData} from './damage.js'
+import {Preallocations} from './prealloc.js'
 import {acquireWriterLock} from './lock.js'
 import {loadSuperblock, writeSuperblock} from './superblock.js'
 import {addOrphan, isOrphan, listOrphans, removeOrphan} from './orphans.js'
@@ -103,6 +104,9 @@ const SYMLINK_MAX = 4095
 const NLINK_MAX = 0xffffffff
 /** Blocks kept for tree growth when checking space before an operation. */
 const RESERVE_SLACK = 32
+const FALLOC_FL_KEEP_SIZE = 1
+const FALLOC_FL_PUNCH_HOLE = 2
+const FALLOC_FL_ZERO_RANGE = 0x10
 
 const asName = (n: string | Buffer): Buffer => validName(typeof n === 'string' ? Buffer.from(n, 'utf8') : n)
 
@@ -125,12 +129,17 @@ export class Image {
   private readonly holds = new Map<number, number>()
   /** What recovery did when the image was opened (undefined when nothing was needed). */
   recovery?: RecoveryReport
+  /** Free blocks held back for preallocated ranges (fallocate), while open. */
+  private readonly prealloc: Preallocations
 
   private constructor(path: string, v: Volume, store: NodeStore) {
     this.path = path
     this.v = v
     this.store = store
     this.readOnly = v.readOnly
+    const perCluster = v.geo.clusterSize / v.geo.blockSize
+    // what write() asks for beyond the data: the windows at both ends and the tree
+    this.prealloc = new Preallocations(perCluster, 2 * perCluster + RESERVE_SLACK)
   }
 
   /** Build the in-memory state over a device whose superblock is loaded. */
@@ -374,12 +383,15 @@ export class Image {
     this.v.data.drain()
     this.v.sb.generation++
     const blocks = this.takeDirty()
-    if (j.cost(blocks.length) > j.free) this.checkpoint()
-    if (j.cost(blocks.length) > j.free)
+    const data = this.v.data
+    const listed = !data.wroteData ? [] : data.checks ?? 'ordered'
+    // the descriptors listing data blocks take journal space too (leaving them out let a commit fail with ENOSPC at fsync)
+    const cost = j.cost(blocks.length, listed === 'ordered' ? 0 : listed.length)
+    if (cost > j.free) this.checkpoint()
+    if (cost > j.free)
       throw fail('ENOSPC', `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal holds; make the image with a larger --journal-size`)
     const fields = this.liveFields()
-    const data = this.v.data
-    j.write(blocks, fields, !data.wroteData ? [] : data.checks ?? 'ordered')
+    j.write(blocks, fields, listed)
     data.committed()
     this.committedFields = fields
     this.v.alloc.committed()
@@ -458,14 +470,17 @@ export class Image {
    * ENOSPC having changed nothing: an operation never stops half-done for
    * lack of space.
    */
-  private reserve(bytes: number): void {
+  private reserve(bytes: number, scope?: {ino: number; from: number; to: number}): void {
     const {alloc, geo} = this.v
     const need = Math.ceil(bytes / geo.blockSize) + RESERVE_SLACK
-    if (alloc.available >= need) return
+    // blocks held back for preallocated ranges are not free, but for an operation on them
+    const cs = geo.clusterSize
+    const held = this.prealloc.held - (scope && scope.to > scope.from ? this.prealloc.usable(scope.ino, Math.floor(scope.from / cs), Math.floor((scope.to - 1) / cs)) : 0)
+    if (alloc.available - held >= need) return
     this.commit()
     this.checkpoint()
-    if (alloc.available < need)
-      throw fail('ENOSPC', `no space left in image: ${alloc.available * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`)
+    if (alloc.available - held < need)
+      throw fail('ENOSPC', `no space left in image: ${Math.max(0, alloc.available - held) * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`)
   }
 
   /** Between operations: commit once the running transaction is large. */
@@ -531,7 +546,7 @@ export class Image {
       blockSize: sb.blockSize,
       clusterSize: sb.clusterSize,
       blocks: sb.blockCount,
-      freeBlocks: this.v.alloc.freeBlocks,
+      freeBlocks: Math.max(0, this.v.alloc.freeBlocks - this.prealloc.held),
       inodeCount: sb.inodeCount,
       nextIno: sb.nextIno,
       state: sb.state & STATE_CLEAN ? 'clean' : 'dirty',
@@ -653,7 +668,10 @@ export class Image {
   }
 
   stat(ino: number): Stat {
-    return toStat(this.v, ino, this.inode(ino))
+    const st = toStat(this.v, ino, this.inode(ino))
+    // a preallocated window counts as allocated, as ext4's unwritten extents do
+    st.allocated += this.prealloc.windows(ino) * this.v.geo.clusterSize
+    return st
   }
 
   /** Entries of a directory (not '.' and '..'), in hash order. */
@@ -804,6 +822,7 @@ export class Image {
 
   /** Remove the inode's data, attributes and record. */
   private destroy(ino: number, rec: InodeRecord): void {
+    this.prealloc.forget(ino)
     freeData(this.v, ino, rec)
     freeXattrs(this.v, ino, rec)
     this.v.tree.delete(inodeKey(ino))
@@ -954,27 +973,45 @@ export class Image {
     this.regular(ino)
     if (!Number.isSafeInteger(offset) || offset < 0) throw fail('EINVAL', `bad offset ${offset}`)
     // the clusters at both ends are rewritten whole
-    this.reserve(data.length + 2 * this.v.geo.clusterSize)
+    this.reserve(data.length + 2 * this.v.geo.clusterSize, {ino, from: offset, to: offset + data.length})
     const t = this.clock()
     this.modify(ino, (rec) => {
       writeData(this.v, ino, rec, offset, data)
       setTime(rec, 'mtime', t)
       setTime(rec, 'ctime', t)
     })
+    this.written(ino, offset, offset + data.length)
     this.settle()
+  }
+
+  /** Preallocated windows of [from, to) that now hold data are reserved no more. */
+  private written(ino: number, from: number, to: number): void {
+    if (!this.prealloc.has(ino) || to <= from) return
+    const cs = this.v.geo.clusterSize
+    const first = Math.floor(from / cs)
+    const last = Math.floor((to - 1) / cs)
+    const data = new Set(extentsIn(this.v, ino, first * cs, (last + 1) * cs).map((e) => Math.floor(e.offset / cs)))
+    this.prealloc.drop(ino, (i) => i >= first && i <= last && data.has(i))
   }
 
   truncate(ino: number, size: number): void {
     this.assertWritable()
     this.regular(ino)
     if (!Number.isSafeInteger(size) || size < 0) throw fail('EINVAL', `bad size ${size}`)
-    this.reserve(this.v.geo.clusterSize)
+    this.reserve(this.v.geo.clusterSize, {ino, from: size, to: size + 1})
     const t = this.clock()
+    let old = 0
     this.modify(ino, (rec) => {
+      old = rec.size
       truncateData(this.v, ino, rec, size)
       setTime(rec, 'mtime', t)
       setTime(rec, 'ctime', t)
     })
+    // as ext4 frees the blocks past a shrunk end of file: windows wholly past it are reserved no more
+    if (size < old) {
+      const cs = this.v.geo.clusterSize
+      this.prealloc.drop(ino, (i) => i * cs >= size)
+    }
     this.settle()
   }
 
@@ -982,13 +1019,84 @@ export class Image {
   punchHole(ino: number, offset: number, length: number): void {
     this.assertWritable()
     this.regular(ino)
-    this.reserve(2 * this.v.geo.clusterSize)
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) throw fail('EINVAL', `bad range ${offset}+${length}`)
+    this.reserve(2 * this.v.geo.clusterSize, {ino, from: offset, to: offset + length})
     const t = this.clock()
     this.modify(ino, (rec) => {
       punchData(this.v, ino, rec, offset, length)
       setTime(rec, 'mtime', t)
       setTime(rec, 'ctime', t)
     })
+    // a punched window is deallocated (as in ext4): its reservation ends
+    const cs = this.v.geo.clusterSize
+    this.prealloc.drop(ino, (i) => i * cs >= offset && (i + 1) * cs <= offset + length)
+    this.settle()
+  }
+
+  /**
+   * fallocate(2) with ext4's results (`mode`: FALLOC_FL_* bits). 0 and
+   * KEEP_SIZE preallocate: the windows of the range that hold no data get
+   * blocks held back for them while the image is open (see prealloc.ts), and
+   * without KEEP_SIZE the file grows to the range's end. ZERO_RANGE makes
+   * the range zeros (holes, FORMAT.md §10) and preallocates it likewise;
+   * PUNCH_HOLE (only with KEEP_SIZE) makes it zeros and ends reservations.
+   * COLLAPSE_RANGE, INSERT_RANGE, UNSHARE_RANGE and any other bit: EOPNOTSUPP.
+   * A range past the largest file size: EFBIG. Not enough free space: ENOSPC,
+   * with nothing changed.
+   */
+  fallocate(ino: number, offset: number, length: number, mode = 0): void {
+    this.assertWritable()
+    this.regular(ino)
+    const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0
+    const op = mode & ~FALLOC_FL_KEEP_SIZE
+    if (op === FALLOC_FL_PUNCH_HOLE && !keep) throw fail('EOPNOTSUPP', 'fallocate: PUNCH_HOLE needs KEEP_SIZE')
+    if (op !== 0 && op !== FALLOC_FL_PUNCH_HOLE && op !== FALLOC_FL_ZERO_RANGE) throw fail('EOPNOTSUPP', `fallocate mode ${mode.toString(16)} is not supported (RAZORFS offers 0, KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE)`)
+    // (offsets past 2^53 arrive rounded, still integers: EFBIG below)
+    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 1) throw fail('EINVAL', `fallocate: bad range ${offset}+${length}`, {ino})
+    if (offset + length > MAX_FILE_SIZE) throw fail('EFBIG', `fallocate: ${offset}+${length} is past the largest file size (${MAX_FILE_SIZE} bytes)`, {ino})
+    if (op === FALLOC_FL_PUNCH_HOLE) return this.punchHole(ino, offset, length)
+    const {geo, alloc} = this.v
+    const cs = geo.clusterSize
+    const end = offset + length
+    const first = Math.floor(offset / cs)
+    const last = Math.floor((end - 1) / cs)
+    // windows that will hold data after the operation (ZERO_RANGE empties those it covers whole)
+    const covered = (i: number) => op === FALLOC_FL_ZERO_RANGE && i * cs >= offset && (i + 1) * cs <= end
+    const dataWins = new Set<number>()
+    for (const e of extentsIn(this.v, ino, offset, end)) {
+      const i = Math.floor(e.offset / cs)
+      if (!covered(i)) dataWins.add(i)
+    }
+    const fresh = last - first + 1 - dataWins.size - this.prealloc.reservedIn(ino, first, last)
+    const more = fresh * this.prealloc.perCluster + (fresh > 0 && !this.prealloc.has(ino) ? this.prealloc.perFile : 0)
+    // and what the zeroing (windows at both ends rewritten) or the size change may use
+    const need = more + Math.ceil((2 * cs) / geo.blockSize) + RESERVE_SLACK
+    // every reservation stays; the zeroing may use this file's own allowance
+    const room = () => alloc.available - this.prealloc.held + (this.prealloc.has(ino) ? this.prealloc.perFile : 0)
+    if (room() < need) {
+      this.commit()
+      this.checkpoint()
+      if (room() < need)
+        throw fail('ENOSPC', `no space left in image to preallocate ${length} bytes: ${Math.max(0, alloc.available - this.prealloc.held) * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`, {ino})
+    }
+    const t = this.clock()
+    this.modify(ino, (rec) => {
+      if (op === FALLOC_FL_ZERO_RANGE) {
+        punchData(this.v, ino, rec, offset, length)
+        setTime(rec, 'mtime', t)
+      }
+      if (!keep && end > rec.size) {
+        truncateData(this.v, ino, rec, end)
+        setTime(rec, 'mtime', t)
+      }
+      setTime(rec, 'ctime', t)
+    })
+    if (fresh > 0) {
+      const holes: number[] = []
+      const data = new Set(extentsIn(this.v, ino, offset, end).map((e) => Math.floor(e.offset / cs)))
+      for (let i = first; i <= last; i++) if (!data.has(i)) holes.push(i)
+      this.prealloc.add(ino, holes)
+    }
     this.settle()
   }
 
@@ -1014,6 +1122,7 @@ export class Image {
     this.regular(ino)
     if (!Number.isSafeInteger(offset) || offset < 0) throw fail('EINVAL', `bad offset ${offset}`)
     this.modify(ino, (rec) => writePlannedWindow(this.v, ino, rec, offset, content, plan))
+    this.written(ino, offset, offset + content.length)
     this.settle()
   }
 

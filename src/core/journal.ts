@@ -232,9 +232,9 @@ export class Journal {
     return {transactions, end: pos % this.size, nextSeq: seq}
   }
 
-  /** Journal blocks a transaction of `n` metadata blocks needs. */
-  cost(n: number): number {
-    return Math.max(1, Math.ceil(n / descriptorCapacity(this.bs))) + n + 1
+  /** Journal blocks a transaction of `n` metadata blocks (and `checks` listed data blocks) needs. */
+  cost(n: number, checks = 0): number {
+    return Math.max(1, Math.ceil(n / descriptorCapacity(this.bs))) + n + 1 + Math.ceil(checks / descriptorCapacity(this.bs))
   }
 
   get free(): number {
@@ -253,7 +253,7 @@ export class Journal {
   write(blocks: readonly MetaBlock[], fields: Omit<CommitFields, 'seq' | 'blocks' | 'flags'>, data: readonly DescriptorEntry[] | 'ordered' = 'ordered'): void {
     const checks = data === 'ordered' ? [] : data
     const cap = descriptorCapacity(this.bs)
-    const need = this.cost(blocks.length) + Math.ceil(checks.length / cap)
+    const need = this.cost(blocks.length, checks.length)
     if (need > this.free) throw fail('ENOSPC', `transaction of ${need} journal blocks does not fit in the ${this.free} free`)
     const out: Buffer[] = []
     const start = this.head + this.used

@@ -84,9 +84,6 @@ const RENAME_NOREPLACE = 1
 const RENAME_EXCHANGE = 2
 const XATTR_CREATE = 1
 const XATTR_REPLACE = 2
-const FALLOC_FL_KEEP_SIZE = 1
-const FALLOC_FL_PUNCH_HOLE = 2
-const FALLOC_FL_ZERO_RANGE = 0x10
 const SEEK_DATA = 3
 const SEEK_HOLE = 4
 const DAY = 86400
@@ -368,21 +365,18 @@ export class RazorFs {
     this.img.flush()
   }
 
+  /**
+   * fallocate(2), every mode Image.fallocate offers (ext4's results). The
+   * inode's write-back buffers are written first, so the operation sees the
+   * file as the caller does (a size taken before them cut files short).
+   */
   fallocate(fh: number, offset: number, length: number, mode: number): void {
     this.writable()
     const h = this.fileHandle(fh)
     const st = this.img.stat(h.ino)
     if ((st.mode & S_IFMT) !== S_IFREG) throw new FsError('ENODEV')
     this.wb.flush(h.ino)
-    const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0
-    if (mode & FALLOC_FL_PUNCH_HOLE) {
-      if (!keep) throw new FsError('EOPNOTSUPP')
-      this.img.punchHole(h.ino, offset, length)
-    } else if ((mode & ~FALLOC_FL_KEEP_SIZE) === FALLOC_FL_ZERO_RANGE) {
-      // zeros are holes in RAZORFS
-      this.img.punchHole(h.ino, offset, length)
-      if (!keep && offset + length > st.size) this.img.truncate(h.ino, offset + length)
-    } else throw new FsError('EOPNOTSUPP', 'RAZORFS does not preallocate space')
+    this.img.fallocate(h.ino, offset, length, mode)
   }
 
   /** SEEK_DATA / SEEK_HOLE over the file's extents. */

@@ -91,8 +91,14 @@ export class WriteBack {
   write(ino: number, offset: number, data: Buffer): void {
     const cs = this.cs
     // near a full image write through: ENOSPC then reaches this write(2), and a failed write leaves nothing buffered
+    // (another inode's buffers that cannot be written stay for its own fsync or close: not this write's failure)
     if (this.buffered + data.length + 8 * cs > this.freeBytes() && this.buffered + data.length + 8 * cs > this.freeBytes(true)) {
-      this.flushAll()
+      this.flush(ino)
+      for (const other of [...this.dirty.keys()]) {
+        try {
+          this.flush(other)
+        } catch {}
+      }
       this.img.write(ino, offset, data)
       return
     }
