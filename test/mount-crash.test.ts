@@ -47,7 +47,10 @@ t.test('SIGKILL the mount during writes: remount recovers, fsynced files intact'
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     const exited = new Promise((r) => child.on('close', r))
-    await sleep(rng.int(1200, 2500))
+    // kill once the writer has fsynced a file (a fixed delay killed it before the first one on a
+    // loaded machine), then at a random point of what follows
+    for (const start = Date.now(); !/^synced /m.test(out) && Date.now() - start < 120000; ) await sleep(50)
+    await sleep(rng.int(200, 1500))
     mark('kill')
     process.kill(pid, 'SIGKILL')
     await exited
