@@ -142,14 +142,20 @@ export class Image {
       throw fail('EEXIST', `${path} exists and is not empty; use --force to overwrite it`, {path})
     if (existing && !existing.isFile()) throw fail('EINVAL', `${path} is not a regular file`, {path})
     const release = acquireWriterLock(path)
-    const dev = FileDevice.create(path)
+    let dev: FileDevice | undefined
     try {
+      dev = FileDevice.create(path)
       const img = Image.format(path, dev, o, {clock: opts.clock, bulk: opts.bulk})
       img.releaseLock = release
       return img
     } catch (e) {
-      dev.close()
-      release()
+      try {
+        dev?.close()
+        // a file this call created is removed again (one that was there, replaced with force, is left empty)
+        if (dev && !existing) fs.rmSync(path, {force: true})
+      } finally {
+        release()
+      }
       throw e
     }
   }
@@ -414,8 +420,11 @@ export class Image {
       }
     } finally {
       this.closed = true
-      this.v.dev.close()
-      this.releaseLock?.()
+      try {
+        this.v.dev.close()
+      } finally {
+        this.releaseLock?.()
+      }
     }
   }
 
@@ -423,8 +432,11 @@ export class Image {
   abandon(): void {
     if (this.closed) return
     this.closed = true
-    this.v.dev.close()
-    this.releaseLock?.()
+    try {
+      this.v.dev.close()
+    } finally {
+      this.releaseLock?.()
+    }
   }
 
   /**
