@@ -101,7 +101,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
       description: `One of ${COMPRESSION_SYNTAX}.`,
       parse: async (s) => parseCompression(s),
     })(),
-    'journal-size': sizeFlag({char: 'J', summary: 'Space reserved for the journal; 0 for none. [default: 1/64 of the image, 256 to 32768 blocks]'}),
+    'journal-size': sizeFlag({char: 'J', summary: 'Space reserved for the journal: at least 64 blocks, or 0 for none. [default: 1/64 of the image, 256 to 32768 blocks]'}),
     pack: Flags.boolean({
       default: true,
       allowNo: true,

@@ -104,6 +104,8 @@ export class Image {
   private checkpointedSeq = -1
   private commits = 0
   private releaseLock?: () => void
+  /** Inodes unlinked by the running operation whose data settle() frees in steps. */
+  private readonly toFree = new Set<number>()
   /** Where the times the image records by itself come from (see CreateOptions.clock). */
   private clock: () => Timespec = now
   /** Built without journal transactions (CreateOptions.bulk) until closed. */
@@ -364,7 +366,7 @@ export class Image {
     const blocks = this.takeDirty()
     if (j.cost(blocks.length) > j.free) this.checkpoint()
     if (j.cost(blocks.length) > j.free)
-      throw fail('ENOSPC', `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal holds; make the image with a larger --journal-size`)
+      throw fail('EJOURNAL', `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal (${j.size * this.v.geo.blockSize} bytes) holds; make the image again with a larger one ('razorfs mkfs --journal-size')`)
     const fields = this.liveFields()
     const data = this.v.data
     j.write(blocks, fields, !data.wroteData ? [] : data.checks ?? 'ordered')
@@ -457,10 +459,16 @@ export class Image {
       throw fail('ENOSPC', `no space left in image: ${alloc.available * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`)
   }
 
-  /** Between operations: commit once the running transaction is large. */
+  /** Between operations: free what an unlink left on the orphan list to free in steps, and commit once the running transaction is large. */
   private settle(): void {
-    const limit = this.journal ? Math.min(DEFAULT_CACHE_BLOCKS / 2, Math.floor(this.journal.size / 4)) : DEFAULT_CACHE_BLOCKS / 2
-    if (this.store.dirtyCount + this.v.alloc.dirtyCount > limit) this.commit()
+    for (const ino of this.toFree) {
+      this.toFree.delete(ino)
+      if (!this.holds.has(ino) && isOrphan(this.v, ino) && this.inode(ino).nlink === 0) {
+        this.destroyInSteps(ino)
+        removeOrphan(this.v, ino)
+      }
+    }
+    this.commitIfLarge()
   }
 
   /**
@@ -818,8 +826,13 @@ export class Image {
     const rec = this.inode(ino)
     rec.nlink--
     setTime(rec, 'ctime', t)
-    if (rec.nlink === 0 && !this.holds.has(ino)) this.destroy(ino, rec)
-    else {
+    if (rec.nlink === 0 && !this.holds.has(ino) && !this.bigData(rec)) this.destroy(ino, rec)
+    else if (rec.nlink === 0 && !this.holds.has(ino)) {
+      // too much data to free in the operation's transaction: orphan it now, free it in steps once the operation is done
+      writeInode(this.v, ino, rec)
+      addOrphan(this.v, ino)
+      this.toFree.add(ino)
+    } else {
       writeInode(this.v, ino, rec)
       if (rec.nlink === 0) addOrphan(this.v, ino)
     }
@@ -846,10 +859,55 @@ export class Image {
     }
     this.holds.delete(ino)
     if (this.readOnly || this.closed || !isOrphan(this.v, ino)) return
-    const rec = this.inode(ino)
-    if (rec.nlink === 0) this.destroy(ino, rec)
+    if (this.inode(ino).nlink === 0) this.destroyInSteps(ino)
     removeOrphan(this.v, ino)
     this.settle()
+  }
+
+  /** Whether freeing a file's data may not fit in one transaction (more than a cluster of it). */
+  private bigData(rec: InodeRecord): boolean {
+    return !!this.journal && (rec.mode & S_IFMT) === S_IFREG && rec.size > this.v.geo.clusterSize
+  }
+
+  /**
+   * Free an inode whose data may be too large for one transaction: the data
+   * is cut from the end first (shrinkInSteps), then the inode goes. The
+   * caller has it on the orphan list, so a crash in between frees the rest
+   * at the next read-write open.
+   */
+  private destroyInSteps(ino: number): void {
+    this.shrinkInSteps(ino, 0)
+    this.destroy(ino, this.inode(ino))
+  }
+
+  /**
+   * Cut a file's data down to `size` from the end, one cluster window at a
+   * time, committing whenever the running transaction gets large, so that
+   * no transaction outgrows the journal. Every committed state is the file
+   * cut at a cluster boundary, its data below intact (FORMAT.md §9). The
+   * last piece, down to `size` itself, is left to the caller's own change.
+   */
+  private shrinkInSteps(ino: number, size: number): void {
+    if (!this.journal) return
+    const cs = this.v.geo.clusterSize
+    const windows: number[] = []
+    for (const [k] of this.v.tree.range(extentKey(ino, size), extentKey(ino, MAX_FILE_SIZE))) {
+      const w = Math.floor(k.offset / cs) * cs
+      if (w > size && windows[windows.length - 1] !== w) windows.push(w)
+    }
+    for (let i = windows.length - 1; i >= 0; i--) {
+      const w = windows[i]!
+      this.modify(ino, (rec) => {
+        if (rec.size > w) truncateData(this.v, ino, rec, w)
+      })
+      this.commitIfLarge()
+    }
+  }
+
+  /** Commit once the running transaction is large (between the steps of one operation, or between operations). */
+  private commitIfLarge(): void {
+    const limit = this.journal ? Math.min(DEFAULT_CACHE_BLOCKS / 2, Math.floor(this.journal.size / 4)) : DEFAULT_CACHE_BLOCKS / 2
+    if (this.store.dirtyCount + this.v.alloc.dirtyCount > limit) this.commit()
   }
 
   /** Free the orphans a crash left (at a read-write open); returns how many inodes were freed. */
@@ -860,7 +918,7 @@ export class Image {
       if (raw) {
         const rec = this.inode(ino)
         if (rec.nlink === 0) {
-          this.destroy(ino, rec)
+          this.destroyInSteps(ino)
           freed++
         }
       }
@@ -959,6 +1017,7 @@ export class Image {
     if (!Number.isSafeInteger(size) || size < 0) throw fail('EINVAL', `bad size ${size}`)
     this.reserve(this.v.geo.clusterSize)
     const t = this.clock()
+    this.shrinkInSteps(ino, size)
     this.modify(ino, (rec) => {
       truncateData(this.v, ino, rec, size)
       setTime(rec, 'mtime', t)
