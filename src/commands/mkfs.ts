@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {
   AttrPolicy,
@@ -15,8 +16,10 @@ import {
   type BuildResult,
   type Timespec,
 } from '../core/index.js'
+import {acquireWriterLock} from '../core/lock.js'
 import {BaseCommand} from './_base.js'
-import {HostError, UsageError} from './_shared/errors.js'
+import type {ExitCode} from './_shared/exit-codes.js'
+import {CommandError, describeError, HostError, isSystemError, UsageError} from './_shared/errors.js'
 import {checkRootDir, checkTarget, discard} from './_shared/mkfs-checks.js'
 import {COMPRESSION_SYNTAX, createOptions, DEFAULTS, parseCompression, parseHeadroom, parseTimestamp} from './_shared/mkfs-options.js'
 import {addCensus, censusRoot, censusSpec, censusTar, emptyCensus, estimateFromCensus, readSpec, spoolStdin, type Estimate} from './_shared/mkfs-sources.js'
@@ -40,13 +43,13 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
   static override summary = 'Create a RAZORFS image, optionally filled from a directory, a tar archive and a manifest.'
 
   static override description = [
-    'Creates the image file IMAGE with an empty root directory and fills it from up to three sources, applied in this order: --root DIR copies a host directory (file types, modes, owners, times, hard links, holes and extended attributes are preserved); --tar FILE (or - for standard input) lays a tar archive over it (ustar, pax and GNU formats, gzip-compressed or not: long names, hard links, symlinks, devices, fifos, nanosecond pax times and xattrs from SCHILY.xattr.*, LIBARCHIVE.xattr.* and RHT.security.selinux records; owners are the numeric ids); --spec FILE then adds or overrides entries from a manifest. An existing non-empty IMAGE is only replaced with --force. If mkfs fails, the incomplete image file is removed.',
+    'Creates the image file IMAGE with an empty root directory and fills it from up to three sources, applied in this order: --root DIR copies a host directory (file types, modes, owners, times, hard links, holes and extended attributes are preserved); --tar FILE (or - for standard input) lays a tar archive over it (ustar, pax and GNU formats, gzip-compressed or not: long names, hard links, symlinks, devices, fifos, nanosecond pax times and xattrs from SCHILY.xattr.*, LIBARCHIVE.xattr.* and RHT.security.selinux records; owners are the numeric ids); --spec FILE then adds or overrides entries from a manifest. An existing non-empty IMAGE is only replaced with --force, and only by a finished image: mkfs builds the new one beside it (in a hidden file .IMAGE.mkfs-PID in the same directory, while holding IMAGE\'s writer lock) and renames it over IMAGE at the end, keeping IMAGE\'s permissions; if mkfs fails, IMAGE is left as it was. If mkfs fails, the incomplete image file is removed (mkfs killed by a signal can leave it behind). Errors name IMAGE.',
     'A manifest (see razorfs-manifest(5)) has one line per entry: its absolute path, its type (dir, file, symlink, hardlink, char, block, fifo or socket) and KEY=VALUE fields: mode=OCTAL, uid=N, gid=N, mtime=SECONDS[.NANOSECONDS] (also atime, ctime, crtime), target=PATH (symlinks and hardlinks), dev=MAJOR,MINOR (devices), size=N and sha256=HEX (checked against the content), src=HOSTFILE (content for a file that no source has, relative to the manifest), flags=nocompress and xattr.NAME=VALUE. Bytes that are not printable are written \\xHH, and a backslash \\\\. An entry that exists gets the fields the line gives and keeps the others; an entry that does not exist is created (with missing parent directories, owned by root, mode 0755); a different type replaces it. razorfs dump --manifest writes this format (or its JSON form, also accepted here) for an existing image, so an image can be reviewed, edited and rebuilt. Example lines: "/dev/console char mode=0600 uid=0 gid=5 dev=5,1", "/etc/motd file mode=0644 src=files/motd", "/usr/bin/ping file xattr.security.capability=\\x01\\x00\\x00\\x02\\x00\\x20\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00".',
     '--exclude PATTERN leaves out entries of --root and --tar: * matches within a path component, ** across components, ? one character, [...] a class; a pattern without a slash matches the name at any depth (*.o, .git), one with a slash is anchored at the root (/var/cache, usr/share/doc), a trailing slash matches directories only, and an excluded directory takes its contents along. --all-root makes every owner 0:0; --uid-map and --gid-map rewrite owners by FROM:TO or FROM:TO:COUNT ranges, comma-separated (after --all-root). Manifest entries keep the owners they give.',
     'Reproducible builds: with SOURCE_DATE_EPOCH set in the environment (or --timestamp), two builds of the same input give byte-identical images, whatever the host\'s directory order, atimes, umask, clock or number of worker threads. Times newer than the timestamp are clamped to it (older ones are kept, as tar --clamp-mtime does); access, change and birth times, which record what the build host did, become the clamped modification time; everything mkfs records itself (the creation and modification times of the image, made-up parent directories, the change time of a file that gets a second name) gets the timestamp; and without --uuid the UUID is derived from the image content (a SHA-256 of every block in use), so no other flag is needed.',
     `Sizes are ${SIZE_SYNTAX}. --size defaults to auto when there is an input: mkfs builds in an image sized for the input uncompressed (file bytes rounded up to whole blocks, times 1.1, plus 256 bytes per inode and twice the bytes of names, link targets and xattrs, plus 4 MiB, plus the journal), then shrinks it to the blocks the contents use plus --headroom (the layout does not move: when the smaller image needs fewer bitmap blocks, the journal grows by them). The journal then defaults to 1/64 of half the uncompressed estimate (256 to 32768 blocks). A tar read from standard input with --size auto is first copied to a temporary file to be measured. --estimate prints that uncompressed estimate without building anything.`,
     'File data is compressed on worker threads (--workers, by default one per CPU) while the main thread reads the input and writes the image; the image does not depend on the number of workers. File tails (the bytes after the last full cluster, so also whole small files) are packed together into shared compressed packs of one cluster, in input order, and identical tails are stored once (razorfs(5), "Packs"); --no-pack stores each file on its own. The image is built without journal transactions (one flush at the end): it is only valid once mkfs has finished; its journal is used from the next read-write open.',
-    'Progress: drawn on a terminal; plain log lines on standard error when it is not a terminal or CI is set; --progress=json streams NDJSON events on standard error instead (one object per line: {"event":"phase","phase":"tree"}, {"event":"progress","phase":"tree","files":N,"bytes":N,"path":"..."}, {"event":"warning","code":"...","path":"...","message":"..."}, {"event":"done",...}, each with "elapsed" seconds); --quiet shows nothing. When done, mkfs prints a summary: files, directories, bytes copied in, image size, space used, compression ratio and time (--json prints it as an object). --strict turns any warning or skipped entry into a failure (exit 1, and the image is removed).',
+    'Progress: drawn on a terminal; plain log lines on standard error when it is not a terminal or CI is set; --progress=json streams NDJSON events on standard error instead (one object per line: {"event":"phase","phase":"tree"}, {"event":"progress","phase":"tree","files":N,"bytes":N,"path":"..."}, {"event":"warning","code":"...","path":"...","message":"..."}, {"event":"done",...}, each with "elapsed" seconds); --quiet shows nothing. When done, mkfs prints a summary: files, directories, bytes copied in, image size, space used, compression ratio and time (--json prints it as an object). --strict turns any warning or skipped entry into a failure (exit 1, and the new image is removed; an IMAGE it was to replace stays as it was).',
   ].join('\n\n')
 
   static override examples = [
@@ -98,7 +101,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
       description: `One of ${COMPRESSION_SYNTAX}.`,
       parse: async (s) => parseCompression(s),
     })(),
-    'journal-size': sizeFlag({char: 'J', summary: 'Space reserved for the journal; 0 for none. [default: 1/64 of the image, 256 to 32768 blocks]'}),
+    'journal-size': sizeFlag({char: 'J', summary: 'Space reserved for the journal: at least 64 blocks, or 0 for none. [default: 1/64 of the image, 256 to 32768 blocks]'}),
     pack: Flags.boolean({
       default: true,
       allowNo: true,
@@ -106,7 +109,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
     }),
     workers: Flags.integer({helpValue: 'N', min: 0, max: 64, summary: 'Worker threads compressing file data; 0 compresses on the main thread. [default: one per CPU]'}),
     progress: Flags.string({options: [...PROGRESS_MODES], default: 'auto', summary: 'Progress display: auto (tty on a terminal, plain otherwise, none when quiet), tty, plain, json (NDJSON on stderr) or none.'}),
-    force: Flags.boolean({char: 'f', summary: 'Replace IMAGE if it exists and is not empty.'}),
+    force: Flags.boolean({char: 'f', summary: 'Replace IMAGE if it exists and is not empty (once the new image is complete; a failed mkfs leaves it as it was).'}),
   }
 
   public async run(): Promise<MkfsResult | EstimateResult> {
@@ -131,6 +134,9 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
       if (st.isDirectory()) throw new HostError(flags.tar, 'EISDIR', 'is a directory; --tar needs an archive file (or - for standard input)')
     }
     if (!flags.estimate) checkTarget(image!, flags.force)
+    // an existing non-empty file (--force) is replaced only by a complete image: build beside it, then rename over it
+    const replacing = !flags.estimate && replaceTarget(image!)
+    const work = replacing ? replacing.temp : image!
     const spec = flags.spec === undefined ? undefined : readSpec(flags.spec)
     const policy = this.policy()
     let exclude: ReturnType<typeof excluder>
@@ -148,7 +154,10 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
 
     let tarFile = flags.tar
     let cleanupTar: (() => void) | undefined
+    let releaseTarget: (() => void) | undefined
     try {
+      // a replaced image keeps its writer lock while the new one is built: nobody writes to the file about to go
+      if (replacing) releaseTarget = acquireWriterLock(image!)
       let estimate: Estimate | undefined
       if (auto || flags.estimate) {
         if (tarFile === '-') {
@@ -176,7 +185,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
       const deriveUuid = reproducible && flags.uuid === undefined
       let img: Image
       try {
-        img = Image.create(image!, {
+        img = Image.create(work, {
           ...options,
           size: options.size as number,
           uuid: deriveUuid ? PLACEHOLDER_UUID : options.uuid,
@@ -225,16 +234,17 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
         const stats = img.stats()
         const info = img.info()
         if (this.flags.strict && this.warnings.length) {
-          discard(img, image!)
+          discard(img, work)
           this.enforceStrict()
         }
         img.close()
         let uuid = info.uuid
         if (deriveUuid) {
-          const u = uuidFromDigest(imageDigest(image!))
-          setImageUuid(image!, u)
+          const u = uuidFromDigest(imageDigest(work))
+          setImageUuid(work, u)
           uuid = formatUuid(u)
         }
+        if (replacing) replacing.commit()
         const seconds = Number(process.hrtime.bigint() - started) / 1e9
         result = mkfsResult(image!, {...info, uuid}, stats, built, warnings)
         result.seconds = Math.round(seconds * 1000) / 1000
@@ -243,12 +253,15 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
         result.workers = workers
         if (mode === 'json') process.stderr.write(JSON.stringify({event: 'done', ...summaryEvent(result), elapsed: result.seconds}) + '\n')
       } catch (error) {
-        discard(img, image!)
+        discard(img, work)
         throw error
       }
       if (!this.quiet) for (const line of renderMkfsResult(result)) this.log(line)
       return result
+    } catch (error) {
+      throw failure(error, image!, work, replacing !== undefined)
     } finally {
+      releaseTarget?.()
       cleanupTar?.()
     }
   }
@@ -279,4 +292,47 @@ function nowTime(): Timespec {
 function summaryEvent(r: MkfsResult): Record<string, unknown> {
   const {warnings, ...rest} = r
   return {...rest, warnings: warnings.length}
+}
+
+/**
+ * With --force over an existing non-empty file: where to build instead (a
+ * hidden file beside it, so the rename stays on one file system) and how to
+ * put the finished image in its place, with the old file's permissions.
+ * undefined when there is nothing to keep (no file, or an empty one).
+ */
+function replaceTarget(image: string): {temp: string; commit: () => void} | undefined {
+  let st: fs.Stats
+  try {
+    st = fs.statSync(image)
+  } catch {
+    return undefined
+  }
+  if (!st.isFile() || st.size === 0) return undefined
+  const real = fs.realpathSync(image)
+  // replacing is writing to it: a file we may not write is refused, as opening it would be
+  fs.accessSync(real, fs.constants.W_OK)
+  const temp = path.join(path.dirname(real), `.${path.basename(real)}.mkfs-${process.pid}`)
+  return {
+    temp,
+    commit: () => {
+      fs.chmodSync(temp, st.mode & 0o7777)
+      try {
+        fs.chownSync(temp, st.uid, st.gid)
+      } catch {
+        // not root: the new file is ours
+      }
+      fs.renameSync(temp, real)
+    },
+  }
+}
+
+/** The error mkfs reports: it names IMAGE (not the file built beside it) and says what became of an existing IMAGE. */
+function failure(error: unknown, image: string, work: string, replacing: boolean): unknown {
+  if (isSystemError(error) && error.code === 'EFBIG' && (error.path === work || error.path === image))
+    error = new HostError(image, 'EFBIG', 'the host file system does not allow a file that large; give a smaller --size')
+  else if (isSystemError(error) && error.path === work) error.path = image
+  if (!replacing) return error
+  const r = describeError(error, {image})
+  const message = r.message.split(work).join(image)
+  return new CommandError(`${message} (the existing ${image} was left as it was)`, r.exit as ExitCode, r.code, r.data)
 }

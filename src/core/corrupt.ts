@@ -326,7 +326,13 @@ export function corrupt(path: string, kindName: string, opts: CorruptOptions = {
     if (!pool.length) throw fail('EINVAL', `the image has no ${want === 'data' ? 'file with data in blocks' : want} to damage`)
     return pool[rand(pool.length)]!
   }
-  const r = kind.item({img, v, rand, target: pick}) as Omit<CorruptResult, 'kind'> & {crash?: 'torn' | 'clean'}
+  let r: Omit<CorruptResult, 'kind'> & {crash?: 'torn' | 'clean'}
+  try {
+    r = kind.item({img, v, rand, target: pick}) as typeof r
+  } catch (e) {
+    img.abandon() // nothing half-done is committed; the lock goes
+    throw e
+  }
   const crash = r.crash
   delete r.crash
   if (crash) {

@@ -4,7 +4,7 @@
 import crypto from 'node:crypto'
 import {fail} from './errors.js'
 import {ZSTD_DEFAULT_LEVEL, ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL} from './compression.js'
-import {computeGeometry, DEFAULT_BLOCK_SIZE, DEFAULT_CLUSTER_SIZE, defaultJournalBlocks, isPowerOfTwo, MAX_BLOCK_SIZE, MAX_CLUSTER_SIZE, MIN_BLOCK_SIZE, MIN_FREE_BLOCKS, type Geometry} from './format/geometry.js'
+import {computeGeometry, DEFAULT_BLOCK_SIZE, DEFAULT_CLUSTER_SIZE, defaultJournalBlocks, isPowerOfTwo, MAX_BLOCK_SIZE, MAX_CLUSTER_SIZE, MIN_BLOCK_SIZE, MIN_FREE_BLOCKS, MIN_JOURNAL_BLOCKS, type Geometry} from './format/geometry.js'
 import type {CompressionSpec, CreateOptions, Timespec} from './types.js'
 import {now} from './volume.js'
 
@@ -44,6 +44,8 @@ export function normalizeCreateOptions(o: CreateOptions): NormalizedCreate {
   const blockCount = Math.floor(o.size / bs)
   let journal = o.journalBlocks ?? defaultJournalBlocks(blockCount)
   if (!Number.isSafeInteger(journal) || journal < 0) throw fail('EINVAL', `journal size ${journal} is invalid`)
+  if (journal > 0 && journal < MIN_JOURNAL_BLOCKS)
+    throw fail('EINVAL', `a journal of ${journal} block${journal === 1 ? '' : 's'} is too small: give --journal-size of at least ${MIN_JOURNAL_BLOCKS} blocks (${MIN_JOURNAL_BLOCKS * bs} bytes at block size ${bs}), or 0 for no journal`)
   const geo = computeGeometry(bs, cs, blockCount, journal)
   if (blockCount < geo.firstFree + 1 + MIN_FREE_BLOCKS) {
     const need = (geo.firstFree + 1 + MIN_FREE_BLOCKS) * bs

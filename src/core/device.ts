@@ -75,6 +75,17 @@ class DeviceLog {
   }
 }
 
+/** A host error on the image file names the file (Node leaves `path` out of errors of calls on a descriptor). */
+function naming<T>(path: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    if (err && typeof err.code === 'string' && err.path === undefined) err.path = path
+    throw e
+  }
+}
+
 export class FileDevice implements BlockDevice {
   private fd: number | undefined
   private _size: number
@@ -111,7 +122,7 @@ export class FileDevice implements BlockDevice {
     const buf = Buffer.allocUnsafe(length)
     let done = 0
     while (done < length) {
-      const n = fs.readSync(this.handle, buf, done, length - done, pos + done)
+      const n = naming(this.path, () => fs.readSync(this.handle, buf, done, length - done, pos + done))
       if (n === 0) break
       done += n
     }
@@ -126,7 +137,7 @@ export class FileDevice implements BlockDevice {
 
   private writeAt(pos: number, data: Buffer): void {
     let done = 0
-    while (done < data.length) done += fs.writeSync(this.handle, data, done, data.length - done, pos + done)
+    while (done < data.length) done += naming(this.path, () => fs.writeSync(this.handle, data, done, data.length - done, pos + done))
     if (pos + data.length > this._size) this._size = pos + data.length
   }
 
@@ -137,7 +148,7 @@ export class FileDevice implements BlockDevice {
       const batch = parts.slice(i, i + 1024)
       let want = 0
       for (const p of batch) want += p.length
-      let n = fs.writevSync(this.handle, batch, off)
+      let n = naming(this.path, () => fs.writevSync(this.handle, batch, off))
       if (n < want) {
         let at = off
         for (const p of batch) {
@@ -157,12 +168,12 @@ export class FileDevice implements BlockDevice {
   }
 
   flush(): void {
-    fs.fsyncSync(this.handle)
+    naming(this.path, () => fs.fsyncSync(this.handle))
     this.log?.record('F', 0)
   }
 
   resize(size: number): void {
-    fs.ftruncateSync(this.handle, size)
+    naming(this.path, () => fs.ftruncateSync(this.handle, size))
     this._size = size
     this.log?.record('R', size)
   }

@@ -15,6 +15,7 @@ export const ERROR_TABLE = {
   ETOOSMALL: {errno: 'EINVAL', text: 'image too small'},
   EINVAL: {errno: 'EINVAL', text: 'invalid argument'},
   ENOSPC: {errno: 'ENOSPC', text: 'no space left in image'},
+  EJOURNAL: {errno: 'ENOSPC', text: 'one operation needs more than the journal holds'},
   ENOENT: {errno: 'ENOENT', text: 'no such file or directory'},
   EEXIST: {errno: 'EEXIST', text: 'file exists'},
   ENOTDIR: {errno: 'ENOTDIR', text: 'not a directory'},

@@ -219,8 +219,11 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
     undo.flush()
     img.abandon()
   } finally {
-    undo?.close()
-    release()
+    try {
+      undo?.close()
+    } finally {
+      release()
+    }
   }
 
   // re-check; roll back unless clean

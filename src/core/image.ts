@@ -121,6 +121,8 @@ export class Image {
   private checkpointedSeq = -1
   private commits = 0
   private releaseLock?: () => void
+  /** Inodes unlinked by the running operation whose data settle() frees in steps. */
+  private readonly toFree = new Set<number>()
   /** Where the times the image records by itself come from (see CreateOptions.clock). */
   private clock: () => Timespec = now
   /** Built without journal transactions (CreateOptions.bulk) until closed. */
@@ -164,14 +166,20 @@ export class Image {
       throw fail('EEXIST', `${path} exists and is not empty; use --force to overwrite it`, {path})
     if (existing && !existing.isFile()) throw fail('EINVAL', `${path} is not a regular file`, {path})
     const release = acquireWriterLock(path)
-    const dev = FileDevice.create(path)
+    let dev: FileDevice | undefined
     try {
+      dev = FileDevice.create(path)
       const img = Image.format(path, dev, o, {clock: opts.clock, bulk: opts.bulk})
       img.releaseLock = release
       return img
     } catch (e) {
-      dev.close()
-      release()
+      try {
+        dev?.close()
+        // a file this call created is removed again (one that was there, replaced with force, is left empty)
+        if (dev && !existing) fs.rmSync(path, {force: true})
+      } finally {
+        release()
+      }
       throw e
     }
   }
@@ -389,7 +397,7 @@ export class Image {
     const cost = j.cost(blocks.length, listed === 'ordered' ? 0 : listed.length)
     if (cost > j.free) this.checkpoint()
     if (cost > j.free)
-      throw fail('ENOSPC', `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal holds; make the image with a larger --journal-size`)
+      throw fail('EJOURNAL', `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal (${j.size * this.v.geo.blockSize} bytes) holds; make the image again with a larger one ('razorfs mkfs --journal-size')`)
     const fields = this.liveFields()
     j.write(blocks, fields, listed)
     data.committed()
@@ -449,8 +457,11 @@ export class Image {
       }
     } finally {
       this.closed = true
-      this.v.dev.close()
-      this.releaseLock?.()
+      try {
+        this.v.dev.close()
+      } finally {
+        this.releaseLock?.()
+      }
     }
   }
 
@@ -458,8 +469,11 @@ export class Image {
   abandon(): void {
     if (this.closed) return
     this.closed = true
-    this.v.dev.close()
-    this.releaseLock?.()
+    try {
+      this.v.dev.close()
+    } finally {
+      this.releaseLock?.()
+    }
   }
 
   /**
@@ -483,10 +497,16 @@ export class Image {
       throw fail('ENOSPC', `no space left in image: ${Math.max(0, alloc.available - held) * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`)
   }
 
-  /** Between operations: commit once the running transaction is large. */
+  /** Between operations: free what an unlink left on the orphan list to free in steps, and commit once the running transaction is large. */
   private settle(): void {
-    const limit = this.journal ? Math.min(DEFAULT_CACHE_BLOCKS / 2, Math.floor(this.journal.size / 4)) : DEFAULT_CACHE_BLOCKS / 2
-    if (this.store.dirtyCount + this.v.alloc.dirtyCount > limit) this.commit()
+    for (const ino of this.toFree) {
+      this.toFree.delete(ino)
+      if (!this.holds.has(ino) && isOrphan(this.v, ino) && this.inode(ino).nlink === 0) {
+        this.destroyInSteps(ino)
+        removeOrphan(this.v, ino)
+      }
+    }
+    this.commitIfLarge()
   }
 
   /**
@@ -848,8 +868,13 @@ export class Image {
     const rec = this.inode(ino)
     rec.nlink--
     setTime(rec, 'ctime', t)
-    if (rec.nlink === 0 && !this.holds.has(ino)) this.destroy(ino, rec)
-    else {
+    if (rec.nlink === 0 && !this.holds.has(ino) && !this.bigData(rec)) this.destroy(ino, rec)
+    else if (rec.nlink === 0 && !this.holds.has(ino)) {
+      // too much data to free in the operation's transaction: orphan it now, free it in steps once the operation is done
+      writeInode(this.v, ino, rec)
+      addOrphan(this.v, ino)
+      this.toFree.add(ino)
+    } else {
       writeInode(this.v, ino, rec)
       if (rec.nlink === 0) addOrphan(this.v, ino)
     }
@@ -876,10 +901,55 @@ export class Image {
     }
     this.holds.delete(ino)
     if (this.readOnly || this.closed || !isOrphan(this.v, ino)) return
-    const rec = this.inode(ino)
-    if (rec.nlink === 0) this.destroy(ino, rec)
+    if (this.inode(ino).nlink === 0) this.destroyInSteps(ino)
     removeOrphan(this.v, ino)
     this.settle()
+  }
+
+  /** Whether freeing a file's data may not fit in one transaction (more than a cluster of it). */
+  private bigData(rec: InodeRecord): boolean {
+    return !!this.journal && (rec.mode & S_IFMT) === S_IFREG && rec.size > this.v.geo.clusterSize
+  }
+
+  /**
+   * Free an inode whose data may be too large for one transaction: the data
+   * is cut from the end first (shrinkInSteps), then the inode goes. The
+   * caller has it on the orphan list, so a crash in between frees the rest
+   * at the next read-write open.
+   */
+  private destroyInSteps(ino: number): void {
+    this.shrinkInSteps(ino, 0)
+    this.destroy(ino, this.inode(ino))
+  }
+
+  /**
+   * Cut a file's data down to `size` from the end, one cluster window at a
+   * time, committing whenever the running transaction gets large, so that
+   * no transaction outgrows the journal. Every committed state is the file
+   * cut at a cluster boundary, its data below intact (FORMAT.md §9). The
+   * last piece, down to `size` itself, is left to the caller's own change.
+   */
+  private shrinkInSteps(ino: number, size: number): void {
+    if (!this.journal) return
+    const cs = this.v.geo.clusterSize
+    const windows: number[] = []
+    for (const [k] of this.v.tree.range(extentKey(ino, size), extentKey(ino, MAX_FILE_SIZE))) {
+      const w = Math.floor(k.offset / cs) * cs
+      if (w > size && windows[windows.length - 1] !== w) windows.push(w)
+    }
+    for (let i = windows.length - 1; i >= 0; i--) {
+      const w = windows[i]!
+      this.modify(ino, (rec) => {
+        if (rec.size > w) truncateData(this.v, ino, rec, w)
+      })
+      this.commitIfLarge()
+    }
+  }
+
+  /** Commit once the running transaction is large (between the steps of one operation, or between operations). */
+  private commitIfLarge(): void {
+    const limit = this.journal ? Math.min(DEFAULT_CACHE_BLOCKS / 2, Math.floor(this.journal.size / 4)) : DEFAULT_CACHE_BLOCKS / 2
+    if (this.store.dirtyCount + this.v.alloc.dirtyCount > limit) this.commit()
   }
 
   /** Free the orphans a crash left (at a read-write open); returns how many inodes were freed. */
@@ -890,7 +960,7 @@ export class Image {
       if (raw) {
         const rec = this.inode(ino)
         if (rec.nlink === 0) {
-          this.destroy(ino, rec)
+          this.destroyInSteps(ino)
           freed++
         }
       }
@@ -1001,6 +1071,7 @@ export class Image {
     this.reserve(this.v.geo.clusterSize, {ino, from: size, to: size + 1})
     const t = this.clock()
     let old = 0
+    this.shrinkInSteps(ino, size)
     this.modify(ino, (rec) => {
       old = rec.size
       truncateData(this.v, ino, rec, size)

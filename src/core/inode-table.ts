@@ -49,10 +49,15 @@ export function getTime(rec: InodeRecord, which: 'atime' | 'mtime' | 'ctime' | '
   return {sec: rec[`${which}Sec`], nsec: rec[`${which}Nsec`]}
 }
 
-/** alloc_blocks in bytes, plus a regular file's packed tail rounded up to 512 (FORMAT.md §10). */
+/**
+ * alloc_blocks in bytes, plus a regular file's packed tail rounded up to 512
+ * (FORMAT.md §10). alloc_blocks also counts external xattr values, so it says
+ * nothing about whether the file has a packed tail: only a size that ends
+ * inside a cluster can (a packed slice is shorter than a cluster).
+ */
 function allocatedBytes(v: Volume, ino: number, rec: InodeRecord): number {
   const own = rec.allocBlocks * v.geo.blockSize
-  if ((rec.mode & S_IFMT) !== S_IFREG || own >= rec.size || !hasFeature(v.sb.incompat, 'packed')) return own
+  if ((rec.mode & S_IFMT) !== S_IFREG || rec.size % v.geo.clusterSize === 0 || !hasFeature(v.sb.incompat, 'packed')) return own
   return own + packedAllocation(v, ino, rec.size)
 }
 

@@ -83,8 +83,9 @@ export function uuidFromDigest(digest: Buffer): Buffer {
 export function setImageUuid(path: string, newUuid: Buffer): {blocks: number} {
   if (newUuid.length !== 16) throw fail('EINVAL', 'a UUID is 16 bytes')
   const release = acquireWriterLock(path)
-  const dev = FileDevice.open(path, false)
+  let opened: FileDevice | undefined
   try {
+    const dev = (opened = FileDevice.open(path, false))
     const {sb, uuid, geo} = openClean(dev, path)
     const bs = geo.blockSize
     let blocks = 0
@@ -118,7 +119,10 @@ export function setImageUuid(path: string, newUuid: Buffer): {blocks: number} {
     dev.flush()
     return {blocks}
   } finally {
-    dev.close()
-    release()
+    try {
+      opened?.close()
+    } finally {
+      release()
+    }
   }
 }

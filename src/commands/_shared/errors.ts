@@ -61,7 +61,7 @@ export interface ErrorReport {
 const UNUSABLE_IMAGE: ReadonlySet<RazorErrorCode> = new Set(['ENOTIMAGE', 'EVERSION', 'EFEATURE', 'ETRUNCATED', 'ECHECKSUM', 'ECORRUPT'])
 
 /** Codes that concern the image rather than one path inside it. */
-const IMAGE_LEVEL: ReadonlySet<RazorErrorCode> = new Set([...UNUSABLE_IMAGE, 'ETOOSMALL', 'ENOSPC', 'EROFS', 'EIO', 'EBUSY'])
+const IMAGE_LEVEL: ReadonlySet<RazorErrorCode> = new Set([...UNUSABLE_IMAGE, 'ETOOSMALL', 'ENOSPC', 'EJOURNAL', 'EROFS', 'EIO', 'EBUSY'])
 
 /** A way out, per code; `image` and `path` are what the error concerns, when known. */
 type Hint = (image: string, path: string | undefined) => string | undefined

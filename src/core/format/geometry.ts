@@ -28,6 +28,15 @@ export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0
 }
 
+/**
+ * Smallest journal (blocks) an image may have, unless it has none: room for
+ * the largest transaction one operation that is not split makes (a rename
+ * splitting leaves up a tall tree, with its bitmap blocks), several times over.
+ * Operations that can change more (big writes, truncates, punches, freeing a
+ * big file) commit in steps that fit (FORMAT.md §9).
+ */
+export const MIN_JOURNAL_BLOCKS = 64
+
 export function defaultJournalBlocks(blockCount: number): number {
   const j = Math.min(32768, Math.max(256, Math.floor(blockCount / 64)))
   return j > blockCount / 4 ? 0 : j
