@@ -42,6 +42,13 @@ export interface FsckOptions {
    * @internal
    */
   afterRepair?: (path: string) => void
+  /**
+   * Make the Nth write (or resize) of the repair to the image fail with
+   * ENOSPC, as a full host disk or a bug would. Meant for tests: every
+   * failure must leave the image byte for byte as it was.
+   * @internal
+   */
+  failWrite?: number
 }
 
 export interface FsckProblem {
@@ -198,7 +205,15 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
   const release = acquireWriterLock(path)
   let remaining: Problem[]
   try {
-    const undo = new UndoDevice(FileDevice.open(path, false), geo.blockSize, undoPath, sbl.uuid)
+    const file = FileDevice.open(path, false)
+    let undo: UndoDevice
+    try {
+      undo = new UndoDevice(opts.failWrite ? failingAt(file, opts.failWrite) : file, geo.blockSize, undoPath, sbl.uuid)
+    } catch (e) {
+      file.close()
+      if (isRazorError(e)) throw e
+      throw fail('EIO', `cannot write the undo log ${undoPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed: give a writable place with --undo FILE`, {path: undoPath})
+    }
     report.undo = undoPath
     try {
       if (truncatedTo !== undefined) undo.resize(geo.blockCount * geo.blockSize)
@@ -282,6 +297,15 @@ function record(p: Problem, fixed: boolean): FsckProblem {
 /** A device whose close() does nothing (several opens share one undo device). */
 function nonClosing(d: BlockDevice): BlockDevice {
   return {get size() { return d.size }, read: (p, l) => d.read(p, l), write: (p, b) => d.write(p, b), flush: () => d.flush(), resize: (s) => d.resize(s), close: () => {}}
+}
+
+/** A device whose `n`th write or resize fails (FsckOptions.failWrite). */
+function failingAt(d: BlockDevice, n: number): BlockDevice {
+  let count = 0
+  const step = () => {
+    if (++count === n) throw fail('ENOSPC', `write ${n} of the repair failed (injected)`)
+  }
+  return {get size() { return d.size }, read: (p, l) => d.read(p, l), write: (p, b) => (step(), d.write(p, b)), flush: () => d.flush(), resize: (s) => (step(), d.resize(s)), close: () => d.close()}
 }
 
 /** `fsck --undo FILE IMAGE`: put back what a repair overwrote. */

@@ -443,7 +443,18 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
   alloc.spare = [...treeBlocks].filter((b) => !claimed.has(b) && !isFixedBlock(geo, b)).sort((a, b) => b - a)
   for (const {ino, ext} of clones) {
     const n = blocksOf(v, ext.e)
-    const run = alloc.alloc(n, n)
+    let run: Run
+    try {
+      run = alloc.alloc(n, n)
+    } catch (e) {
+      if (!isRazorError(e) || e.code !== 'ENOSPC') throw e
+      // a full image with no room for the copy: the later claimant loses the extent (its range becomes a hole)
+      const node = nodes.get(ino)!
+      node.extents = node.extents.filter((x) => x !== ext)
+      act({problem: 'BLOCK_CLAIMED_TWICE', ino, block: ext.e.rec.block, field: 'allocBlocks', old: node.rec.allocBlocks, new: node.rec.allocBlocks - n, what: `inode ${ino}: no free space for a copy of blocks ${ext.e.rec.block}+${n}: removed the extent at ${ext.e.offset} (its range is now a hole)`})
+      node.rec.allocBlocks -= n
+      continue
+    }
     if (!opts.dryRun) v.dev.write(run.start * geo.blockSize, v.dev.read(ext.e.rec.block * geo.blockSize, n * geo.blockSize))
     act({problem: 'BLOCK_CLAIMED_TWICE', ino, block: ext.e.rec.block, what: `inode ${ino}: gave the extent at ${ext.e.offset} its own copy of blocks ${ext.e.rec.block}+${n} (now ${run.start})`})
     ext.e.rec.block = run.start
