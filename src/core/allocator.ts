@@ -56,8 +56,8 @@ export class Allocator {
    * An allocator that ignores the bitmap on the device: every block free but
    * the fixed ones, every bitmap block dirty (fsck rebuilds the bitmap).
    */
-  static fresh(dev: BlockDevice, geo: Geometry, uuid: Buffer): Allocator {
-    const a = new Allocator(dev, geo, uuid, 0)
+  static fresh<T extends Allocator>(this: new (dev: BlockDevice, geo: Geometry, uuid: Buffer, freeBlocks: number) => T, dev: BlockDevice, geo: Geometry, uuid: Buffer): T {
+    const a = new this(dev, geo, uuid, 0)
     for (let i = 0; i < geo.bitmapBlocks; i++) {
       const m = Buffer.alloc(geo.blockSize)
       a.initFresh(i, m)

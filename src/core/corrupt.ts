@@ -92,7 +92,15 @@ export const CORRUPTIONS: readonly Kind[] = [
   {name: 'superblock-checksum', about: 'flip a byte of the primary superblock', raw: (p, i) => (flip(p, 0, i.blockSize, 100), {description: 'flipped byte 100 of block 0', block: 0})},
   {name: 'zero-backup-superblock', about: 'zero the backup superblock (last block)', raw: (p, i) => (zero(p, i.blocks - 1, i.blockSize), {description: `zeroed block ${i.blocks - 1}`, block: i.blocks - 1})},
   {name: 'truncate', about: 'cut the image file to half its size', raw: (p, i) => (fs.truncateSync(p, Math.floor(i.blocks / 2) * i.blockSize), {description: `truncated to ${Math.floor(i.blocks / 2)} blocks`})},
-  {name: 'free-count-wrong', about: 'change the superblock free block count', raw: (p, i) => (editSuper(p, i.blockSize, (sb) => (sb.freeBlocks -= 7)), {description: 'free block count lowered by 7', block: 0})},
+  {name: 'free-count-wrong', about: 'change the superblock free block count', raw: (p, i) => {
+    // lowered by 7, or raised by 7 when fewer are free (a full image)
+    let by = -7
+    editSuper(p, i.blockSize, (sb) => {
+      if (sb.freeBlocks < 7) by = 7
+      sb.freeBlocks += by
+    })
+    return {description: `free block count ${by < 0 ? 'lowered' : 'raised'} by 7`, block: 0}
+  }},
   {name: 'inode-count-wrong', about: 'change the superblock inode count', raw: (p, i) => (editSuper(p, i.blockSize, (sb) => (sb.inodeCount += 3)), {description: 'inode count raised by 3', block: 0})},
   {name: 'next-ino-low', about: 'set the next inode number below an existing inode', raw: (p, i) => (editSuper(p, i.blockSize, (sb) => (sb.nextIno = 2)), {description: 'next inode number set to 2', block: 0})},
   {name: 'tree-height-wrong', about: 'change the tree height in the superblock', raw: (p, i) => (editSuper(p, i.blockSize, (sb) => (sb.treeHeight += 1)), {description: `tree height set to ${i.treeHeight + 1}`, block: 0})},

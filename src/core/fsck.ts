@@ -43,6 +43,13 @@ export interface FsckOptions {
    * @internal
    */
   afterRepair?: (path: string) => void
+  /**
+   * Make the Nth write (or resize) of the repair to the image fail with
+   * ENOSPC, as a full host disk or a bug would. Meant for tests: every
+   * failure must leave the image byte for byte as it was.
+   * @internal
+   */
+  failWrite?: number
 }
 
 export interface FsckProblem {
@@ -196,51 +203,70 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
     ro.abandon()
   }
 
-  // repair, under the undo log
+  // repair, under the undo log: from the first write on, any failure (no space, an I/O error, a bug)
+  // puts back every block written, so the image is byte for byte as it was
   const undoPath = opts.undoFile ?? `${path}.undo`
   const release = acquireWriterLock(path)
-  let undo: UndoDevice | undefined
-  try {
-    undo = new UndoDevice(FileDevice.open(path, false), geo.blockSize, undoPath, sbl.uuid)
-    report.undo = undoPath
-    if (truncatedTo !== undefined) undo.resize(geo.blockCount * geo.blockSize)
-    if (patch) undo.write(0, patch)
-    // recover the journal, as a read-write open does
-    Image.openDevice(path, nonClosing(undo), {readOnly: false, reapOrphans: false}).close()
-    const img = Image.openDevice(path, nonClosing(undo), {readOnly: true})
-    const v = img.volume
-    const r = repairVolume(v, {time: now()})
-    report.actions = r.actions
-    Object.assign(v.sb, {treeRoot: r.superblock.treeRoot, treeHeight: r.superblock.treeHeight, freeBlocks: r.superblock.freeBlocks, inodeCount: r.superblock.inodeCount, nextIno: r.superblock.nextIno})
-    v.sb.generation++
-    v.sb.state = (v.sb.state | STATE_CLEAN) & ~2
-    v.sb.incompat = withoutFeature(v.sb.incompat, 'needs_recovery')
-    writeSuperblock(undo, v.sb, v.uuid, geo, true)
-    undo.flush()
-    img.abandon()
-  } finally {
-    try {
-      undo?.close()
-    } finally {
-      release()
-    }
-  }
-
-  // re-check; roll back unless clean
-  opts.afterRepair?.(path)
-  opts.onPass?.('recheck')
-  const again = Image.open(path)
   let remaining: Problem[]
   try {
-    const c = again.check({checkData: opts.checkData})
-    remaining = c.problems.filter((p) => p.id !== 'DATA_CHECKSUM')
-    report.summary = {inodes: c.inodes, directories: c.directories, files: c.files, usedBlocks: c.usedBlocks, blocks: c.blocks}
+    const file = FileDevice.open(path, false)
+    let undo: UndoDevice
+    try {
+      undo = new UndoDevice(opts.failWrite ? failingAt(file, opts.failWrite) : file, geo.blockSize, undoPath, sbl.uuid)
+    } catch (e) {
+      file.close()
+      if (isRazorError(e)) throw e
+      throw fail('EIO', `cannot write the undo log ${undoPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed: give a writable place with --undo FILE`, {path: undoPath})
+    }
+    report.undo = undoPath
+    try {
+      if (truncatedTo !== undefined) undo.resize(geo.blockCount * geo.blockSize)
+      if (patch) undo.write(0, patch)
+      // recover the journal, as a read-write open does
+      Image.openDevice(path, nonClosing(undo), {readOnly: false, reapOrphans: false}).close()
+      const img = Image.openDevice(path, nonClosing(undo), {readOnly: true})
+      try {
+        const v = img.volume
+        const r = repairVolume(v, {time: now()})
+        report.actions = r.actions
+        Object.assign(v.sb, {treeRoot: r.superblock.treeRoot, treeHeight: r.superblock.treeHeight, freeBlocks: r.superblock.freeBlocks, inodeCount: r.superblock.inodeCount, nextIno: r.superblock.nextIno})
+        v.sb.generation++
+        v.sb.state = (v.sb.state | STATE_CLEAN) & ~2
+        v.sb.incompat = withoutFeature(v.sb.incompat, 'needs_recovery')
+        writeSuperblock(undo, v.sb, v.uuid, geo, true)
+        undo.flush()
+      } finally {
+        img.abandon()
+      }
+    } catch (e) {
+      undo.close()
+      throw rolledBack(e, undoPath, path)
+    }
+    undo.close()
+
+    // re-check (read-only); roll back unless clean
+    opts.afterRepair?.(path)
+    opts.onPass?.('recheck')
+    try {
+      const again = Image.open(path)
+      try {
+        const c = again.check({checkData: opts.checkData})
+        remaining = c.problems.filter((p) => p.id !== 'DATA_CHECKSUM')
+        report.summary = {inodes: c.inodes, directories: c.directories, files: c.files, usedBlocks: c.usedBlocks, blocks: c.blocks}
+      } finally {
+        again.close()
+      }
+    } catch (e) {
+      throw rolledBack(e, undoPath, path)
+    }
+    if (remaining.length) {
+      applyUndo(undoPath, path)
+      report.rolledBack = true
+    }
   } finally {
-    again.close()
+    release()
   }
   if (remaining.length) {
-    applyUndo(undoPath, path)
-    report.rolledBack = true
     report.problems = [...found.map((p) => record(p, false)), ...remaining.map((p) => record(p, false))]
     report.exit = FSCK_EXIT.UNCORRECTED
     return report
@@ -256,6 +282,24 @@ function damagedContext(x: DamagedData): Parameters<typeof makeProblem>[1] {
   return {ino: x.ino, path: x.path || `inode ${x.ino}`, block: x.block, found: x.seq, detail: `${what} (inode ${x.ino}, block ${x.block})`}
 }
 
+/**
+ * A repair failed after it began writing: put back every block it wrote
+ * (the image is then byte for byte as it was) and say so. The error keeps its
+ * code, so the exit status stays the operational one (8).
+ */
+function rolledBack(e: unknown, undoPath: string, path: string): unknown {
+  try {
+    applyUndo(undoPath, path)
+  } catch (u) {
+    const why = u instanceof Error ? u.message : String(u)
+    if (isRazorError(e)) return new RazorError(e.code, `${e.message}; rolling the repair back failed too (${why}): revert it with 'razorfsck --undo ${undoPath} ${path}'`, e.data)
+    return e
+  }
+  if (isRazorError(e)) return new RazorError(e.code, `${e.message}; the repair was rolled back: the image is as it was`, e.data)
+  if (e instanceof Error) e.message += '; the repair was rolled back: the image is as it was'
+  return e
+}
+
 function record(p: Problem, fixed: boolean): FsckProblem {
   return {code: formatCode(p.code), id: p.id, pass: p.pass, severity: p.severity, inode: p.ino, block: p.block, path: p.path, message: p.message, action: problemDef(p.id).fix, fixed}
 }
@@ -263,6 +307,15 @@ function record(p: Problem, fixed: boolean): FsckProblem {
 /** A device whose close() does nothing (several opens share one undo device). */
 function nonClosing(d: BlockDevice): BlockDevice {
   return {get size() { return d.size }, read: (p, l) => d.read(p, l), write: (p, b) => d.write(p, b), flush: () => d.flush(), resize: (s) => d.resize(s), close: () => {}}
+}
+
+/** A device whose `n`th write or resize fails (FsckOptions.failWrite). */
+function failingAt(d: BlockDevice, n: number): BlockDevice {
+  let count = 0
+  const step = () => {
+    if (++count === n) throw fail('ENOSPC', `write ${n} of the repair failed (injected)`)
+  }
+  return {get size() { return d.size }, read: (p, l) => d.read(p, l), write: (p, b) => (step(), d.write(p, b)), flush: () => d.flush(), resize: (s) => (step(), d.resize(s)), close: () => d.close()}
 }
 
 /** `fsck --undo FILE IMAGE`: put back what a repair overwrote. */

@@ -5,6 +5,8 @@ export interface FuzzBase {
   path: string
   blockSize: number
   hot?: number[]
+  /** A 100% full image (reported in failures). */
+  full?: boolean
 }
 export interface FuzzResult {
   cases: number

@@ -3,14 +3,20 @@
 // module (the TypeScript source in tests, dist/ in the script). Each case
 // copies a base image, damages it (bit flips, zeroed blocks, random blocks,
 // swapped blocks, truncation), runs fsck --repair in-process and then a
-// check: fsck must not throw anything but a clean operational error, must
-// finish within the time bound, and the image must check clean afterwards
-// (or fsck must have refused it as unusable).
+// check: fsck must not throw anything but a clean operational error (never
+// "no space", also on a full image) and then leave the image byte for byte as
+// it was, must finish within the time bound, and the image must check clean
+// afterwards (or fsck must have refused it as unusable).
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 
 const KINDS = ['flip', 'zero', 'random', 'swap', 'truncate', 'multi']
+
+/** SHA-256 of a file and its length: "byte for byte as it was". */
+function digest(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex')
+}
 
 /** Blocks of an image file that are not all zero: where damage matters. */
 export function nonZeroBlocks(file, blockSize) {
@@ -71,13 +77,17 @@ export function runFuzz(core, {bases, dir, count, seed, timeLimitMs = 10000, onC
     for (const f of [`${file}.undo`, `${file}.lock`]) fs.rmSync(f, {force: true})
     base.hot ??= nonZeroBlocks(base.path, base.blockSize)
     const kind = damage(file, rnd, base.blockSize, base.hot)
+    const damaged = digest(file)
     const t0 = Date.now()
     let report
     try {
       report = core.fsck(file, {mode: 'repair', force: true})
     } catch (e) {
       if (core.isRazorError(e)) {
-        out.refused++ // an unusable image, reported cleanly (exit 8)
+        // an unusable image, reported cleanly (exit 8), and left as it was; never for lack of space
+        if (e.code === 'ENOSPC') out.failures.push(`case ${i} (${kind}${base.full ? ', full image' : ''}): no space for the repair: ${e.message}`)
+        if (digest(file) !== damaged) out.failures.push(`case ${i} (${kind}): exit 8 (${e.message}) but the image changed`)
+        out.refused++
         out.cases++
         continue
       }
@@ -89,6 +99,7 @@ export function runFuzz(core, {bases, dir, count, seed, timeLimitMs = 10000, onC
     out.slowest = Math.max(out.slowest, ms)
     if (ms > timeLimitMs) out.failures.push(`case ${i} (${kind}): took ${ms} ms`)
     if (report.exit === 0) out.untouched++
+    else if (report.rolledBack && digest(file) !== damaged) out.failures.push(`case ${i} (${kind}): rolled back, but the image changed`)
     else if (report.rolledBack) out.failures.push(`case ${i} (${kind}): repair was rolled back: ${report.problems.slice(-3).map((p) => p.message).join('; ')}`)
     else {
       out.repaired++

@@ -51,7 +51,7 @@ const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
   {n: 7, name: 'INO_ABOVE_NEXT', pass: 'tree', severity: 'error', message: 'inode {ino} is not below the next inode number {found}', fix: 'raise the next inode number', preenOk: true},
   // extents and block ownership
   {n: 1, name: 'EXTENT_BAD', pass: 'extents', severity: 'error', message: 'inode {ino}: {detail}', fix: 'remove the extent (its range becomes a hole)', preenOk: false},
-  {n: 2, name: 'BLOCK_CLAIMED_TWICE', pass: 'extents', severity: 'error', message: 'block {block} is claimed by {detail}', fix: 'give the later claimant a copy of the block', preenOk: false},
+  {n: 2, name: 'BLOCK_CLAIMED_TWICE', pass: 'extents', severity: 'error', message: 'block {block} is claimed by {detail}', fix: 'give the later claimant a copy of the block (with no free space for one: remove its extent, the range becomes a hole)', preenOk: false},
   {n: 3, name: 'BLOCK_IN_FIXED_AREA', pass: 'extents', severity: 'error', message: 'block {block} of {detail} lies in a fixed area', fix: 'remove the reference', preenOk: false},
   {n: 4, name: 'EXTENT_PAST_EOF', pass: 'extents', severity: 'error', message: 'inode {ino}: extent at {found} lies past the file size {expected}', fix: 'remove the extent', preenOk: true},
   {n: 5, name: 'ALLOC_BLOCKS_WRONG', pass: 'extents', severity: 'error', message: 'inode {ino}: block count {found}, counted {expected}', fix: 'set the counted value', preenOk: true},

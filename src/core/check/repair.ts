@@ -3,12 +3,19 @@
  * Every item of every readable tree node (and of lost leaves: blocks marked
  * used, owned by nothing, that verify as leaves of this image) is collected;
  * bad items are dropped or fixed, directories are reconnected, counts are
- * recomputed; then a new tree is written into free blocks, the bitmap is
- * rebuilt from what is in use, and the superblock switched over last. The old
- * tree is never overwritten before the switch, and all data that is still
+ * recomputed; then a new tree is written, the bitmap is rebuilt from what is
+ * in use, and the superblock switched over last. All data that is still
  * reachable stays where it is.
+ *
+ * The new tree is packed full (items are inserted in key order) and goes into
+ * free blocks while there are any — then the old tree stays intact until the
+ * switch. On a full image it goes into the blocks of the old tree, whose
+ * items were all read in step 1 and are never read again: repair needs no
+ * space beyond what the damaged image already uses (fsck runs it under the
+ * undo log, which keeps the old blocks and rolls everything back unless the
+ * result checks clean).
  */
-import {Allocator} from '../allocator.js'
+import {Allocator, type Run} from '../allocator.js'
 import {BTree} from '../btree.js'
 import {isRazorError} from '../errors.js'
 import {decodeDirents, encodeDirents, ftypeCode, ftypeName, type DirentRecord} from '../format/dirent.js'
@@ -57,6 +64,24 @@ export interface RepairResult {
 }
 
 const LOST_FOUND = Buffer.from('lost+found')
+
+/**
+ * The allocator of a repair: when no block is free it hands out, one at a
+ * time, blocks of the old tree (`spare`), all of whose items are already in
+ * memory. They are still marked used, so nothing else can take them.
+ */
+class RepairAllocator extends Allocator {
+  spare: number[] = []
+
+  override alloc(want: number, min = 1): Run {
+    try {
+      return super.alloc(want, min)
+    } catch (e) {
+      if (!isRazorError(e) || e.code !== 'ENOSPC' || min > 1 || !this.spare.length) throw e
+      return {start: this.spare.pop()!, count: 1}
+    }
+  }
+}
 
 export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: number; nsec: number}}): RepairResult {
   const actions: RepairAction[] = []
@@ -408,15 +433,28 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
   }
 
   // 6. build: a fresh allocator with the data in use; clones for shared blocks; a new tree; the bitmap
-  const alloc = Allocator.fresh(v.dev, geo, v.uuid)
+  const alloc = RepairAllocator.fresh(v.dev, geo, v.uuid)
   const markRange = (b: number, n: number) => {
     for (let x = b; x < b + n; x++) if (!isFixedBlock(geo, x) && !alloc.isUsed(x)) alloc.markUsed(x, 1)
   }
   for (const [b] of claimed) markRange(b, 1)
-  for (const b of treeBlocks) markRange(b, 1) // keep the old tree intact until the switch
+  // keep the old tree intact until the switch while there is free space; when there is none, reuse its blocks
+  for (const b of treeBlocks) markRange(b, 1)
+  alloc.spare = [...treeBlocks].filter((b) => !claimed.has(b) && !isFixedBlock(geo, b)).sort((a, b) => b - a)
   for (const {ino, ext} of clones) {
     const n = blocksOf(v, ext.e)
-    const run = alloc.alloc(n, n)
+    let run: Run
+    try {
+      run = alloc.alloc(n, n)
+    } catch (e) {
+      if (!isRazorError(e) || e.code !== 'ENOSPC') throw e
+      // a full image with no room for the copy: the later claimant loses the extent (its range becomes a hole)
+      const node = nodes.get(ino)!
+      node.extents = node.extents.filter((x) => x !== ext)
+      act({problem: 'BLOCK_CLAIMED_TWICE', ino, block: ext.e.rec.block, field: 'allocBlocks', old: node.rec.allocBlocks, new: node.rec.allocBlocks - n, what: `inode ${ino}: no free space for a copy of blocks ${ext.e.rec.block}+${n}: removed the extent at ${ext.e.offset} (its range is now a hole)`})
+      node.rec.allocBlocks -= n
+      continue
+    }
     if (!opts.dryRun) v.dev.write(run.start * geo.blockSize, v.dev.read(ext.e.rec.block * geo.blockSize, n * geo.blockSize))
     act({problem: 'BLOCK_CLAIMED_TWICE', ino, block: ext.e.rec.block, what: `inode ${ino}: gave the extent at ${ext.e.offset} its own copy of blocks ${ext.e.rec.block}+${n} (now ${run.start})`})
     ext.e.rec.block = run.start
@@ -450,7 +488,8 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
   }
   for (const [block, p] of packs) put(packKey(block), packRecord.encode(p.rec))
   const newTree = store.takeDirty(v.sb.generation + 1)
-  for (const b of treeBlocks) if (!newTree.some((n) => n.block === b) && !claimed.has(b) && alloc.isUsed(b)) alloc.free(b, 1)
+  const inNewTree = new Set(newTree.map((n) => n.block))
+  for (const b of treeBlocks) if (!inNewTree.has(b) && !claimed.has(b) && alloc.isUsed(b)) alloc.free(b, 1)
   const bitmap = alloc.takeDirty(v.sb.generation + 1)
   if (!opts.dryRun) {
     for (const {block, data} of newTree) v.dev.write(block * geo.blockSize, data)
@@ -462,7 +501,8 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     const b = l.map((x) => x.block).sort((x, y) => x - y)
     return b.length > 12 ? `${b.slice(0, 12).join(', ')}, ... (${b.length} blocks)` : b.join(', ')
   }
-  act({problem: 'REBUILD', what: `write the rebuilt tree (${items.size} items) into free blocks ${blockList(newTree)}`})
+  const reused = newTree.filter((n) => treeBlocks.has(n.block))
+  act({problem: 'REBUILD', what: `write the rebuilt tree (${items.size} items) into ${reused.length ? `blocks ${blockList(newTree)} (${reused.length} of them the old tree's: no other space is free)` : `free blocks ${blockList(newTree)}`}`})
   act({problem: 'REBUILD', what: `rewrite the bitmap blocks ${blockList(bitmap)} from the blocks in use`})
   const sbNew = {treeRoot: tree.root, treeHeight: tree.height, freeBlocks: alloc.freeBlocks, inodeCount, nextIno}
   for (const [field, value] of Object.entries(sbNew)) {
