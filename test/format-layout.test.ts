@@ -98,7 +98,7 @@ t.test('undo file: 64-byte header and 16-byte record heads (§14); existing file
   t.equal(undoHeader.size, 64)
   t.equal(undoRecordHead.size, 16)
   const h = (f: string) => undoHeader.offsetOf(f)
-  t.same([h('magic'), h('blockSize'), h('imageSize'), h('uuid')], [0, 8, 16, 24])
+  t.same([h('magic'), h('blockSize'), h('state'), h('imageSize'), h('uuid'), h('sbCrc')], [0, 8, 12, 16, 24, 40])
   t.same([undoRecordHead.offsetOf('block'), undoRecordHead.offsetOf('crc')], [0, 8])
   t.equal(UNDO_MAGIC.toString('latin1'), 'RZUNDO01')
   // a file laid out by hand as the code before the declaration wrote it
@@ -127,7 +127,7 @@ t.test('undo file: 64-byte header and 16-byte record heads (§14); existing file
   u.write(2048, Buffer.alloc(1024, 0x22))
   u.close()
   const written = fs.readFileSync(path.join(dir, 'undo2'))
-  t.same(undoHeader.decode(written), {magic: UNDO_MAGIC, blockSize: 1024, imageSize: 3 * 1024, uuid: Buffer.alloc(16, 7)})
+  t.same(undoHeader.decode(written), {magic: UNDO_MAGIC, blockSize: 1024, state: 0, imageSize: 3 * 1024, uuid: Buffer.alloc(16, 7), sbCrc: 0})
   t.ok(written.subarray(64, 80).equals(rec) && written.subarray(80).equals(old))
 })
 

@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {spawnSync} from 'node:child_process'
 import {corrupt, fsck, Image, isRazorError} from '../src/core/index.js'
+import {SimulatedCrash} from '../src/core/fsck.js'
 import {cli, cliUnavailable, PROJECT, tmpDir} from './helpers/image.js'
 
 const TREE = path.join(PROJECT, 'fixtures/fsck/tree')
@@ -116,4 +117,70 @@ t.test('through the binary: the reproducer of the issue, and exit 8 changes noth
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace')
   t.equal(sha(img2), before, 'the image is as it was')
   t.notOk(fs.existsSync(`${img2}.lock`), 'no lock left')
+})
+
+// A repair killed once it has begun writing (on a full image it rebuilds the tree over the old
+// tree's blocks, so the image in between is neither the old one nor the new one): the next
+// razorfsck -n reports REPAIR_INTERRUPTED, the next repair rolls the interrupted one back from its
+// undo log first and then repairs, ending exactly where an uninterrupted repair ends.
+t.test('a repair killed at every write: the next fsck rolls it back and repairs', {skip}, async (t) => {
+  const dir = tmpDir(t, 'fullkill')
+  const base = fullImage(dir)
+  // every name, inode, type, mode, owner, link count, size, content and xattr (not times: a repair stamps
+  // the directories it changes, lost+found among them, with its own clock)
+  const tree = (p: string) => {
+    const img = Image.open(p, {readOnly: true})
+    const lines: string[] = []
+    const walk = (dir: number, at: string) => {
+      for (const e of img.readdir(dir).sort((a, b) => Buffer.compare(a.name, b.name))) {
+        const q = `${at}/${e.name.toString('hex')}`
+        const st = img.stat(e.ino)
+        const body = st.type === 'file' || st.type === 'symlink' ? crypto.createHash('sha256').update(img.readFile(e.ino)).digest('hex') : ''
+        const xattrs = img.listXattrs(e.ino).map((x) => `${x}=${img.getXattr(e.ino, x).toString('hex')}`)
+        lines.push(`${q} ino=${e.ino} ${st.type} ${st.mode} ${st.uid}:${st.gid} n=${st.nlink} ${st.size} ${body} ${xattrs.join(',')}`)
+        if (st.type === 'dir') walk(e.ino, q)
+      }
+    }
+    try {
+      walk(1, '')
+      return lines.join('\n')
+    } finally {
+      img.close()
+    }
+  }
+  for (const kind of ['zero-leaf', 'unreachable-dir', 'zero-superblock']) {
+    const damaged = path.join(dir, `${kind}.damaged`)
+    fs.copyFileSync(base, damaged)
+    corrupt(damaged, kind, {seed: 1})
+    const ref = path.join(dir, `${kind}.ref`)
+    fs.copyFileSync(damaged, ref)
+    t.equal(fsck(ref, {mode: 'repair', force: true}).exit, 1, `${kind}: an uninterrupted repair`)
+    const expected = tree(ref)
+    const img = path.join(dir, `${kind}.img`)
+    let crashes = 0
+    let interrupted = 0
+    for (let n = 1; ; n++) {
+      fs.copyFileSync(damaged, img)
+      fs.rmSync(`${img}.undo`, {force: true})
+      try {
+        fsck(img, {mode: 'repair', force: true, crashAtWrite: n})
+        break // n is past the repair's last write
+      } catch (e) {
+        if (!(e instanceof SimulatedCrash)) throw e
+      }
+      crashes++
+      const before = sha(img)
+      const check = fsck(img, {mode: 'check', force: true})
+      t.equal(sha(img), before, `${kind}: crash at write ${n}: -n writes nothing`)
+      const named = check.problems.some((p) => p.id === 'REPAIR_INTERRUPTED')
+      if (named) interrupted++
+      if (named) t.not(check.exit & 4, 0, `${kind}: crash at write ${n}: -n exits 4`)
+      const r = fsck(img, {mode: 'repair', force: true})
+      t.equal(r.exit & ~1, 0, `${kind}: crash at write ${n}: the next repair succeeds (exit ${r.exit})`)
+      t.equal(r.problems.some((p) => p.id === 'REPAIR_INTERRUPTED' && p.fixed), named, `${kind}: crash at write ${n}: the rollback is reported when -n named it`)
+      t.equal(fsck(img, {mode: 'check', force: true}).exit, 0, `${kind}: crash at write ${n}: clean after`)
+      t.equal(tree(img), expected, `${kind}: crash at write ${n}: the same files, names and bytes as an uninterrupted repair`)
+    }
+    t.ok(crashes >= 3 && interrupted >= 1, `${kind}: ${crashes} crash points, ${interrupted} of them rolled back from the undo log`)
+  }
 })

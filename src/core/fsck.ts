@@ -16,7 +16,7 @@ import type {DamagedData} from './damage.js'
 import {acquireWriterLock} from './lock.js'
 import {OverlayDevice} from './overlay-device.js'
 import {loadSuperblock, writeSuperblock, type LoadedSuperblock} from './superblock.js'
-import {applyUndo, UndoDevice} from './undo.js'
+import {applyUndo, endUndo, interruptedRepair, UndoDevice} from './undo.js'
 import {formatCode, makeProblem, problemDef, type Problem} from './check/problems.js'
 import {repairVolume, type RepairAction} from './check/repair.js'
 import {now} from './volume.js'
@@ -50,7 +50,17 @@ export interface FsckOptions {
    * @internal
    */
   failWrite?: number
+  /**
+   * Stop at the Nth write (or resize) of the repair to the image as a
+   * SIGKILL would: nothing rolled back, nothing more written (the call throws
+   * SimulatedCrash). Meant for tests: the next fsck must put things right.
+   * @internal
+   */
+  crashAtWrite?: number
 }
+
+/** What FsckOptions.crashAtWrite throws. @internal */
+export class SimulatedCrash extends Error {}
 
 export interface FsckProblem {
   code: string
@@ -109,7 +119,36 @@ function primaryFromBackup(dev: BlockDevice, l: LoadedSuperblock): Buffer {
   return b
 }
 
+/**
+ * Check (and with mode repair/preen, repair) the image at `path`. A repair
+ * that was interrupted (killed, power cut) once its own writes had begun is
+ * first rolled back from its undo log (FORMAT.md §14): reported as
+ * REPAIR_INTERRUPTED, fixed by the rollback; a check alone reports it.
+ */
 export function fsck(path: string, opts: FsckOptions): FsckReport {
+  const undoPath = opts.undoFile ?? `${path}.undo`
+  if (!interruptedRepair(undoPath, path)) return fsckImage(path, opts)
+  const problem = makeProblem('REPAIR_INTERRUPTED', {detail: undoPath})
+  if (opts.mode === 'check' || opts.dryRun) {
+    const report = fsckImage(path, {...opts, force: true})
+    report.problems.unshift(record(problem, false))
+    report.exit |= FSCK_EXIT.UNCORRECTED
+    return report
+  }
+  const release = acquireWriterLock(path)
+  try {
+    applyUndo(undoPath, path)
+    endUndo(undoPath)
+  } finally {
+    release()
+  }
+  const report = fsckImage(path, {...opts, force: true})
+  report.problems.unshift(record(problem, true))
+  report.exit |= FSCK_EXIT.CORRECTED
+  return report
+}
+
+function fsckImage(path: string, opts: FsckOptions): FsckReport {
   const report: FsckReport = {image: path, mode: opts.mode, dryRun: Boolean(opts.dryRun), skipped: false, problems: [], actions: [], rolledBack: false, summary: {inodes: 0, directories: 0, files: 0, usedBlocks: 0, blocks: 0}, exit: 0}
   const found: Problem[] = []
   const add = (name: string, ctx: Parameters<typeof makeProblem>[1]) => found.push(makeProblem(name, ctx))
@@ -212,7 +251,8 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
     const file = FileDevice.open(path, false)
     let undo: UndoDevice
     try {
-      undo = new UndoDevice(opts.failWrite ? failingAt(file, opts.failWrite) : file, geo.blockSize, undoPath, sbl.uuid)
+      const inner = opts.failWrite ? failingAt(file, opts.failWrite) : opts.crashAtWrite ? failingAt(file, opts.crashAtWrite, true) : file
+      undo = new UndoDevice(inner, geo.blockSize, undoPath, sbl.uuid)
     } catch (e) {
       file.close()
       if (isRazorError(e)) throw e
@@ -224,6 +264,8 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
       if (patch) undo.write(0, patch)
       // recover the journal, as a read-write open does
       Image.openDevice(path, nonClosing(undo), {readOnly: false, reapOrphans: false}).close()
+      // from here a crash leaves a half-rebuilt image: the next fsck rolls it back (interruptedRepair)
+      undo.arm()
       const img = Image.openDevice(path, nonClosing(undo), {readOnly: true})
       try {
         const v = img.volume
@@ -240,6 +282,7 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
       }
     } catch (e) {
       undo.close()
+      if (e instanceof SimulatedCrash) throw e
       throw rolledBack(e, undoPath, path)
     }
     undo.close()
@@ -263,6 +306,7 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
       applyUndo(undoPath, path)
       report.rolledBack = true
     }
+    endUndo(undoPath)
   } finally {
     release()
   }
@@ -290,6 +334,7 @@ function damagedContext(x: DamagedData): Parameters<typeof makeProblem>[1] {
 function rolledBack(e: unknown, undoPath: string, path: string): unknown {
   try {
     applyUndo(undoPath, path)
+    endUndo(undoPath)
   } catch (u) {
     const why = u instanceof Error ? u.message : String(u)
     if (isRazorError(e)) return new RazorError(e.code, `${e.message}; rolling the repair back failed too (${why}): revert it with 'razorfsck --undo ${undoPath} ${path}'`, e.data)
@@ -309,11 +354,13 @@ function nonClosing(d: BlockDevice): BlockDevice {
   return {get size() { return d.size }, read: (p, l) => d.read(p, l), write: (p, b) => d.write(p, b), flush: () => d.flush(), resize: (s) => d.resize(s), close: () => {}}
 }
 
-/** A device whose `n`th write or resize fails (FsckOptions.failWrite). */
-function failingAt(d: BlockDevice, n: number): BlockDevice {
+/** A device whose `n`th write or resize fails (FsckOptions.failWrite), or stops the repair as a crash would (crashAtWrite). */
+function failingAt(d: BlockDevice, n: number, crash = false): BlockDevice {
   let count = 0
   const step = () => {
-    if (++count === n) throw fail('ENOSPC', `write ${n} of the repair failed (injected)`)
+    if (++count !== n) return
+    if (crash) throw new SimulatedCrash(`crash at write ${n} of the repair (injected)`)
+    throw fail('ENOSPC', `write ${n} of the repair failed (injected)`)
   }
   return {get size() { return d.size }, read: (p, l) => d.read(p, l), write: (p, b) => (step(), d.write(p, b)), flush: () => d.flush(), resize: (s) => (step(), d.resize(s)), close: () => d.close()}
 }
@@ -323,7 +370,9 @@ export function revertRepair(undoFile: string, path: string): {blocks: number} {
   if (!fs.existsSync(undoFile)) throw fail('ENOENT', `undo file ${undoFile} does not exist`)
   const release = acquireWriterLock(path)
   try {
-    return {blocks: applyUndo(undoFile, path).blocks}
+    const {blocks} = applyUndo(undoFile, path)
+    endUndo(undoFile)
+    return {blocks}
   } finally {
     release()
   }

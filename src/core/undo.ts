@@ -11,7 +11,7 @@ import type {BlockDevice} from './device.js'
 import {fail} from './errors.js'
 import {crc32} from './format/checksum.js'
 import {decodeOr} from './format/codec.js'
-import {UNDO_MAGIC, undoHeader, undoRecordHead} from './format/undo.js'
+import {UNDO_MAGIC, UNDO_STATE, undoHeader, undoRecordHead, type UndoHeader} from './format/undo.js'
 
 const HEADER = undoHeader.size
 const RECORD_HEAD = undoRecordHead.size
@@ -21,6 +21,7 @@ export class UndoDevice implements BlockDevice {
   private readonly fd: number
   private pending = false
   private offset = HEADER
+  private readonly header: UndoHeader
   /** Blocks recorded so far. */
   records = 0
 
@@ -31,9 +32,24 @@ export class UndoDevice implements BlockDevice {
     uuid: Buffer,
   ) {
     this.fd = fs.openSync(undoPath, 'w')
-    const h = undoHeader.encode({magic: UNDO_MAGIC, blockSize, imageSize: inner.size, uuid})
-    fs.writeSync(this.fd, h, 0, HEADER, 0)
+    this.header = {magic: UNDO_MAGIC, blockSize, state: UNDO_STATE.unknown, imageSize: inner.size, uuid, sbCrc: 0}
+    this.writeHeader()
+  }
+
+  private writeHeader(): void {
+    fs.writeSync(this.fd, undoHeader.encode(this.header), 0, HEADER, 0)
     fs.fsyncSync(this.fd)
+  }
+
+  /**
+   * The repair's own writes begin (the journal is recovered): from now on a
+   * crash leaves an image that `interruptedRepair` recognises, by its primary
+   * superblock block still being the one read here, and rolls back.
+   */
+  arm(): void {
+    this.header.state = UNDO_STATE.underWay
+    this.header.sbCrc = crc32(this.inner.read(0, this.blockSize))
+    this.writeHeader()
   }
 
   get size(): number {
@@ -76,6 +92,56 @@ export class UndoDevice implements BlockDevice {
 export interface UndoResult {
   blocks: number
   imageSize: number
+}
+
+/** Mark the undo file of a repair that ended (completed, or rolled back) so that it is never applied by itself. */
+export function endUndo(undoPath: string): void {
+  const fd = fs.openSync(undoPath, 'r+')
+  try {
+    const b = Buffer.alloc(HEADER)
+    if (fs.readSync(fd, b, 0, HEADER, 0) < HEADER) return
+    const h = undoHeader.decode(b)
+    if (!h.magic.equals(UNDO_MAGIC) || h.state === UNDO_STATE.ended) return
+    fs.writeSync(fd, undoHeader.encode({...h, state: UNDO_STATE.ended}), 0, HEADER, 0)
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/**
+ * Whether `undoPath` is the undo file of a repair of the image at
+ * `imagePath` that was interrupted (killed, power cut) after its own writes
+ * began and before it switched the superblock: its state is "under way", the
+ * UUID is the image's, and the image's primary superblock block is still the
+ * one the repair started from (nothing else has opened the image read-write
+ * since: every read-write open rewrites it). Such an image may be half
+ * rebuilt; applying the file puts it back as it was before the repair.
+ */
+export function interruptedRepair(undoPath: string, imagePath: string): boolean {
+  let fd: number
+  try {
+    fd = fs.openSync(undoPath, 'r')
+  } catch {
+    return false
+  }
+  try {
+    const b = Buffer.alloc(HEADER)
+    if (fs.readSync(fd, b, 0, HEADER, 0) < HEADER) return false
+    const h = undoHeader.decode(b)
+    if (!h.magic.equals(UNDO_MAGIC) || h.state !== UNDO_STATE.underWay || h.blockSize < 1024 || h.blockSize > 65536) return false
+    const img = fs.openSync(imagePath, 'r')
+    try {
+      const sb = Buffer.alloc(h.blockSize)
+      if (fs.readSync(img, sb, 0, h.blockSize, 0) < h.blockSize || crc32(sb) !== h.sbCrc) return false
+      // the UUID sits in the superblock; a block-0 CRC match already implies it, but say it plainly
+      return sb.includes(h.uuid)
+    } finally {
+      fs.closeSync(img)
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
 }
 
 /** Write the old contents recorded in `undoPath` back into the image at `imagePath`. */

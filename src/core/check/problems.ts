@@ -36,6 +36,7 @@ const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
   {n: 5, name: 'SB_NEXT_INO_LOW', pass: 'superblock', severity: 'error', message: 'next inode number {found} is not above inode {ino}', fix: 'raise it past the largest inode', preenOk: true},
   {n: 6, name: 'SB_TRUNCATED', pass: 'superblock', severity: 'error', message: 'image file is {found} bytes, the superblock says {expected}', fix: 'extend the file (the missing part reads as zeros) and repair what it held', preenOk: false},
   {n: 7, name: 'SB_NOT_CLEAN', pass: 'superblock', severity: 'warning', message: 'image was not closed cleanly', fix: 'mark it clean after the check', preenOk: true},
+  {n: 8, name: 'REPAIR_INTERRUPTED', pass: 'superblock', severity: 'error', message: 'an earlier repair of this image was interrupted after it began writing; its undo log {detail} holds everything it overwrote', fix: 'roll the interrupted repair back from its undo log (the image is then as before that repair), then check and repair again', preenOk: true},
   // journal
   {n: 1, name: 'JOURNAL_NEEDS_RECOVERY', pass: 'journal', severity: 'warning', message: 'journal holds {found} committed transaction(s) not yet written home', fix: 'replay the journal', preenOk: true},
   {n: 2, name: 'JOURNAL_CORRUPT', pass: 'journal', severity: 'error', message: 'journal transaction {found} is corrupt: {detail}', fix: 'discard it and everything after it', preenOk: false},

@@ -7,14 +7,25 @@ import {bytes, reserved, struct, u32, u64, type Decoded} from './codec.js'
 
 export const UNDO_MAGIC = Buffer.from('RZUNDO01')
 
+/** `state`: what the repair that wrote the file got to (FORMAT.md §14). */
+export const UNDO_STATE = {
+  /** Written before the journal was recovered, or by a razorfs that did not record a state: never applied by itself. */
+  unknown: 0,
+  /** The repair's own writes are under way; `sb_crc` is the primary superblock block as it was when they began. */
+  underWay: 1,
+  /** The repair ended: completed and re-checked, or rolled back. */
+  ended: 2,
+} as const
+
 /** 64 bytes at the start of the file. */
 export const undoHeader = struct([
   ['magic', bytes(8)],
   ['blockSize', u32],
-  ['reserved1', reserved(4)],
+  ['state', u32],
   ['imageSize', u64],
   ['uuid', bytes(16)],
-  ['reserved2', reserved(24)],
+  ['sbCrc', u32],
+  ['reserved', reserved(20)],
 ] as const)
 
 export type UndoHeader = Decoded<typeof undoHeader>
