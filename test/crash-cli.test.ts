@@ -25,7 +25,7 @@ import {MemoryDevice} from '../src/core/device.js'
 import {Image} from '../src/core/index.js'
 import {Rng} from './helpers/rng.js'
 import {BIN, cli, cliUnavailable, PROJECT, tmpDir} from './helpers/image.js'
-import {appendMark, applyWrites, CrashRun, describe, imageEvents, readDeviceLog, treeDigest, type Expect, type Tree} from './helpers/devlog.js'
+import {appendMark, applyWrites, CrashRun, describe, fsckCrashed, imageEvents, readDeviceLog, treeDigest, type Expect, type Tree} from './helpers/devlog.js'
 
 const skip = cliUnavailable()
 if (skip) t.plan(0, skip)
@@ -228,21 +228,8 @@ t.test('cp and the editing commands through the binary, crashed at every write',
   // the binary's recovery: razorfsck on crashed images halfway through commands
   const fsckDir = path.join(dir, 'fsck')
   fs.mkdirSync(fsckDir)
-  const problems: string[] = []
   const mids = run_.flushes.filter((f) => !exitAt.includes(f + 1))
-  for (let i = 0; i < 3; i++) {
-    const f = mids[Math.floor(((i + 0.5) * mids.length) / 3)]!
-    const w = run_.writes.filter((x) => x.at < f).length
-    const file = path.join(fsckDir, `c${i}.img`)
-    fs.writeFileSync(file, applyWrites(base, run_.writes.slice(0, w)).contents())
-    const r = cli(['fsck', '-f', '-y', file])
-    if (r.status !== 0 && r.status !== 1) problems.push(`crash at write ${w}: razorfsck -fy exit ${r.status}: ${r.stderr.trim() || r.stdout.trim().split('\n').pop()}`)
-    const img = Image.open(file)
-    const c = img.check({checkData: true})
-    if (c.problems.length) problems.push(`crash at write ${w}: after razorfsck -fy: ${c.problems[0]!.message}`)
-    if (treeDigest(describe(img)) !== run_.prefixDigest[w]) problems.push(`crash at write ${w}: razorfsck recovered another state than a read-write open`)
-    img.close()
-  }
+  const problems = fsckCrashed(run_, base, mids, fsckDir)
   t.same(problems, [], 'razorfsck recovers crashed images to the same state as the library, clean')
 
   const total = run_.total

@@ -24,7 +24,7 @@ import {Image} from '../src/core/index.js'
 import {Rng} from './helpers/rng.js'
 import {cli, PROJECT, tmpDir} from './helpers/image.js'
 import {forceUnmount, mountUnavailable, waitFor} from './helpers/mount.js'
-import {applyWrites, checkExpectations, CrashRun, describe, imageEvents, readDeviceLog, treeDigest, type Expect, type Tree} from './helpers/devlog.js'
+import {applyWrites, checkExpectations, CrashRun, describe, fsckCrashed, imageEvents, readDeviceLog, treeDigest, type Expect, type Tree} from './helpers/devlog.js'
 
 const skip = mountUnavailable()
 if (skip) t.plan(0, skip)
@@ -99,20 +99,7 @@ t.test('a workload on a real mount, crashed at every write', async (t) => {
   t.same(run.counts.failures.slice(0, 10), [], `${run.counts.reordered} reordered and ${run.counts.torn} torn states recovered and judged (${((Date.now() - t2) / 1000).toFixed(1)} s)`)
 
   // the binary's recovery on a few crashed images: the same state as the library's
-  const problems: string[] = []
-  for (let i = 0; i < 3; i++) {
-    const f = run.flushes[Math.floor(((i + 0.5) * run.flushes.length) / 3)]!
-    const w = run.writes.filter((x) => x.at < f).length
-    const file = path.join(dir, `c${i}.img`)
-    fs.writeFileSync(file, applyWrites(base, run.writes.slice(0, w)).contents())
-    const r = cli(['fsck', '-f', '-y', file])
-    if (r.status !== 0 && r.status !== 1) problems.push(`crash at write ${w}: razorfsck -fy exit ${r.status}: ${r.stderr.trim() || r.stdout.trim().split('\n').pop()}`)
-    const img = Image.open(file)
-    const c = img.check({checkData: true})
-    if (c.problems.length) problems.push(`crash at write ${w}: after razorfsck -fy: ${c.problems[0]!.message}`)
-    if (treeDigest(describe(img)) !== run.prefixDigest[w]) problems.push(`crash at write ${w}: razorfsck recovered another state than a read-write open`)
-    img.close()
-  }
+  const problems = fsckCrashed(run, base, run.flushes, dir)
   t.same(problems, [], 'razorfsck recovers crashed images of the mount to the same state as the library')
 
   t.ok(run.total >= 2500, `${run.total} crash states of the mount checked`)

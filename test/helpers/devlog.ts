@@ -27,6 +27,7 @@ import path from 'node:path'
 import {MemoryDevice, type BlockDevice} from '../../src/core/device.js'
 import {Image} from '../../src/core/index.js'
 import type {Rng} from './rng.js'
+import {cli} from './image.js'
 
 /** The record layout of the device log (src/core/device.ts). */
 export const LOG_HEADER = 24
@@ -393,4 +394,30 @@ export class CrashRun {
   get total(): number {
     return this.counts.prefixes + this.counts.reordered + this.counts.torn
   }
+}
+
+/**
+ * The binary's recovery on a few crashed images: `razorfsck -f -y` on the
+ * image a crash would leave just before three of `flushes` (spread over
+ * them), written to `dir`. Each must exit 0 or 1, check clean with data
+ * checksums, and hold the state a read-write open recovers from the same
+ * writes (`run.prefixDigest`, so prefixes() must have run). Returns the
+ * problems found.
+ */
+export function fsckCrashed(run: CrashRun, base: Buffer, flushes: readonly number[], dir: string): string[] {
+  const problems: string[] = []
+  for (let i = 0; i < 3; i++) {
+    const f = flushes[Math.floor(((i + 0.5) * flushes.length) / 3)]!
+    const w = run.writes.filter((x) => x.at < f).length
+    const file = path.join(dir, `c${i}.img`)
+    fs.writeFileSync(file, applyWrites(base, run.writes.slice(0, w)).contents())
+    const r = cli(['fsck', '-f', '-y', file])
+    if (r.status !== 0 && r.status !== 1) problems.push(`crash at write ${w}: razorfsck -fy exit ${r.status}: ${r.stderr.trim() || r.stdout.trim().split('\n').pop()}`)
+    const img = Image.open(file)
+    const c = img.check({checkData: true})
+    if (c.problems.length) problems.push(`crash at write ${w}: after razorfsck -fy: ${c.problems[0]!.message}`)
+    if (treeDigest(describe(img)) !== run.prefixDigest[w]) problems.push(`crash at write ${w}: razorfsck recovered another state than a read-write open`)
+    img.close()
+  }
+  return problems
 }
