@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {spawnSync} from 'node:child_process'
 import {corrupt, fsck, Image, isRazorError} from '../src/core/index.js'
-import {SimulatedCrash} from '../src/core/fsck.js'
+import {SimulatedCrash} from '../src/core/check/fsck.js'
 import {cli, cliUnavailable, PROJECT, tmpDir} from './helpers/image.js'
 
 const TREE = path.join(PROJECT, 'fixtures/fsck/tree')

@@ -6,10 +6,10 @@
 // exactly the state after some whole number of operations (nothing
 // half-applied). Recovery itself is then crashed and must converge.
 import t from 'tap'
-import {MemoryDevice} from '../src/core/device.js'
-import {normalizeCreateOptions} from '../src/core/create-options.js'
+import {MemoryDevice} from '../src/core/io/device.js'
+import {normalizeCreateOptions} from '../src/core/image/create-options.js'
 import {Image, S_IFCHR, S_IFIFO, type PackSlice} from '../src/core/index.js'
-import {zstdCompress} from '../src/core/compression.js'
+import {zstdCompress} from '../src/core/fs/compression.js'
 import {crc32} from '../src/core/format/checksum.js'
 import {Rng} from './helpers/rng.js'
 import {crashImage, digest, RecordingDevice, type Recorded} from './helpers/crash.js'

@@ -5,8 +5,8 @@
 // data below intact), and the unlinked file is either still there, whole, or
 // gone with every block free again (the orphan list finishes the job).
 import t from 'tap'
-import {MemoryDevice} from '../src/core/device.js'
-import {normalizeCreateOptions} from '../src/core/create-options.js'
+import {MemoryDevice} from '../src/core/io/device.js'
+import {normalizeCreateOptions} from '../src/core/image/create-options.js'
 import {Image} from '../src/core/index.js'
 import {crashImage, RecordingDevice} from './helpers/crash.js'
 

@@ -16,7 +16,7 @@ import {
   type BuildResult,
   type Timespec,
 } from '../core/index.js'
-import {acquireWriterLock} from '../core/lock.js'
+import {acquireWriterLock} from '../core/io/lock.js'
 import {BaseCommand} from './_base.js'
 import type {ExitCode} from './_shared/exit-codes.js'
 import {CommandError, describeError, HostError, isSystemError, UsageError} from './_shared/errors.js'

@@ -20,7 +20,7 @@ const [MNT, LOG, SEED, STEPS] = process.argv.slice(2)
 const ROOT = '/w'
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/run.js')
 
-// ---- randomness (seeded) and the log's mark record (src/core/device.ts: 24-byte header, kind 'M')
+// ---- randomness (seeded) and the log's mark record (src/core/io/device.ts: 24-byte header, kind 'M')
 const stream = crypto.createCipheriv('aes-256-ctr', crypto.createHash('sha256').update(`crash-driver:${SEED}`).digest(), Buffer.alloc(16))
 const bytes = (n) => stream.update(Buffer.alloc(n))
 const int = (lo, hi) => lo + Math.floor((bytes(4).readUInt32LE(0) / 2 ** 32) * (hi - lo + 1))

@@ -4,7 +4,7 @@
  * would leave, and to describe an image's whole logical state.
  */
 import crypto from 'node:crypto'
-import {MemoryDevice, type BlockDevice} from '../../src/core/device.js'
+import {MemoryDevice, type BlockDevice} from '../../src/core/io/device.js'
 import type {Image} from '../../src/core/index.js'
 
 export interface Recorded {

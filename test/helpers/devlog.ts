@@ -4,7 +4,7 @@
  * The seam: with RAZORFS_TEST_DEVICE_LOG=FILE in its environment, every
  * razorfs process (the CLI, the mount server's worker thread) appends each
  * write and each completed flush of the images it opens read-write to FILE
- * (src/core/device.ts, "TEST SEAM"). The test appends marks (JSON labels) at
+ * (src/core/io/device.ts, "TEST SEAM"). The test appends marks (JSON labels) at
  * its acknowledgement points: a command's successful exit, a line of
  * `cp -v`, an fsync on a mount that returned. A copy of the image from before
  * the workload plus the log then gives the image a power cut would leave
@@ -24,12 +24,12 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import {MemoryDevice, type BlockDevice} from '../../src/core/device.js'
+import {MemoryDevice, type BlockDevice} from '../../src/core/io/device.js'
 import {Image} from '../../src/core/index.js'
 import type {Rng} from './rng.js'
 import {cli} from './image.js'
 
-/** The record layout of the device log (src/core/device.ts). */
+/** The record layout of the device log (src/core/io/device.ts). */
 export const LOG_HEADER = 24
 
 export interface LogRecord {

@@ -4,11 +4,11 @@
  * everything out and reopen from the bytes (so encode/decode is exercised).
  */
 import crypto from 'node:crypto'
-import {Allocator} from '../../src/core/allocator.js'
-import {BTree} from '../../src/core/btree.js'
-import {MemoryDevice} from '../../src/core/device.js'
+import {Allocator} from '../../src/core/tree/allocator.js'
+import {BTree} from '../../src/core/tree/btree.js'
+import {MemoryDevice} from '../../src/core/io/device.js'
 import {computeGeometry} from '../../src/core/format/geometry.js'
-import {NodeStore} from '../../src/core/node-store.js'
+import {NodeStore} from '../../src/core/tree/node-store.js'
 
 export function memTree(blockSize = 1024, blocks = 65536, cache = 64) {
   const dev = new MemoryDevice(blockSize * blocks)

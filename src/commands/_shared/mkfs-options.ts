@@ -1,6 +1,6 @@
 /** Turning mkfs flags into CreateOptions, and parsing mkfs's other values. */
 import type {CompressionSpec, CreateOptions, Timespec} from '../../core/index.js'
-import {ZSTD_DEFAULT_LEVEL} from '../../core/compression.js'
+import {ZSTD_DEFAULT_LEVEL} from '../../core/fs/compression.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_CLUSTER_SIZE} from '../../core/format/geometry.js'
 import {UsageError} from './errors.js'
 import {parseSize} from './size.js'

@@ -15,25 +15,25 @@
  * undo log, which keeps the old blocks and rolls everything back unless the
  * result checks clean).
  */
-import {Allocator, type Run} from '../allocator.js'
-import {BTree} from '../btree.js'
+import {Allocator, type Run} from '../tree/allocator.js'
+import {BTree} from '../tree/btree.js'
 import {isRazorError} from '../errors.js'
 import {decodeDirents, encodeDirents, ftypeCode, ftypeName, type DirentRecord} from '../format/dirent.js'
-import {blocksOf, decodeExtent, type Extent} from '../file-data.js'
+import {blocksOf, decodeExtent, type Extent} from '../fs/file-data.js'
 import {STORAGE_PACKED} from '../format/extent.js'
 import {packKey, packRecord, type PackRecord} from '../format/pack.js'
-import {decodePack, packBlocks} from '../packs.js'
+import {decodePack, packBlocks} from '../fs/packs.js'
 import {isFixedBlock} from '../format/geometry.js'
 import {blockProblem, BlockType} from '../format/header.js'
 import {inodeRecord, ROOT_INO, type InodeRecord} from '../format/inode.js'
 import {compareKeys, ItemType, nameHash, type Key} from '../format/keys.js'
 import {decodeNode, isLeaf} from '../format/node.js'
 import {decodeXattrs, encodeXattrs, type XattrRecord} from '../format/xattr.js'
-import {fileTypeOfMode, newInode} from '../inode-table.js'
-import {NodeStore} from '../node-store.js'
+import {fileTypeOfMode, newInode} from '../fs/inode-table.js'
+import {NodeStore} from '../tree/node-store.js'
 import {S_IFDIR, S_IFMT, type FileType} from '../types.js'
-import type {Volume} from '../volume.js'
-import {XATTR_NAMESPACES} from '../xattrs.js'
+import type {Volume} from '../image/volume.js'
+import {XATTR_NAMESPACES} from '../fs/xattrs.js'
 
 /** One change repair makes (or, in a dry run, would make). */
 export interface RepairAction {
