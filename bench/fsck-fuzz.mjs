@@ -29,5 +29,7 @@ const r = runFuzz(core, {
 })
 fs.rmSync(dir, {recursive: true, force: true})
 for (const f of r.failures) console.log(`FAIL ${f}`)
-console.log(`${r.cases} cases: ${r.repaired} repaired, ${r.untouched} clean, ${r.refused} refused, ${r.failures.length} failures, slowest ${r.slowest} ms`)
+console.log(
+  `${r.cases} cases: ${r.repaired} repaired, ${r.untouched} clean, ${r.refused} refused, ${r.failures.length} failures, slowest ${r.slowest} ms`,
+)
 process.exitCode = r.failures.length ? 1 : 0

@@ -56,7 +56,12 @@ for (const [name, work] of [
     off = Math.min(off, run('nojournal', 0, work))
     on = Math.min(on, run('journal', 8192, work))
   }
-  rows.push({workload: name, noJournalSec: +off.toFixed(2), journalSec: +on.toFixed(2), overheadPct: +(((on - off) / off) * 100).toFixed(1)})
+  rows.push({
+    workload: name,
+    noJournalSec: +off.toFixed(2),
+    journalSec: +on.toFixed(2),
+    overheadPct: +(((on - off) / off) * 100).toFixed(1),
+  })
 }
 fs.rmSync(dir, {recursive: true, force: true})
 console.table(rows)

@@ -47,7 +47,13 @@ function paragraphs(text) {
     .split(/\n\s*\n/)
     .map((p) => p.trim())
     .filter(Boolean)
-    .map((p) => `.PP\n${p.split(/\s*\n\s*/).map(esc).join('\n.br\n')}`)
+    .map(
+      (p) =>
+        `.PP\n${p
+          .split(/\s*\n\s*/)
+          .map(esc)
+          .join('\n.br\n')}`,
+    )
     .join('\n')
 }
 
@@ -64,7 +70,8 @@ function section(title, body) {
   return `.SH ${title}\n${body}`
 }
 
-const seeAlso = (pages) => pages.map(([name, sec], i) => `.BR ${esc(name)} (${sec})${i < pages.length - 1 ? ',' : ''}`).join('\n')
+const seeAlso = (pages) =>
+  pages.map(([name, sec], i) => `.BR ${esc(name)} (${sec})${i < pages.length - 1 ? ',' : ''}`).join('\n')
 
 // ---------------------------------------------------------------- command pages
 
@@ -140,7 +147,12 @@ function commandPage(cmd, commands, config) {
     section('DESCRIPTION', paragraphs(render(cmd.description ?? cmd.summary ?? '', bin, cmd.id.replace(/:/g, ' ')))),
   ]
   if (args.length > 0) {
-    parts.push(section('ARGUMENTS', args.map(([name, a]) => `.TP\n${ital(name.toUpperCase())}\n${esc(a.description ?? '')}`).join('\n')))
+    parts.push(
+      section(
+        'ARGUMENTS',
+        args.map(([name, a]) => `.TP\n${ital(name.toUpperCase())}\n${esc(a.description ?? '')}`).join('\n'),
+      ),
+    )
   }
   if (main.length > 0) parts.push(section('OPTIONS', flagList(main)))
   if (global.length > 0) parts.push(section('GLOBAL OPTIONS', flagList(global)))
@@ -178,7 +190,10 @@ function overviewPage(commands, config) {
         ].join('\n\n'),
       ),
     ),
-    section('COMMANDS', commands.map((c) => `.TP\n.BR ${esc(pageName(bin, c))} (1)\n${esc(c.summary ?? '')}`).join('\n')),
+    section(
+      'COMMANDS',
+      commands.map((c) => `.TP\n.BR ${esc(pageName(bin, c))} (1)\n${esc(c.summary ?? '')}`).join('\n'),
+    ),
     section('GLOBAL OPTIONS', flagList(global)),
     section('OPERANDS', paragraphs(OPERAND_RULE)),
     section('SIZES', paragraphs(`Sizes are ${SIZE_SYNTAX}.`)),
@@ -203,7 +218,15 @@ function aliasPage(name, cmd, caller, config) {
       ),
     ),
     exitStatusSection(exitStatusOf(cmd)),
-    section('SEE ALSO', seeAlso([[`${config.bin}-${cmd.id}`, 1], [caller, 8], [config.bin, 1], [config.bin, 5]])),
+    section(
+      'SEE ALSO',
+      seeAlso([
+        [`${config.bin}-${cmd.id}`, 1],
+        [caller, 8],
+        [config.bin, 1],
+        [config.bin, 5],
+      ]),
+    ),
   ]
   return {file: `${name}.8`, text: parts.join('\n') + '\n'}
 }
@@ -214,7 +237,11 @@ settings.enableAutoTranspile = false
 const config = await Config.load(ROOT)
 const commands = [...config.commands].filter((c) => !c.hidden).sort((a, b) => a.id.localeCompare(b.id))
 const pages = [overviewPage(commands, config), ...commands.map((c) => commandPage(c, commands, config))]
-const aliases = [['mkfs.razorfs', 'mkfs', 'mkfs'], ['fsck.razorfs', 'fsck', 'fsck'], ['razorfsck', 'fsck', 'fsck']]
+const aliases = [
+  ['mkfs.razorfs', 'mkfs', 'mkfs'],
+  ['fsck.razorfs', 'fsck', 'fsck'],
+  ['razorfsck', 'fsck', 'fsck'],
+]
 for (const [name, id, caller] of aliases) {
   const cmd = commands.find((c) => c.id === id)
   if (cmd) pages.push(aliasPage(name, cmd, caller, config))
@@ -233,7 +260,8 @@ if (process.argv.includes('--check')) {
       return true
     }
   })
-  if (stale.length > 0) console.error(`gen-man: out of date: ${stale.map((p) => `man/${p.file}`).join(', ')}; run 'npm run man'`)
+  if (stale.length > 0)
+    console.error(`gen-man: out of date: ${stale.map((p) => `man/${p.file}`).join(', ')}; run 'npm run man'`)
   if (stale.length > 0 || unlisted.length > 0) process.exit(1)
 } else {
   mkdirSync(MAN, {recursive: true})

@@ -23,7 +23,11 @@ const rnd = (seed: string, n: number): Buffer => {
   return out
 }
 
-interface ExtentJson {kind: string; length: number; blocks: number}
+interface ExtentJson {
+  kind: string
+  length: number
+  blocks: number
+}
 
 const json = (args: string[]) => {
   const r = cli([...args, '--json'])
@@ -51,8 +55,14 @@ t.test('allocated bytes of packed files', {skip: cliUnavailable()}, async (t) =>
     const x = cli(['xattr', 'set', `${img}:/${f}`, 'user.big', 'v'.repeat(3000)])
     t.equal(x.status, 0, x.stderr)
   }
-  const listed = new Map<string, number>((json(['ls', '-l', img]) as {name: string; allocated: number}[]).map((e) => [e.name, e.allocated]))
-  for (const [name, xattrBlocks] of [['many', 3], ['small', 3], ['two', 0]] as const) {
+  const listed = new Map<string, number>(
+    (json(['ls', '-l', img]) as {name: string; allocated: number}[]).map((e) => [e.name, e.allocated]),
+  )
+  for (const [name, xattrBlocks] of [
+    ['many', 3],
+    ['small', 3],
+    ['two', 0],
+  ] as const) {
     const st = json(['stat', `${img}:/${name}`]) as {ino: number; size: number; allocated: number}
     const d = json(['dump', img, '-i', String(st.ino)]) as {inode: {allocated: number}; extents: ExtentJson[]}
     const packed = d.extents.filter((e) => e.kind === 'packed')

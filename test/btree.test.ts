@@ -60,7 +60,9 @@ t.test('sequential inserts pack leaves densely', async (t) => {
   const m = memTree(4096, 65536, 1024)
   for (let i = 0; i < 20000; i++) m.tree.put({objectid: i, type: 1, offset: 0}, Buffer.alloc(128))
   let leaves = 0
-  m.tree.walk((n) => { if (n.level === 0) leaves++ })
+  m.tree.walk((n) => {
+    if (n.level === 0) leaves++
+  })
   const perLeaf = Math.floor((4096 - 56) / (25 + 128))
   t.ok(leaves <= Math.ceil(20000 / perLeaf) * 1.05, `${leaves} leaves for 20000 items (${perLeaf} fit per leaf)`)
 })

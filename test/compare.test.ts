@@ -18,7 +18,7 @@ const sh = (cmd: string, args: string[]) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`)
 }
 
-t.test('showBytes renders names unambiguously', async t => {
+t.test('showBytes renders names unambiguously', async (t) => {
   t.equal(showBytes(Buffer.from('café/日本')), 'café/日本')
   t.equal(showBytes(Buffer.from([0x61, 0xff, 0x62])), 'a\\xffb')
   t.equal(showBytes(Buffer.from('a\\xffb')), 'a\\\\xffb', 'a literal backslash cannot collide with an escape')
@@ -28,33 +28,71 @@ t.test('showBytes renders names unambiguously', async t => {
   t.equal(showBytes(Buffer.from('🦀')), '🦀')
 })
 
-t.test('holeDiffs', async t => {
+t.test('holeDiffs', async (t) => {
   const bs = 4096
   t.same(holeDiffs('/f', [[0, 4096]], [[0, 4096]], 4096, bs), [])
   t.same(holeDiffs('/f', [], [], 1 << 20, bs), [], 'all hole, nothing mapped')
-  t.match(holeDiffs('/f', [], [[0, 8192]], 8192, bs).join(), /2 all-zero block\(s\) of 4096 bytes are stored instead of holes \(at 0, 4096\)/)
+  t.match(
+    holeDiffs('/f', [], [[0, 8192]], 8192, bs).join(),
+    /2 all-zero block\(s\) of 4096 bytes are stored instead of holes \(at 0, 4096\)/,
+  )
   t.match(holeDiffs('/f', [[5000, 6000]], [], 8192, bs).join(), /blocks holding data have no extent \(at 4096\)/)
   // data in the first KiB of a block: the whole block may (must) be mapped
   t.same(holeDiffs('/f', [[4096, 5120]], [[4096, 8192]], 10000, bs), [])
   // a zero block between two data blocks inside one mapped run
-  t.match(holeDiffs('/f', [[0, 4096], [8192, 12288]], [[0, 12288]], 12288, bs).join(), /1 all-zero block.*at 4096/)
+  t.match(
+    holeDiffs(
+      '/f',
+      [
+        [0, 4096],
+        [8192, 12288],
+      ],
+      [[0, 12288]],
+      12288,
+      bs,
+    ).join(),
+    /1 all-zero block.*at 4096/,
+  )
   // partial tail block holding data
   t.same(holeDiffs('/f', [[8192, 8200]], [[8192, 8200]], 8200, bs), [])
 })
 
-t.test('host tree against itself and against a mutated copy', async t => {
+t.test('host tree against itself and against a mutated copy', async (t) => {
   const root = await mixedTree()
   const m = treeManifest('mixed')
-  t.comment(`mixed tree: ${m.entries} entries, generated in ${m.generatedMs} ms; skipped: ${m.skipped.join(', ') || 'nothing'}`)
+  t.comment(
+    `mixed tree: ${m.entries} entries, generated in ${m.generatedMs} ms; skipped: ${m.skipped.join(', ') || 'nothing'}`,
+  )
   const a = describeHost(root)
   t.comment(summary(a))
   t.ok(a.entries.size > 3000, 'thousands of entries')
-  const types = new Set([...a.entries.values()].map(e => e.type))
-  for (const ty of ['file', 'dir', 'symlink', 'fifo', 'socket', ...(m.skipped.some(s => s.startsWith('device')) ? [] : ['chardev', 'blockdev'])]) t.ok(types.has(ty as never), `tree has a ${ty}`)
-  t.ok([...a.entries.keys()].some(p => p.includes('\\xff')), 'tree has non-UTF-8 names')
-  t.ok([...a.entries.values()].some(e => e.nlink === 3 && e.type === 'file'), 'tree has a 3-link group')
-  t.ok([...a.entries.values()].some(e => e.path.split('/').length > 45), 'tree is more than 40 deep')
-  if (xattrLib()) t.ok([...a.entries.values()].some(e => (e.xattrs?.size ?? 0) >= 2), 'tree has files with several xattrs')
+  const types = new Set([...a.entries.values()].map((e) => e.type))
+  for (const ty of [
+    'file',
+    'dir',
+    'symlink',
+    'fifo',
+    'socket',
+    ...(m.skipped.some((s) => s.startsWith('device')) ? [] : ['chardev', 'blockdev']),
+  ])
+    t.ok(types.has(ty as never), `tree has a ${ty}`)
+  t.ok(
+    [...a.entries.keys()].some((p) => p.includes('\\xff')),
+    'tree has non-UTF-8 names',
+  )
+  t.ok(
+    [...a.entries.values()].some((e) => e.nlink === 3 && e.type === 'file'),
+    'tree has a 3-link group',
+  )
+  t.ok(
+    [...a.entries.values()].some((e) => e.path.split('/').length > 45),
+    'tree is more than 40 deep',
+  )
+  if (xattrLib())
+    t.ok(
+      [...a.entries.values()].some((e) => (e.xattrs?.size ?? 0) >= 2),
+      'tree has files with several xattrs',
+    )
   t.ok(a.entries.get('/sparse/all-hole')!.allocated === 0, 'all-hole file allocates nothing on the host')
   t.same(a.entries.get('/sparse/zeros-1m')!.data, [], 'written zeros are seen as zero data')
   t.equal(a.entries.get('/times/pre-1970')!.mtimeNs, -1_000_000_000_123_456_789n)
@@ -72,7 +110,12 @@ t.test('host tree against itself and against a mutated copy', async t => {
   // Mutate the copy: each change must be reported.
   const P = (rel: string) => path.join(copy, rel)
   const expect: [string, RegExp][] = []
-  const flipped = 'files/d00/' + fs.readdirSync(P('files/d00')).sort().find(n => fs.statSync(P('files/d00/' + n)).size > 100)!
+  const flipped =
+    'files/d00/' +
+    fs
+      .readdirSync(P('files/d00'))
+      .sort()
+      .find((n) => fs.statSync(P('files/d00/' + n)).size > 100)!
   const fd = fs.openSync(P(flipped), 'r+')
   fs.writeSync(fd, Buffer.from([0x5a]), 0, 1, 50)
   fs.closeSync(fd)
@@ -87,7 +130,10 @@ t.test('host tree against itself and against a mutated copy', async t => {
   fs.chownSync(P('owners/u1000'), 1001, 1000)
   expect.push(['chown', /^\/owners\/u1000: uid differs: host 1000, host 1001/m])
   sh('touch', ['-h', '-m', '-d', '@1600000000.000000002', P('times/ns-1')])
-  expect.push(['mtime off by 1 ns', /^\/times\/ns-1: mtime differs: host 1600000000\.000000001, host 1600000000\.000000002/m])
+  expect.push([
+    'mtime off by 1 ns',
+    /^\/times\/ns-1: mtime differs: host 1600000000\.000000001, host 1600000000\.000000002/m,
+  ])
   if (xattrLib()) {
     xattrLib()!.setAttributeSync(P('xattrs/big-value'), 'user.small', Buffer.from('t'))
     expect.push(['xattr value', /^\/xattrs\/big-value: xattr user\.small differs/m])
@@ -97,11 +143,17 @@ t.test('host tree against itself and against a mutated copy', async t => {
   // break a hardlink: replace one name by a copy of the same content
   fs.copyFileSync(P('links/three-b'), P('links/three-b.tmp'))
   fs.renameSync(P('links/three-b.tmp'), P('links/three-b'))
-  expect.push(['broken hardlink', /^\/links\/three-a: hardlink group differs: host \[\/links\/sub\/three-c, \/links\/three-a, \/links\/three-b\], host \[\/links\/sub\/three-c, \/links\/three-a\]/m])
+  expect.push([
+    'broken hardlink',
+    /^\/links\/three-a: hardlink group differs: host \[\/links\/sub\/three-c, \/links\/three-a, \/links\/three-b\], host \[\/links\/sub\/three-c, \/links\/three-a\]/m,
+  ])
   expect.push(['nlink', /^\/links\/three-a: nlink differs: host 3, host 2/m])
   fs.unlinkSync(P('types/symlink-rel'))
   fs.symlinkSync('../files/d01', P('types/symlink-rel'))
-  expect.push(['symlink target', /^\/types\/symlink-rel: symlink target differs: host "..\/files\/d00", host "..\/files\/d01"/m])
+  expect.push([
+    'symlink target',
+    /^\/types\/symlink-rel: symlink target differs: host "..\/files\/d00", host "..\/files\/d01"/m,
+  ])
   fs.unlinkSync(P('types/fifo'))
   fs.writeFileSync(P('types/fifo'), '')
   expect.push(['fifo replaced by a file', /^\/types\/fifo: type differs: host fifo, host file/m])
@@ -122,17 +174,36 @@ t.test('host tree against itself and against a mutated copy', async t => {
   for (const [what, re] of expect) t.match(all, re, `detects: ${what}`)
   // Every difference concerns a mutated path or the directory holding it.
   const touched = new Set<string>()
-  const mutated = ['/' + flipped, '/sparse/zero-cluster-inside', '/modes/f-0600', '/owners/u1000', '/times/ns-1', '/xattrs/big-value', '/xattrs/nul-bytes',
-    '/links/three-a', '/links/three-b', '/links/sub/three-c', '/types/symlink-rel', '/types/fifo', '/types/chardev-null', '/names/\\xff\\xfe\\xfd', '/names/new-file', '/sparse/hole-end']
-  for (const p of mutated) touched.add(p), touched.add(path.dirname(p))
-  const unexpected = diffs.filter(d => {
+  const mutated = [
+    '/' + flipped,
+    '/sparse/zero-cluster-inside',
+    '/modes/f-0600',
+    '/owners/u1000',
+    '/times/ns-1',
+    '/xattrs/big-value',
+    '/xattrs/nul-bytes',
+    '/links/three-a',
+    '/links/three-b',
+    '/links/sub/three-c',
+    '/types/symlink-rel',
+    '/types/fifo',
+    '/types/chardev-null',
+    '/names/\\xff\\xfe\\xfd',
+    '/names/new-file',
+    '/sparse/hole-end',
+  ]
+  for (const p of mutated) {
+    touched.add(p)
+    touched.add(path.dirname(p))
+  }
+  const unexpected = diffs.filter((d) => {
     const p = d.slice(0, d.indexOf(': '))
     return !touched.has(p)
   })
   t.same(unexpected, [], 'no unrelated differences')
 })
 
-t.test('image-side data layout (synthetic)', async t => {
+t.test('image-side data layout (synthetic)', async (t) => {
   const root = await mixedTree()
   const host = describeHost(root)
   // Pretend to be an image that stores exactly the non-zero blocks.
@@ -156,23 +227,43 @@ t.test('image-side data layout (synthetic)', async t => {
     }
     return {source: 'image', root: 'synthetic', entries, problems: [], blockSize: bs}
   }
-  t.same(compare(host, asImage((_, r) => r)), [], 'block-exact mapping is accepted')
-  const zeros = compare(host, asImage((p, r) => (p === '/sparse/zeros-1m' ? [[0, 1 << 20]] : r)))
+  t.same(
+    compare(
+      host,
+      asImage((_, r) => r),
+    ),
+    [],
+    'block-exact mapping is accepted',
+  )
+  const zeros = compare(
+    host,
+    asImage((p, r) => (p === '/sparse/zeros-1m' ? [[0, 1 << 20]] : r)),
+  )
   t.match(zeros.join('\n'), /\/sparse\/zeros-1m: 256 all-zero block\(s\) of 4096 bytes are stored instead of holes/)
-  const inCluster = compare(host, asImage((p, r) => (p === '/sparse/zero-blocks-in-cluster' ? [[0, 131072]] : r)))
+  const inCluster = compare(
+    host,
+    asImage((p, r) => (p === '/sparse/zero-blocks-in-cluster' ? [[0, 131072]] : r)),
+  )
   t.match(inCluster.join('\n'), /\/sparse\/zero-blocks-in-cluster: 16 all-zero block\(s\)/)
-  const lost = compare(host, asImage((p, r) => (p === '/sparse/hole-middle' ? r.slice(1) : r)))
+  const lost = compare(
+    host,
+    asImage((p, r) => (p === '/sparse/hole-middle' ? r.slice(1) : r)),
+  )
   t.match(lost.join('\n'), /\/sparse\/hole-middle: blocks holding data have no extent \(at 0/)
   t.equal(lost.length, 1)
 })
 
-t.test('the generator is deterministic', async t => {
+t.test('the generator is deterministic', async (t) => {
   const root = await mixedTree()
   const tmp = fs.mkdtempSync(path.join(path.dirname(root), 'again-'))
   t.teardown(() => fs.rmSync(tmp, {recursive: true, force: true}))
   const again = await generateTree('mixed', path.join(tmp, 'mixed'))
   const diffs = compare(describeHost(root), describeHost(again.root))
-  t.same(diffs, [], `a second generation with the same seed is identical${diffs.length ? `:\n${formatDiffs(diffs)}` : ''}`)
+  t.same(
+    diffs,
+    [],
+    `a second generation with the same seed is identical${diffs.length ? `:\n${formatDiffs(diffs)}` : ''}`,
+  )
   const other = await generateTree('mixed', path.join(tmp, 'other-seed'), 'another seed')
   t.ok(compare(describeHost(root), describeHost(other.root)).length > 1000, 'another seed gives another tree')
 })

@@ -123,7 +123,17 @@ t.test('a compression bomb costs at most one cluster and is refused', async (t) 
   const bomb = zstdCompress(Buffer.alloc(64 << 20), 19, 1 << 20)!
   const run = v.alloc.alloc(Math.ceil(bomb.length / 4096))
   v.dev.write(run.start * 4096, bomb)
-  v.tree.put({objectid: ino, type: ItemType.EXTENT, offset: 0}, encodeExtent({storage: STORAGE_BLOCKS, compression: COMPRESSION_ZSTD, crc: crc32(bomb), length: 131072, block: run.start, stored: bomb.length}))
+  v.tree.put(
+    {objectid: ino, type: ItemType.EXTENT, offset: 0},
+    encodeExtent({
+      storage: STORAGE_BLOCKS,
+      compression: COMPRESSION_ZSTD,
+      crc: crc32(bomb),
+      length: 131072,
+      block: run.start,
+      stored: bomb.length,
+    }),
+  )
   const before = process.memoryUsage().rss
   const e = thrown(() => img.read(ino, 0, 10))
   t.equal(e.code, 'ECORRUPT')
@@ -136,7 +146,10 @@ t.test('extents and tree pointers outside the image are refused', async (t) => {
   const img = Image.create(p, {size: 16 << 20})
   const ino = img.create(1, 'f', {})
   const v = vol(img)
-  v.tree.put({objectid: ino, type: ItemType.EXTENT, offset: 0}, encodeExtent({storage: STORAGE_BLOCKS, compression: 0, crc: 0, length: 4096, block: 10 ** 12, stored: 4096}))
+  v.tree.put(
+    {objectid: ino, type: ItemType.EXTENT, offset: 0},
+    encodeExtent({storage: STORAGE_BLOCKS, compression: 0, crc: 0, length: 4096, block: 10 ** 12, stored: 4096}),
+  )
   t.equal(thrown(() => img.extents(ino)).code, 'ECORRUPT')
   // a directory entry naming an ancestor does not make resolve loop
   addEntry(v, 1, Buffer.from('up'), 1, 2)

@@ -27,7 +27,6 @@ import {cli, cliUnavailable, tmpDir} from './helpers/image.js'
 const isRoot = process.getuid?.() === 0
 const FILE = 1
 const DIR = 2
-const SYMLINK = 3
 
 /** Everything below a host directory, as relative paths. */
 function listTree(root: string): string[] {
@@ -58,7 +57,8 @@ function buildHostile(dir: string): Hostile {
   const ok = img.create(1, 'ok.txt', {mode: 0o644})
   img.write(ok, 0, Buffer.from('fine\n'))
   // names no host file may have
-  for (const bad of ['..', '.', 'a/b', '../../escape', '../outside/abs', 'nul\0byte']) addEntry(v, 1, Buffer.from(bad), ok, FILE)
+  for (const bad of ['..', '.', 'a/b', '../../escape', '../outside/abs', 'nul\0byte'])
+    addEntry(v, 1, Buffer.from(bad), ok, FILE)
   // a cycle: /loop/back is the root again; /dag/left and /dag/right are the same directory
   const loop = img.mkdir(1, 'loop', {})
   addEntry(v, loop, Buffer.from('back'), 1, DIR)
@@ -78,7 +78,10 @@ function buildHostile(dir: string): Hostile {
   img.write(suid, 0, Buffer.from('#!/bin/sh\n'))
   img.create(1, 'disk', {mode: 0o060666, rdev: (8 << 8) | 0})
   // sizes the image cannot back
-  for (const [name, size] of [['huge-1t', 2 ** 40], ['huge-1p', 2 ** 50]] as const) {
+  for (const [name, size] of [
+    ['huge-1t', 2 ** 40],
+    ['huge-1p', 2 ** 50],
+  ] as const) {
     const ino = img.create(1, name, {})
     const rec = readInode(v, ino)
     rec.size = size
@@ -88,7 +91,13 @@ function buildHostile(dir: string): Hostile {
   const bomb = img.create(1, 'bomb', {})
   const z = zstdCompress(Buffer.alloc(32 << 20), 19, 2048)!
   t.ok(z && z.length <= 2048, `bomb frame is ${z?.length} bytes`)
-  v.tree.put(extentKey(bomb, 0), encodeExtent({storage: STORAGE_INLINE, compression: COMPRESSION_ZSTD, crc: crc32(z), length: 4096, block: 0, stored: z.length}, z))
+  v.tree.put(
+    extentKey(bomb, 0),
+    encodeExtent(
+      {storage: STORAGE_INLINE, compression: COMPRESSION_ZSTD, crc: crc32(z), length: 4096, block: 0, stored: z.length},
+      z,
+    ),
+  )
   const brec = readInode(v, bomb)
   brec.size = 4096
   writeInode(v, bomb, brec)
@@ -118,7 +127,11 @@ function main(): void {
       ['the evil duplicate', /symbolic link on the host; not following it/],
       ['the bomb', /bomb.*(decompress|corrupt)/i],
       ['1 PiB', /huge-1p.*File too large/],
-    ] as const) t.ok(lines.some((l) => re.test(l)), `${what} is reported${lines.some((l) => re.test(l)) ? '' : `; stderr:\n${r.stderr}`}`)
+    ] as const)
+      t.ok(
+        lines.some((l) => re.test(l)),
+        `${what} is reported${lines.some((l) => re.test(l)) ? '' : `; stderr:\n${r.stderr}`}`,
+      )
     t.notMatch(r.stderr, /\n\s+at |TypeError|node:internal/, 'no stack trace')
     t.same(listTree(h.outside), [], 'nothing was written outside DEST')
     t.same(fs.readdirSync(dir).sort(), ['hostile.img', 'out', 'outside'], 'nothing appeared next to DEST')
@@ -134,7 +147,11 @@ function main(): void {
     t.equal(huge.blocks, 0, 'and costs nothing')
     t.notOk(fs.existsSync(path.join(out, 'huge-1p')), 'a size the host refuses leaves no partial file')
     t.notOk(fs.existsSync(path.join(out, 'bomb')), 'the bomb leaves no partial file')
-    t.same(fs.readdirSync(out).filter((n) => n.startsWith('.razorfs')), [], 'no temporary files left')
+    t.same(
+      fs.readdirSync(out).filter((n) => n.startsWith('.razorfs')),
+      [],
+      'no temporary files left',
+    )
 
     // -p as root keeps set-user-ID and makes device nodes
     const out2 = path.join(dir, 'out2')
@@ -156,7 +173,11 @@ function main(): void {
     // -L resolves inside the image
     const r4 = cli(['cp', '-L', `${h.path}:/abs-link`, path.join(dir, 'abs')])
     t.equal(r4.status, 0)
-    t.equal(fs.readFileSync(path.join(dir, 'abs'), 'utf8'), 'fine\n', "an absolute symlink is followed inside the image, not on the host")
+    t.equal(
+      fs.readFileSync(path.join(dir, 'abs'), 'utf8'),
+      'fine\n',
+      'an absolute symlink is followed inside the image, not on the host',
+    )
     fs.rmSync(path.join(dir, 'abs'))
 
     // cat: the bomb fails cleanly, a petabyte of holes is refused before writing anything
@@ -176,7 +197,14 @@ function main(): void {
     const i2 = Image.open(img2)
     t.same(i2.check().problems, [], 'the destination image checks clean')
     t.equal(i2.stat(i2.resolve('/huge-1t')).size, 2 ** 40, 'holes copied as holes between images')
-    t.same(i2.readdir(1).map((e) => e.name.toString()).filter((n) => n.includes('/') || n === '..'), [], 'no bad name got in')
+    t.same(
+      i2
+        .readdir(1)
+        .map((e) => e.name.toString())
+        .filter((n) => n.includes('/') || n === '..'),
+      [],
+      'no bad name got in',
+    )
     i2.close()
   })
 
@@ -204,7 +232,12 @@ function main(): void {
     const errors: CopyProblem[] = []
     const events: CopyEvent[] = []
     let swapped = false
-    for (const e of extract(ro, {ino: 1, path: Buffer.from('/'), label: Buffer.from('p.img:/')}, {dir: out, name: Buffer.alloc(0), label: Buffer.from(out), into: true}, {recursive: true, preserve: true, onError: (x) => errors.push(x)})) {
+    for (const e of extract(
+      ro,
+      {ino: 1, path: Buffer.from('/'), label: Buffer.from('p.img:/')},
+      {dir: out, name: Buffer.alloc(0), label: Buffer.from(out), into: true},
+      {recursive: true, preserve: true, onError: (x) => errors.push(x)},
+    )) {
       events.push(e)
       if (!swapped && e.kind === 'entry' && e.dst.toString().endsWith('a/a1')) {
         // during: the directory being filled is moved away and replaced by a symlink to the outside
@@ -217,20 +250,43 @@ function main(): void {
     }
     t.ok(swapped, 'the swap happened mid-copy')
     t.same(fs.readdirSync(outside), ['target'], 'nothing was created outside')
-    t.equal(fs.readFileSync(path.join(outside, 'target'), 'utf8'), 'original', 'the outside file was not written through the planted link')
-    t.same(fs.readdirSync(path.join(out, 'a-moved')).sort(), ['a1', 'a2', 'a3', 'a4', 'a5'], "the rest of 'a' went into the directory that was opened, wherever it moved")
-    t.ok(errors.some((e) => /b.*symbolic link on the host/.test(`${e.path} ${e.message}`)), "the planted 'b' is refused")
-    t.ok(errors.some((e) => /c.*symbolic link on the host/.test(`${e.path} ${e.message}`)), "the planted 'c' is refused")
-    t.ok(errors.some((e) => e.code === 'EEXIST' && e.path.endsWith('target')), 'the planted file link is not overwritten without -f')
+    t.equal(
+      fs.readFileSync(path.join(outside, 'target'), 'utf8'),
+      'original',
+      'the outside file was not written through the planted link',
+    )
+    t.same(
+      fs.readdirSync(path.join(out, 'a-moved')).sort(),
+      ['a1', 'a2', 'a3', 'a4', 'a5'],
+      "the rest of 'a' went into the directory that was opened, wherever it moved",
+    )
+    t.ok(
+      errors.some((e) => /b.*symbolic link on the host/.test(`${e.path} ${e.message}`)),
+      "the planted 'b' is refused",
+    )
+    t.ok(
+      errors.some((e) => /c.*symbolic link on the host/.test(`${e.path} ${e.message}`)),
+      "the planted 'c' is refused",
+    )
+    t.ok(
+      errors.some((e) => e.code === 'EEXIST' && e.path.endsWith('target')),
+      'the planted file link is not overwritten without -f',
+    )
 
     // with -f (replace): the links themselves are replaced, still nothing outside changes
     fs.rmSync(path.join(out, 'a'))
     const errs2: CopyProblem[] = []
-    for (const _ of extract(ro, {ino: 1, path: Buffer.from('/'), label: Buffer.from('p.img:/')}, {dir: out, name: Buffer.alloc(0), label: Buffer.from(out), into: true}, {recursive: true, clobber: 'replace', onError: (x) => errs2.push(x)})) void _
+    for (const _ of extract(
+      ro,
+      {ino: 1, path: Buffer.from('/'), label: Buffer.from('p.img:/')},
+      {dir: out, name: Buffer.alloc(0), label: Buffer.from(out), into: true},
+      {recursive: true, clobber: 'replace', onError: (x) => errs2.push(x)},
+    ))
+      void _
     t.same(errs2, [], 'no errors with -f')
     t.equal(fs.readFileSync(path.join(outside, 'target'), 'utf8'), 'original', 'the outside file is still untouched')
     t.equal(fs.readFileSync(path.join(out, 'target'), 'utf8'), 'from the image', 'the link was replaced by the file')
-    t.ok(fs.lstatSync(path.join(out, 'b')).isDirectory(), "the planted directory link was replaced by a real directory")
+    t.ok(fs.lstatSync(path.join(out, 'b')).isDirectory(), 'the planted directory link was replaced by a real directory')
     t.same(fs.readdirSync(outside), ['target'], 'and nothing was created outside')
   })
 }

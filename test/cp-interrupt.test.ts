@@ -25,7 +25,10 @@ function makeTree(root: string, rng: Rng, dirs: number, files: number): void {
     fs.mkdirSync(dir, {recursive: true})
     for (let f = 0; f < files; f++) {
       const size = rng.chance(0.02) ? rng.int(500_000, 3_000_000) : rng.int(0, 16_000)
-      fs.writeFileSync(path.join(dir, `file${f}`), rng.chance(0.5) ? rng.bytes(size) : Buffer.alloc(size, 65 + (f % 26)))
+      fs.writeFileSync(
+        path.join(dir, `file${f}`),
+        rng.chance(0.5) ? rng.bytes(size) : Buffer.alloc(size, 65 + (f % 26)),
+      )
     }
   }
 }
@@ -35,9 +38,18 @@ function makeTree(root: string, rng: Rng, dirs: number, files: number): void {
  * `afterMs` more and send `signal`, so the signal lands in the middle of the
  * copy however slowly the process starts.
  */
-function runAndSignal(args: string[], afterMs: number, signal: NodeJS.Signals, afterLines?: number): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
+function runAndSignal(
+  args: string[],
+  afterMs: number,
+  signal: NodeJS.Signals,
+  afterLines?: number,
+): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: PROJECT, stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, CI: 'true', NO_COLOR: '1', NODE_OPTIONS: ''}})
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: PROJECT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...process.env, CI: 'true', NO_COLOR: '1', NODE_OPTIONS: ''},
+    })
     let stdout = ''
     let stderr = ''
     let timer: NodeJS.Timeout | undefined
@@ -46,7 +58,10 @@ function runAndSignal(args: string[], afterMs: number, signal: NodeJS.Signals, a
       stdout += d
       if (afterLines !== undefined) {
         // by progress, not by time: the copy may be fast enough to finish within any fixed delay
-        if (!sent && stdout.split('\n').length > afterLines) (sent = true), child.kill(signal)
+        if (!sent && stdout.split('\n').length > afterLines) {
+          sent = true
+          child.kill(signal)
+        }
       } else timer ??= setTimeout(() => child.kill(signal), afterMs)
     })
     child.stderr.on('data', (d) => (stderr += d))
@@ -98,7 +113,12 @@ function main(): void {
     let recoveries = 0
     let finished = false
     for (let round = 0; round < 5 && !finished; round++) {
-      const r = await runAndSignal(['cp', '-r', '-f', '-v', '--commit', '0.05', tree, `${image}:/`], 0, 'SIGKILL', rng.int(1, 3000))
+      const r = await runAndSignal(
+        ['cp', '-r', '-f', '-v', '--commit', '0.05', tree, `${image}:/`],
+        0,
+        'SIGKILL',
+        rng.int(1, 3000),
+      )
       if (r.signal === 'SIGKILL') kills++
       else if (r.code === 0) finished = true
       else problems.push(`round ${round}: exit ${r.code}: ${r.stderr}`)
@@ -120,7 +140,8 @@ function main(): void {
     }
     const img = Image.open(image)
     const all = new Map<string, string>()
-    for (const d of fs.readdirSync(tree)) for (const f of fs.readdirSync(path.join(tree, d))) all.set(path.join(tree, d, f), `/tree/${d}/${f}`)
+    for (const d of fs.readdirSync(tree))
+      for (const f of fs.readdirSync(path.join(tree, d))) all.set(path.join(tree, d, f), `/tree/${d}/${f}`)
     t.same(verify(img, all), [], 'after the last copy every file is there')
     img.close()
   })
@@ -150,7 +171,9 @@ function main(): void {
     // no partly written file: whatever is in the image under a final name is complete
     const present = new Map<string, string>()
     const top = img.resolve('/tree')
-    for (const d of img.readdir(top)) for (const f of img.readdir(d.ino)) present.set(path.join(tree, d.name.toString(), f.name.toString()), `/tree/${d.name}/${f.name}`)
+    for (const d of img.readdir(top))
+      for (const f of img.readdir(d.ino))
+        present.set(path.join(tree, d.name.toString(), f.name.toString()), `/tree/${d.name}/${f.name}`)
     t.same(verify(img, present), [], `all ${present.size} files in the image are complete (none left half-written)`)
     img.close()
   })
@@ -160,14 +183,19 @@ function main(): void {
     const src = path.join(dir, 'src')
     fs.mkdirSync(src)
     const rng = new Rng('cp-full')
-    for (let i = 0; i < 12; i++) fs.writeFileSync(path.join(src, `r${String(i).padStart(2, '0')}`), rng.bytes(1_000_000))
+    for (let i = 0; i < 12; i++)
+      fs.writeFileSync(path.join(src, `r${String(i).padStart(2, '0')}`), rng.bytes(1_000_000))
     const image = path.join(dir, 'small.img')
     t.equal(cli(['mkfs', image, '--size', '8M', '-q']).status, 0)
     const r = cli(['cp', '-r', '-v', src, `${image}:/`])
     t.equal(r.status, 1, 'exit 1')
     const lines = r.stderr.trim().split('\n')
     t.equal(lines.length, 1, `one line on stderr: ${r.stderr}`)
-    t.match(lines[0], /^razorfs: .*small\.img: no space left in the image.*\d+(\.\d)? (B|KiB|MiB) free/, 'naming the image and its free space')
+    t.match(
+      lines[0],
+      /^razorfs: .*small\.img: no space left in the image.*\d+(\.\d)? (B|KiB|MiB) free/,
+      'naming the image and its free space',
+    )
     t.notMatch(r.stderr, /\n\s+at /, 'no stack trace')
     const img = Image.open(image, {readOnly: false})
     t.notOk(img.recovery, 'closed cleanly')

@@ -30,7 +30,8 @@ function filledHoles(orig: Description, copy: Description): string[] {
     // the data runs rounded out to 4 KiB blocks: what a sparse copy needs at most (plus one block of slack per run)
     let need = 0
     for (const [s, end] of o.data) need += (Math.ceil(end / 4096) - Math.floor(s / 4096) + 1) * 4096
-    if (e.allocated > need) out.push(`${p}: ${e.allocated} bytes allocated for ${o.data.length} data run(s) needing at most ${need}`)
+    if (e.allocated > need)
+      out.push(`${p}: ${e.allocated} bytes allocated for ${o.data.length} data run(s) needing at most ${need}`)
   }
   return out
 }
@@ -66,8 +67,13 @@ function main(): void {
     t.same(filled, [], 'holes stay holes on the host (allocated blocks)')
     t.equal(fs.statSync(path.join(out, 'sparse/all-hole')).blocks, 0, 'a 10 MiB all-hole file allocates nothing')
     t.equal(fs.statSync(path.join(out, 'sparse/zeros-1m')).blocks, 0, 'a file of written zeros comes out as a hole')
-    t.equal(fs.lstatSync(path.join(out, 'times/pre-1970'), {bigint: true}).mtimeNs, -1_000_000_000_123_456_789n, 'a pre-1970 time to the nanosecond')
-    if (xattrLib()) t.ok(back.entries.get('/xattrs/big-value')?.xattrs?.get('user.big')?.length === 3000, 'xattrs come back')
+    t.equal(
+      fs.lstatSync(path.join(out, 'times/pre-1970'), {bigint: true}).mtimeNs,
+      -1_000_000_000_123_456_789n,
+      'a pre-1970 time to the nanosecond',
+    )
+    if (xattrLib())
+      t.ok(back.entries.get('/xattrs/big-value')?.xattrs?.get('user.big')?.length === 3000, 'xattrs come back')
 
     // image → image, into another image and within the same one
     const img2 = path.join(dir, 'rt2.img')
@@ -177,7 +183,10 @@ function main(): void {
     // standard input, streamed, zero blocks become holes
     const big = Buffer.concat([crypto.randomBytes(3 * MiB), Buffer.alloc(2 * MiB), Buffer.from('tail')])
     const {spawnSync} = await import('node:child_process')
-    const p = spawnSync(process.execPath, ['bin/run.js', 'cp', '-', `${img}:/stdin.bin`], {input: big, env: {...process.env, CI: 'true'}})
+    const p = spawnSync(process.execPath, ['bin/run.js', 'cp', '-', `${img}:/stdin.bin`], {
+      input: big,
+      env: {...process.env, CI: 'true'},
+    })
     t.equal(p.status, 0, `cp - reads standard input${p.status ? `: ${p.stderr}` : ''}`)
     i = Image.open(img)
     const ino = i.resolve('/stdin.bin')

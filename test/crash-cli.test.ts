@@ -25,7 +25,18 @@ import {MemoryDevice} from '../src/core/io/device.js'
 import {Image} from '../src/core/index.js'
 import {Rng} from './helpers/rng.js'
 import {BIN, cli, cliUnavailable, PROJECT, tmpDir} from './helpers/image.js'
-import {appendMark, applyWrites, CrashRun, describe, fsckCrashed, imageEvents, readDeviceLog, treeDigest, type Expect, type Tree} from './helpers/devlog.js'
+import {
+  appendMark,
+  applyWrites,
+  CrashRun,
+  describe,
+  fsckCrashed,
+  imageEvents,
+  readDeviceLog,
+  treeDigest,
+  type Expect,
+  type Tree,
+} from './helpers/devlog.js'
 
 const skip = cliUnavailable()
 if (skip) t.plan(0, skip)
@@ -149,16 +160,25 @@ t.test('cp and the editing commands through the binary, crashed at every write',
   let stepAcks: string[] = []
   const t0 = Date.now()
   for (const [k, s] of steps.entries()) {
-    const r = await run(s.args, log, (line) => {
-      // cp -v: 'SOURCE' -> 'IMAGE:/DEST', printed once that entry is durable
-      const m = /^'(.*)' -> '.*\.img:(\/.*)'$/.exec(line)
-      if (!m) return
-      const st = fs.lstatSync(m[1]!)
-      const x: Expect = st.isFile() ? {type: 'file', sha: sha(fs.readFileSync(m[1]!))} : st.isDirectory() ? {type: 'dir'} : {type: 'symlink', target: fs.readlinkSync(m[1]!)}
-      appendMark(log, {ack: 'cp -v', set: {[`c:${m[2]}`]: x}})
-      cpAcks.add(m[2]!)
-      stepAcks.push(`c:${m[2]}`)
-    }, s.input)
+    const r = await run(
+      s.args,
+      log,
+      (line) => {
+        // cp -v: 'SOURCE' -> 'IMAGE:/DEST', printed once that entry is durable
+        const m = /^'(.*)' -> '.*\.img:(\/.*)'$/.exec(line)
+        if (!m) return
+        const st = fs.lstatSync(m[1]!)
+        const x: Expect = st.isFile()
+          ? {type: 'file', sha: sha(fs.readFileSync(m[1]!))}
+          : st.isDirectory()
+            ? {type: 'dir'}
+            : {type: 'symlink', target: fs.readlinkSync(m[1]!)}
+        appendMark(log, {ack: 'cp -v', set: {[`c:${m[2]}`]: x}})
+        cpAcks.add(m[2]!)
+        stepAcks.push(`c:${m[2]}`)
+      },
+      s.input,
+    )
     if (r.status !== 0) {
       t.fail(`step ${k} (${s.args.slice(0, 3).join(' ')}): exit ${r.status}: ${r.stderr}`)
       return
@@ -175,7 +195,10 @@ t.test('cp and the editing commands through the binary, crashed at every write',
   const bs = Image.openDevice('bs', applyWrites(base, [])).info().blockSize
 
   const records = readDeviceLog(log)
-  t.ok(records.some((r) => r.kind === 'O' && r.data.toString() === image), 'the commands logged their device')
+  t.ok(
+    records.some((r) => r.kind === 'O' && r.data.toString() === image),
+    'the commands logged their device',
+  )
   const events = imageEvents(records, image, bs)
   const exitAt: number[] = []
   events.forEach((e, i) => e.kind === 'M' && e.mark.ack === 'exit' && exitAt.push(i))
@@ -204,26 +227,42 @@ t.test('cp and the editing commands through the binary, crashed at every write',
       if (!a) continue
       const e = tree.get(p)
       if (!e) bad.push(`'${what}': ${p} is missing (it is there before and after)`)
-      else if (a.key === b.key && e.key !== b.key) bad.push(`'${what}': ${p} changed, which the command does not change`)
+      else if (a.key === b.key && e.key !== b.key)
+        bad.push(`'${what}': ${p} changed, which the command does not change`)
     }
     for (const p of step.whole ?? []) {
       const k = tree.get(p)?.key
-      if (k !== before.get(p)?.key && k !== after.get(p)?.key) bad.push(`'${what}': ${p} is neither the old file nor the new one`)
+      if (k !== before.get(p)?.key && k !== after.get(p)?.key)
+        bad.push(`'${what}': ${p} is neither the old file nor the new one`)
     }
     return bad
   }
 
   const run_ = new CrashRun({name: 'cli', base, events, rng, predicate})
-  t.ok(run_.writes.length > 300, `${run_.writes.length} block writes and ${run_.flushes.length} flushes logged (${events.length} events with the marks)`)
-  t.ok(applyWrites(base, run_.writes).contents().equals(final), 'the image before the workload plus the log is the image after it, byte for byte')
+  t.ok(
+    run_.writes.length > 300,
+    `${run_.writes.length} block writes and ${run_.flushes.length} flushes logged (${events.length} events with the marks)`,
+  )
+  t.ok(
+    applyWrites(base, run_.writes).contents().equals(final),
+    'the image before the workload plus the log is the image after it, byte for byte',
+  )
   t.equal(treeDigest(states[states.length - 1]!), treeDigest(treeOf(final)))
 
   const t1 = Date.now()
   run_.prefixes()
-  t.same(run_.counts.failures.slice(0, 10), [], `${run_.counts.prefixes} prefixes of the writes recovered and judged (${((Date.now() - t1) / 1000).toFixed(1)} s)`)
+  t.same(
+    run_.counts.failures.slice(0, 10),
+    [],
+    `${run_.counts.prefixes} prefixes of the writes recovered and judged (${((Date.now() - t1) / 1000).toFixed(1)} s)`,
+  )
   const t2 = Date.now()
   run_.sampled(SAMPLES)
-  t.same(run_.counts.failures.slice(0, 10), [], `${run_.counts.reordered} reordered and ${run_.counts.torn} torn states recovered and judged (${((Date.now() - t2) / 1000).toFixed(1)} s)`)
+  t.same(
+    run_.counts.failures.slice(0, 10),
+    [],
+    `${run_.counts.reordered} reordered and ${run_.counts.torn} torn states recovered and judged (${((Date.now() - t2) / 1000).toFixed(1)} s)`,
+  )
 
   // the binary's recovery: razorfsck on crashed images halfway through commands
   const fsckDir = path.join(dir, 'fsck')
@@ -234,5 +273,7 @@ t.test('cp and the editing commands through the binary, crashed at every write',
 
   const total = run_.total
   t.ok(total >= 2500, `${total} crash states of cp and the editing commands checked`)
-  console.log(`# crash-cli: ${total} crash states checked (${run_.counts.prefixes} prefixes, ${run_.counts.reordered} reordered, ${run_.counts.torn} torn), ${run_.counts.failures.length} failures`)
+  console.log(
+    `# crash-cli: ${total} crash states checked (${run_.counts.prefixes} prefixes, ${run_.counts.reordered} reordered, ${run_.counts.torn} torn), ${run_.counts.failures.length} failures`,
+  )
 })

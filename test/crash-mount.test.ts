@@ -24,7 +24,18 @@ import {Image} from '../src/core/index.js'
 import {Rng} from './helpers/rng.js'
 import {cli, PROJECT, tmpDir} from './helpers/image.js'
 import {forceUnmount, mountUnavailable, waitFor} from './helpers/mount.js'
-import {applyWrites, checkExpectations, CrashRun, describe, fsckCrashed, imageEvents, readDeviceLog, treeDigest, type Expect, type Tree} from './helpers/devlog.js'
+import {
+  applyWrites,
+  checkExpectations,
+  CrashRun,
+  describe,
+  fsckCrashed,
+  imageEvents,
+  readDeviceLog,
+  treeDigest,
+  type Expect,
+  type Tree,
+} from './helpers/devlog.js'
 
 const skip = mountUnavailable()
 if (skip) t.plan(0, skip)
@@ -70,38 +81,68 @@ t.test('a workload on a real mount, crashed at every write', async (t) => {
     t.fail(`driver: exit ${d.status} ${d.signal ?? ''}: ${d.stderr}`)
     return
   }
-  const result = JSON.parse(d.stdout) as {acks: Record<string, number>; ops: Record<string, number>; model: Record<string, Expect>}
-  t.comment(`driver: ${STEPS} calls in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(result.ops)}; acknowledgements ${JSON.stringify(result.acks)}`)
-  for (const k of ['fsync', 'fdatasync', 'dirfsync', 'sync']) t.ok((result.acks[k] ?? 0) >= 5, `${result.acks[k]} acknowledgements by ${k}`)
+  const result = JSON.parse(d.stdout) as {
+    acks: Record<string, number>
+    ops: Record<string, number>
+    model: Record<string, Expect>
+  }
+  t.comment(
+    `driver: ${STEPS} calls in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(result.ops)}; acknowledgements ${JSON.stringify(result.acks)}`,
+  )
+  for (const k of ['fsync', 'fdatasync', 'dirfsync', 'sync'])
+    t.ok((result.acks[k] ?? 0) >= 5, `${result.acks[k]} acknowledgements by ${k}`)
   const u = cli(['umount', mnt], {timeoutMs: 120000})
   t.equal(u.status, 0, `umount ${u.stderr}`)
-  t.ok(waitFor(() => !fs.existsSync(`${image}.lock`), 30000), 'the image is closed')
+  t.ok(
+    waitFor(() => !fs.existsSync(`${image}.lock`), 30000),
+    'the image is closed',
+  )
 
   const final = fs.readFileSync(image)
   const finalTree = treeOf(final)
   const model = new Map(Object.entries(result.model))
   t.same(checkExpectations(finalTree, model), [], 'after umount the image holds exactly what the driver wrote')
-  t.same([...finalTree.keys()].filter((p) => p.startsWith('/w')).sort(), [...model.keys()].map((k) => k.slice(2)).sort(), 'and nothing else')
+  t.same(
+    [...finalTree.keys()].filter((p) => p.startsWith('/w')).sort(),
+    [...model.keys()].map((k) => k.slice(2)).sort(),
+    'and nothing else',
+  )
 
   const bs = Image.openDevice('bs', applyWrites(base, [])).info().blockSize
   const records = readDeviceLog(log)
   const events = imageEvents(records, image, bs)
   const run = new CrashRun({name: 'mount', base, events, rng: new Rng(`crash-mount:${SEED}`)})
-  t.ok(run.marks.filter((x) => x.mark.ack).length > 20, `${run.writes.length} block writes, ${run.flushes.length} flushes and ${run.marks.length} marks logged`)
-  t.ok(applyWrites(base, run.writes).contents().equals(final), 'the image before the mount plus the log is the image after umount, byte for byte')
+  t.ok(
+    run.marks.filter((x) => x.mark.ack).length > 20,
+    `${run.writes.length} block writes, ${run.flushes.length} flushes and ${run.marks.length} marks logged`,
+  )
+  t.ok(
+    applyWrites(base, run.writes).contents().equals(final),
+    'the image before the mount plus the log is the image after umount, byte for byte',
+  )
   t.equal(treeDigest(treeOf(applyWrites(base, run.writes).contents())), treeDigest(finalTree))
 
   const t1 = Date.now()
   run.prefixes()
-  t.same(run.counts.failures.slice(0, 10), [], `${run.counts.prefixes} prefixes of the writes recovered and judged (${((Date.now() - t1) / 1000).toFixed(1)} s)`)
+  t.same(
+    run.counts.failures.slice(0, 10),
+    [],
+    `${run.counts.prefixes} prefixes of the writes recovered and judged (${((Date.now() - t1) / 1000).toFixed(1)} s)`,
+  )
   const t2 = Date.now()
   run.sampled(SAMPLES)
-  t.same(run.counts.failures.slice(0, 10), [], `${run.counts.reordered} reordered and ${run.counts.torn} torn states recovered and judged (${((Date.now() - t2) / 1000).toFixed(1)} s)`)
+  t.same(
+    run.counts.failures.slice(0, 10),
+    [],
+    `${run.counts.reordered} reordered and ${run.counts.torn} torn states recovered and judged (${((Date.now() - t2) / 1000).toFixed(1)} s)`,
+  )
 
   // the binary's recovery on a few crashed images: the same state as the library's
   const problems = fsckCrashed(run, base, run.flushes, dir)
   t.same(problems, [], 'razorfsck recovers crashed images of the mount to the same state as the library')
 
   t.ok(run.total >= 2500, `${run.total} crash states of the mount checked`)
-  console.log(`# crash-mount: ${run.total} crash states checked (${run.counts.prefixes} prefixes, ${run.counts.reordered} reordered, ${run.counts.torn} torn), ${run.counts.failures.length} failures`)
+  console.log(
+    `# crash-mount: ${run.total} crash states checked (${run.counts.prefixes} prefixes, ${run.counts.reordered} reordered, ${run.counts.torn} torn), ${run.counts.failures.length} failures`,
+  )
 })

@@ -18,13 +18,13 @@ import {buildImage, tmpDir, MiB} from './helpers/image.js'
 import {RawImage, headerCrc} from './helpers/rawformat.js'
 import {Rng} from './helpers/rng.js'
 
-t.test('known answers', async t => {
+t.test('known answers', async (t) => {
   t.equal(crc32(Buffer.from('123456789')), 0xcbf43926, 'check value of CRC-32/ISO-HDLC')
   t.equal(refCrc32(Buffer.from('123456789')) >>> 0, 0xcbf43926, 'the reference agrees')
   t.equal(crc32(Buffer.alloc(0)), 0)
 })
 
-t.test('random buffers', async t => {
+t.test('random buffers', async (t) => {
   const rng = new Rng('crc-test')
   const sizes = [1, 2, 3, 4, 7, 8, 15, 16, 31, 63, 64, 65, 1000, 1023, 1024, 4095, 4096, 4097, 65536, 131072, MiB + 13]
   for (let i = 0; i < 40; i++) sizes.push(rng.int(1, 300_000))
@@ -48,17 +48,22 @@ t.test('random buffers', async t => {
 
 for (const variant of [
   {name: '4 KiB blocks, zstd', opts: {size: 128 * MiB}},
-  {name: '1 KiB blocks, no compression', opts: {size: 128 * MiB, blockSize: 1024, compression: {algorithm: 'none' as const, level: 0}}},
+  {
+    name: '1 KiB blocks, no compression',
+    opts: {size: 128 * MiB, blockSize: 1024, compression: {algorithm: 'none' as const, level: 0}},
+  },
   {name: '64 KiB blocks', opts: {size: 256 * MiB, blockSize: 65536}},
 ]) {
-  t.test(`every metadata block and data CRC of a real image (${variant.name})`, async t => {
+  t.test(`every metadata block and data CRC of a real image (${variant.name})`, async (t) => {
     const root = await mixedTree()
     const dir = tmpDir(t, 'crc')
     const img = buildImage(path.join(dir, 'm.img'), root, variant.opts)
     const raw = new RawImage(img.path)
     t.teardown(() => raw.close())
     const r = raw.verify()
-    t.comment(`verified ${JSON.stringify(r.verified)}, extents ${JSON.stringify(r.extents)}, external xattrs ${r.xattrs.external}`)
+    t.comment(
+      `verified ${JSON.stringify(r.verified)}, extents ${JSON.stringify(r.extents)}, external xattrs ${r.xattrs.external}`,
+    )
     t.same(r.problems, [], 'no CRC mismatch and no structural problem')
     t.equal(r.verified.superblock, 2, 'primary and backup superblock')
     t.ok(r.verified.bitmap >= 1, 'bitmap blocks')
@@ -73,7 +78,8 @@ for (const variant of [
     const bad: string[] = []
     for (const [ino, byOff] of r.extentCrcs) {
       for (const x of lib.extents(ino)) {
-        if (byOff.get(x.offset) !== x.crc) bad.push(`inode ${ino} @${x.offset}: library crc ${x.crc}, record ${byOff.get(x.offset)}`)
+        if (byOff.get(x.offset) !== x.crc)
+          bad.push(`inode ${ino} @${x.offset}: library crc ${x.crc}, record ${byOff.get(x.offset)}`)
         checked++
       }
     }
@@ -81,7 +87,7 @@ for (const variant of [
   })
 }
 
-t.test('a flipped bit is caught by the reference and by the library', async t => {
+t.test('a flipped bit is caught by the reference and by the library', async (t) => {
   const root = await mixedTree()
   const dir = tmpDir(t, 'crc')
   const img = buildImage(path.join(dir, 'm.img'), root, {size: 128 * MiB})
@@ -98,7 +104,7 @@ t.test('a flipped bit is caught by the reference and by the library', async t =>
   raw0.close()
   const lib = Image.open(img.path, {readOnly: true})
   const victim = lib.resolve('/links/random-a')
-  const ext = lib.extents(victim).find(x => x.kind !== 'inline')!
+  const ext = lib.extents(victim).find((x) => x.kind !== 'inline')!
   lib.close()
   t.ok(ext, 'a block extent to corrupt')
 
@@ -115,17 +121,25 @@ t.test('a flipped bit is caught by the reference and by the library', async t =>
   const r1 = new RawImage(c1)
   const rep1 = r1.verify()
   r1.close()
-  t.match(rep1.problems.join('\n'), new RegExp(`tree (leaf|node) block ${leaf}: crc`), 'the reference sees the leaf mismatch')
+  t.match(
+    rep1.problems.join('\n'),
+    new RegExp(`tree (leaf|node) block ${leaf}: crc`),
+    'the reference sees the leaf mismatch',
+  )
   let libErr: unknown
   try {
-    await describeImageFile(c1).then(d => {
+    await describeImageFile(c1).then((d) => {
       if (d.problems.length) throw new Error(d.problems.join('\n'))
     })
   } catch (e) {
     libErr = e
   }
   t.ok(libErr, 'the library refuses the corrupt leaf')
-  t.match(String((libErr as Error).message), /checksum|block/i, `library error names a checksum: ${(libErr as Error)?.message?.slice(0, 200)}`)
+  t.match(
+    String((libErr as Error).message),
+    /checksum|block/i,
+    `library error names a checksum: ${(libErr as Error)?.message?.slice(0, 200)}`,
+  )
 
   // 2. a data block
   const c2 = path.join(dir, 'data.img')
@@ -136,7 +150,11 @@ t.test('a flipped bit is caught by the reference and by the library', async t =>
   const r2 = new RawImage(c2)
   const rep2 = r2.verify()
   r2.close()
-  t.match(rep2.problems.join('\n'), new RegExp(`inode ${victim} extent @${ext.offset} .*crc`), 'the reference sees the data mismatch')
+  t.match(
+    rep2.problems.join('\n'),
+    new RegExp(`inode ${victim} extent @${ext.offset} .*crc`),
+    'the reference sees the data mismatch',
+  )
   const l2 = Image.open(c2, {readOnly: true})
   t.teardown(() => l2.close())
   let readErr: unknown
@@ -145,6 +163,9 @@ t.test('a flipped bit is caught by the reference and by the library', async t =>
   } catch (e) {
     readErr = e
   }
-  t.ok(isRazorError(readErr, 'ECHECKSUM'), `library read of the extent fails with ECHECKSUM (${(readErr as Error)?.message})`)
+  t.ok(
+    isRazorError(readErr, 'ECHECKSUM'),
+    `library read of the extent fails with ECHECKSUM (${(readErr as Error)?.message})`,
+  )
   t.equal(headerCrc(Buffer.alloc(4096)), refCrc32(Buffer.alloc(4096)) >>> 0)
 })

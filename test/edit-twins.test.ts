@@ -51,12 +51,15 @@ function setupTree(h: string): void {
   fs.writeFileSync(path.join(h, 'tree/a/b/deep'), 'deep\n')
   fs.writeFileSync(path.join(h, 'tree/top'), 'top\n')
   fs.symlinkSync('a', path.join(h, 'tree/link-to-a'))
-  for (const f of ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'g', 'a', 'b']) fs.writeFileSync(path.join(h, f), `${f} content\n`)
+  for (const f of ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'g', 'a', 'b'])
+    fs.writeFileSync(path.join(h, f), `${f} content\n`)
   fs.symlinkSync('d1', path.join(h, 'link-d1'))
   fs.symlinkSync('nowhere', path.join(h, 'dangling'))
   fs.symlinkSync('f1', path.join(h, 'link-f1'))
-  for (const p of ['.', 'd1', 'd2', 'd2/sub', 'd3', 'd5', 'd5/f5', 'd6', 'd7', 'd7/d6', 'tree', 'tree/a', 'tree/a/b']) fs.chmodSync(path.join(h, p), 0o755)
-  for (const f of ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'g', 'a', 'b', 'd7/d6/keep', 'tree/top', 'tree/a/b/deep']) fs.chmodSync(path.join(h, f), 0o644)
+  for (const p of ['.', 'd1', 'd2', 'd2/sub', 'd3', 'd5', 'd5/f5', 'd6', 'd7', 'd7/d6', 'tree', 'tree/a', 'tree/a/b'])
+    fs.chmodSync(path.join(h, p), 0o755)
+  for (const f of ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'g', 'a', 'b', 'd7/d6/keep', 'tree/top', 'tree/a/b/deep'])
+    fs.chmodSync(path.join(h, f), 0o644)
 }
 
 const STEPS: Step[] = [
@@ -185,7 +188,10 @@ function runSteps(t: Test, h: string, img: string): void {
     const host = spawnSync(cmd!, hostArgs, {cwd: h, env: {...process.env, ...ENV}, encoding: 'utf8'})
     const ours = cli([cmd!, ...imgArgs], {env: ENV})
     const wantStatus = host.status === 0 ? 0 : step.usage ? 2 : 1
-    if (ours.status !== wantStatus) failures.push(`${label}: exit ${ours.status}, coreutils ${host.status} (expected ${wantStatus}); razorfs said: ${ours.stderr.trim()} / coreutils said: ${host.stderr.trim()}`)
+    if (ours.status !== wantStatus)
+      failures.push(
+        `${label}: exit ${ours.status}, coreutils ${host.status} (expected ${wantStatus}); razorfs said: ${ours.stderr.trim()} / coreutils said: ${host.stderr.trim()}`,
+      )
     const hostErr = lines(host.stderr)
       .filter((l) => !l.startsWith("Try '"))
       .map((l) => l.replace(new RegExp(`^${cmd}: `), ''))
@@ -195,10 +201,16 @@ function runSteps(t: Test, h: string, img: string): void {
         .replace(/; see 'razorfs [^']*--help'$/, '')
         .replaceAll(`${img}:/`, ''),
     )
-    if (JSON.stringify(hostErr) !== JSON.stringify(ourErr)) failures.push(`${label}: stderr differs:\n    coreutils: ${JSON.stringify(hostErr)}\n    razorfs:   ${JSON.stringify(ourErr)}`)
+    if (JSON.stringify(hostErr) !== JSON.stringify(ourErr))
+      failures.push(
+        `${label}: stderr differs:\n    coreutils: ${JSON.stringify(hostErr)}\n    razorfs:   ${JSON.stringify(ourErr)}`,
+      )
     const hostOut = lines(host.stdout).map((l) => l.replace(new RegExp(`^${cmd}: `), ''))
     const ourOut = lines(ours.stdout).map((l) => l.replaceAll(`${img}:/`, ''))
-    if (JSON.stringify(hostOut) !== JSON.stringify(ourOut)) failures.push(`${label}: stdout differs:\n    coreutils: ${JSON.stringify(hostOut)}\n    razorfs:   ${JSON.stringify(ourOut)}`)
+    if (JSON.stringify(hostOut) !== JSON.stringify(ourOut))
+      failures.push(
+        `${label}: stdout differs:\n    coreutils: ${JSON.stringify(hostOut)}\n    razorfs:   ${JSON.stringify(ourOut)}`,
+      )
     const im = Image.open(img)
     try {
       for (const p of step.times ?? []) {
@@ -224,7 +236,11 @@ function runSteps(t: Test, h: string, img: string): void {
       im.close()
     }
   }
-  t.same(failures, [], `${STEPS.length} steps agree with coreutils${failures.length ? `:\n${failures.join('\n')}` : ''}`)
+  t.same(
+    failures,
+    [],
+    `${STEPS.length} steps agree with coreutils${failures.length ? `:\n${failures.join('\n')}` : ''}`,
+  )
 }
 
 function main(): void {
@@ -252,12 +268,26 @@ function main(): void {
     t.equal(cli(['touch', `${img}:/f`]).status, 0)
     t.equal(cli(['xattr', 'set', `${img}:/f`, 'user.comment', 'hello world']).status, 0, 'set text')
     t.equal(cli(['xattr', 'set', '--encoding', 'hex', `${img}:/f`, 'user.bin', '00ff10']).status, 0, 'set hex')
-    t.equal(cli(['xattr', 'set', `${img}:/f`, 'user.big', 'x'.repeat(5000)]).status, 0, 'a value stored outside the tree')
+    t.equal(
+      cli(['xattr', 'set', `${img}:/f`, 'user.big', 'x'.repeat(5000)]).status,
+      0,
+      'a value stored outside the tree',
+    )
     t.equal(cli(['xattr', 'get', `${img}:/f`, 'user.comment']).stdout, 'hello world', 'get prints the raw value')
     t.same(cli(['xattr', 'get', `${img}:/f`, 'user.bin']).stdoutBuf, Buffer.from([0, 0xff, 0x10]), 'binary value, raw')
     t.equal(cli(['xattr', 'get', '--encoding', 'hex', `${img}:/f`, 'user.bin']).stdout, '00ff10\n', 'or as hex')
-    t.same(cli(['xattr', 'list', `${img}:/f`]).stdout.split('\n').filter(Boolean), ['user.big', 'user.bin', 'user.comment'], 'list')
-    t.match(cli(['xattr', 'list', '-d', `${img}:/f`]).stdout, /user\.bin=0x00ff10\nuser\.comment="hello world"/, 'list with values')
+    t.same(
+      cli(['xattr', 'list', `${img}:/f`])
+        .stdout.split('\n')
+        .filter(Boolean),
+      ['user.big', 'user.bin', 'user.comment'],
+      'list',
+    )
+    t.match(
+      cli(['xattr', 'list', '-d', `${img}:/f`]).stdout,
+      /user\.bin=0x00ff10\nuser\.comment="hello world"/,
+      'list with values',
+    )
     let r = cli(['xattr', 'get', `${img}:/f`, 'user.none'])
     t.equal(r.status, 1, 'a missing attribute fails')
     t.match(r.stderr, /user\.none: No such attribute/)
@@ -281,7 +311,10 @@ function main(): void {
     const {spawnSync: run} = await import('node:child_process')
     const passwd = 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:34:www:/var/www:/usr/sbin/nologin\n'
     t.equal(run(process.execPath, ['bin/run.js', 'cp', '-', `${img}:/etc/passwd`], {input: passwd}).status, 0)
-    t.equal(run(process.execPath, ['bin/run.js', 'cp', '-', `${img}:/etc/group`], {input: 'root:x:0:\nstaff:x:50:\n'}).status, 0)
+    t.equal(
+      run(process.execPath, ['bin/run.js', 'cp', '-', `${img}:/etc/group`], {input: 'root:x:0:\nstaff:x:50:\n'}).status,
+      0,
+    )
     t.equal(cli(['touch', `${img}:/f`, `${img}:/g`]).status, 0)
     t.equal(cli(['chown', 'www-data:', `${img}:/f`]).status, 0, 'OWNER: takes the login group from the image')
     t.equal(cli(['chown', ':staff', `${img}:/g`]).status, 0, 'a group name from the image')

@@ -15,11 +15,19 @@ type Tap = Test
 
 /** The one-line error contract. */
 function oneLineError(t: Tap, r: RunResult, status: number, what: string, message?: RegExp): void {
-  t.equal(r.status, status, `${what}: exit ${status}${r.status !== status ? ` (got ${r.status}; stderr: ${r.stderr.trim()})` : ''}`)
-  const lines = r.stderr.split('\n').filter(l => l !== '')
+  t.equal(
+    r.status,
+    status,
+    `${what}: exit ${status}${r.status !== status ? ` (got ${r.status}; stderr: ${r.stderr.trim()})` : ''}`,
+  )
+  const lines = r.stderr.split('\n').filter((l) => l !== '')
   t.equal(lines.length, 1, `${what}: exactly one line on stderr${lines.length !== 1 ? `, got:\n${r.stderr}` : ''}`)
   t.match(lines[0] ?? '', /^razorfs: \S/, `${what}: the line starts with "razorfs: "`)
-  t.notMatch(r.stderr, /\n\s+at .+[:(]|\b(TypeError|RangeError|ReferenceError|SyntaxError)\b|node:internal|\.ts:\d+|\.js:\d+/, `${what}: no stack trace or internals`)
+  t.notMatch(
+    r.stderr,
+    /\n\s+at .+[:(]|\b(TypeError|RangeError|ReferenceError|SyntaxError)\b|node:internal|\.ts:\d+|\.js:\d+/,
+    `${what}: no stack trace or internals`,
+  )
   t.equal(r.stdout, '', `${what}: nothing on stdout`)
   if (message) t.match(lines[0] ?? '', message, `${what}: message says what is wrong`)
 }
@@ -39,7 +47,7 @@ function jsonError(t: Tap, r: RunResult, status: number, code: string | RegExp, 
 }
 
 function main(): void {
-  t.test('errors', async t => {
+  t.test('errors', async (t) => {
     const dir = tmpDir(t, 'errors')
     const P = (n: string) => path.join(dir, n)
     fs.mkdirSync(P('src'))
@@ -52,7 +60,12 @@ function main(): void {
 
     // not an image
     for (const f of ['text.txt', 'random.bin', 'empty']) {
-      for (const cmd of [['ls', P(f)], ['stat', P(f)], ['dump', P(f)], ['cat', `${P(f)}:/hello.txt`]]) {
+      for (const cmd of [
+        ['ls', P(f)],
+        ['stat', P(f)],
+        ['dump', P(f)],
+        ['cat', `${P(f)}:/hello.txt`],
+      ]) {
         oneLineError(t, cli(cmd), 3, `${cmd[0]} on ${f}`, /not a RAZORFS image|image/i)
       }
     }
@@ -87,24 +100,54 @@ function main(): void {
 
     // mkfs onto an existing non-empty file without --force: refused, file untouched
     const before = fs.readFileSync(P('text.txt'))
-    oneLineError(t, cli(['mkfs', P('text.txt'), '--root', P('src')]), 1, 'mkfs onto a non-empty file without --force', /--force/)
+    oneLineError(
+      t,
+      cli(['mkfs', P('text.txt'), '--root', P('src')]),
+      1,
+      'mkfs onto a non-empty file without --force',
+      /--force/,
+    )
     t.same(fs.readFileSync(P('text.txt')), before, 'the existing file is untouched')
-    t.equal(cli(['mkfs', P('text.txt'), '--root', P('src'), '--force', '--quiet']).status, 0, 'with --force it is replaced')
+    t.equal(
+      cli(['mkfs', P('text.txt'), '--root', P('src'), '--force', '--quiet']).status,
+      0,
+      'with --force it is replaced',
+    )
 
     // --size too small
-    oneLineError(t, cli(['mkfs', P('tiny.img'), '--root', P('src'), '--size', '4096']), 1, 'mkfs --size below the minimum', /small|size/i)
+    oneLineError(
+      t,
+      cli(['mkfs', P('tiny.img'), '--root', P('src'), '--size', '4096']),
+      1,
+      'mkfs --size below the minimum',
+      /small|size/i,
+    )
     const mixed = await mixedTree()
     // (--progress none: under CI, mkfs otherwise logs its phases on stderr before the error line)
-    const full = cli(['mkfs', P('full.img'), '--root', mixed, '--size', '2M', '--progress', 'none'], {timeoutMs: 120_000})
+    const full = cli(['mkfs', P('full.img'), '--root', mixed, '--size', '2M', '--progress', 'none'], {
+      timeoutMs: 120_000,
+    })
     oneLineError(t, full, 1, 'mkfs --size too small for the tree', /space|full|ENOSPC|small|size/i)
 
     // usage errors
     oneLineError(t, cli(['ls', good, '--bogus']), 2, 'an unknown flag', /bogus/)
     oneLineError(t, cli(['ls']), 2, 'a missing argument')
     oneLineError(t, cli(['frobnicate']), 2, 'an unknown command', /frobnicate/)
-    oneLineError(t, cli(['mkfs', P('x.img'), '--root', P('src'), '--size', 'banana']), 2, 'a bad --size value', /banana|size/i)
+    oneLineError(
+      t,
+      cli(['mkfs', P('x.img'), '--root', P('src'), '--size', 'banana']),
+      2,
+      'a bad --size value',
+      /banana|size/i,
+    )
     oneLineError(t, cli(['cat', good]), 2, 'cat without :PATH')
-    oneLineError(t, cli(['cp', '--commit', 'soon', P('src'), `${good}:/`]), 2, 'a bad cp --commit value', /--commit: 'soon' is not a number of seconds/)
+    oneLineError(
+      t,
+      cli(['cp', '--commit', 'soon', P('src'), `${good}:/`]),
+      2,
+      'a bad cp --commit value',
+      /--commit: 'soon' is not a number of seconds/,
+    )
   })
 }
 

@@ -17,7 +17,10 @@ function payload(rng: Rng, n: number): Buffer {
   return Buffer.from('razorfs '.repeat(Math.ceil(n / 8)).slice(0, n))
 }
 
-for (const compression of [{algorithm: 'zstd', level: 3}, {algorithm: 'none', level: 0}] as CompressionSpec[]) {
+for (const compression of [
+  {algorithm: 'zstd', level: 3},
+  {algorithm: 'none', level: 0},
+] as CompressionSpec[]) {
   t.test(`random writes, truncates and punches (${compression.algorithm})`, async (t) => {
     const dir = tmpDir(t, 'filedata')
     const p = path.join(dir, 'x.img')
@@ -39,7 +42,10 @@ for (const compression of [{algorithm: 'zstd', level: 3}, {algorithm: 'none', le
       } else if (r < 0.8) {
         const size = rng.int(0, f.model.length + 10000)
         img.truncate(f.ino, size)
-        f.model = size <= f.model.length ? Buffer.from(f.model.subarray(0, size)) : Buffer.concat([f.model, Buffer.alloc(size - f.model.length)])
+        f.model =
+          size <= f.model.length
+            ? Buffer.from(f.model.subarray(0, size))
+            : Buffer.concat([f.model, Buffer.alloc(size - f.model.length)])
       } else if (r < 0.9) {
         const off = rng.int(0, f.model.length)
         const len = rng.int(1, 20000)
@@ -86,7 +92,10 @@ t.test('small files are inline: 3,000 small files do not take 3,000 blocks', asy
   }
   const used = free0 - img.info().freeBlocks
   // a block per file would be 3000; the data and metadata together take about bytes/4096 plus inode records
-  t.ok(used < 3000 / 4 && used * 4096 < 2 * (bytes + 3000 * 256), `3000 small files (${bytes} bytes) use ${used} blocks`)
+  t.ok(
+    used < 3000 / 4 && used * 4096 < 2 * (bytes + 3000 * 256),
+    `3000 small files (${bytes} bytes) use ${used} blocks`,
+  )
   t.equal(img.extents(img.resolve('s5'))[0]!.kind, 'inline')
   img.close()
 })

@@ -24,17 +24,45 @@ import path from 'node:path'
 t.test('block header: 48 bytes, fields where FORMAT.md §3 puts them', async (t) => {
   t.equal(HEADER_SIZE, 48)
   const at = (f: string) => blockHeader.offsetOf(f)
-  t.same([at('magic'), at('type'), at('level'), at('crc'), at('blocknr'), at('uuid'), at('generation')], [0, 4, 6, 8, 16, 24, 40])
+  t.same(
+    [at('magic'), at('type'), at('level'), at('crc'), at('blocknr'), at('uuid'), at('generation')],
+    [0, 4, 6, 8, 16, 24, 40],
+  )
 })
 
 t.test('superblock: offsets of FORMAT.md §4, fits in 1024 bytes', async (t) => {
   const at = (f: string) => SUPERBLOCK_BODY_OFFSET + superblockBody.offsetOf(f)
   const expected: Record<string, number> = {
-    signature: 48, version: 56, blockSize: 60, clusterSize: 64, state: 68, compat: 72, roCompat: 80, incompat: 88,
-    blockCount: 96, freeBlocks: 104, inodeCount: 112, nextIno: 120, bitmapStart: 128, bitmapBlocks: 136,
-    journalStart: 144, journalBlocks: 152, treeRoot: 160, treeHeight: 168, compression: 172, compressionLevel: 173,
-    createdSec: 176, createdNsec: 184, modifiedSec: 192, modifiedNsec: 200, writeCount: 204, generation: 208,
-    journalSeq: 216, journalHead: 224, journalFlags: 232, label: 240,
+    signature: 48,
+    version: 56,
+    blockSize: 60,
+    clusterSize: 64,
+    state: 68,
+    compat: 72,
+    roCompat: 80,
+    incompat: 88,
+    blockCount: 96,
+    freeBlocks: 104,
+    inodeCount: 112,
+    nextIno: 120,
+    bitmapStart: 128,
+    bitmapBlocks: 136,
+    journalStart: 144,
+    journalBlocks: 152,
+    treeRoot: 160,
+    treeHeight: 168,
+    compression: 172,
+    compressionLevel: 173,
+    createdSec: 176,
+    createdNsec: 184,
+    modifiedSec: 192,
+    modifiedNsec: 200,
+    writeCount: 204,
+    generation: 208,
+    journalSeq: 216,
+    journalHead: 224,
+    journalFlags: 232,
+    label: 240,
   }
   for (const [f, off] of Object.entries(expected)) t.equal(at(f), off, f)
   t.equal(SUPERBLOCK_BODY_OFFSET + superblockBody.size, 304)
@@ -45,14 +73,37 @@ t.test('inode record: 128 bytes (§7)', async (t) => {
   t.equal(inodeRecord.size, 128)
   const at = (f: string) => inodeRecord.offsetOf(f)
   t.same(
-    [at('mode'), at('uid'), at('gid'), at('nlink'), at('size'), at('flags'), at('generation'), at('rdev'), at('parent'), at('allocBlocks'), at('atimeSec'), at('mtimeSec'), at('ctimeSec'), at('crtimeSec')],
+    [
+      at('mode'),
+      at('uid'),
+      at('gid'),
+      at('nlink'),
+      at('size'),
+      at('flags'),
+      at('generation'),
+      at('rdev'),
+      at('parent'),
+      at('allocBlocks'),
+      at('atimeSec'),
+      at('mtimeSec'),
+      at('ctimeSec'),
+      at('crtimeSec'),
+    ],
     [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 76, 88, 100],
   )
 })
 
 t.test('extent record: 32 bytes (§10); nodes and keys (§6); bitmap (§5)', async (t) => {
   t.equal(extentRecord.size, 32)
-  t.same([extentRecord.offsetOf('crc'), extentRecord.offsetOf('length'), extentRecord.offsetOf('block'), extentRecord.offsetOf('stored')], [4, 8, 16, 24])
+  t.same(
+    [
+      extentRecord.offsetOf('crc'),
+      extentRecord.offsetOf('length'),
+      extentRecord.offsetOf('block'),
+      extentRecord.offsetOf('stored'),
+    ],
+    [4, 8, 16, 24],
+  )
   t.equal(KEY_SIZE, 17)
   t.equal(ITEM_SIZE, 25)
   t.equal(NODE_HEADER, 56)
@@ -63,7 +114,13 @@ t.test('extent record: 32 bytes (§10); nodes and keys (§6); bitmap (§5)', asy
 })
 
 t.test('codec round-trips and refuses u64 values of 2^53 and above', async (t) => {
-  const s = struct([['a', u8], ['b', u32], ['c', u64], ['d', s64], ['e', bytes(4)]] as const)
+  const s = struct([
+    ['a', u8],
+    ['b', u32],
+    ['c', u64],
+    ['d', s64],
+    ['e', bytes(4)],
+  ] as const)
   const v = {a: 7, b: 0xfffffffe, c: 2 ** 53 - 1, d: -(2 ** 40) - 3, e: Buffer.from('abcd')}
   const enc = s.encode(v)
   t.equal(enc.length, 25)
@@ -127,7 +184,14 @@ t.test('undo file: 64-byte header and 16-byte record heads (§14); existing file
   u.write(2048, Buffer.alloc(1024, 0x22))
   u.close()
   const written = fs.readFileSync(path.join(dir, 'undo2'))
-  t.same(undoHeader.decode(written), {magic: UNDO_MAGIC, blockSize: 1024, state: 0, imageSize: 3 * 1024, uuid: Buffer.alloc(16, 7), sbCrc: 0})
+  t.same(undoHeader.decode(written), {
+    magic: UNDO_MAGIC,
+    blockSize: 1024,
+    state: 0,
+    imageSize: 3 * 1024,
+    uuid: Buffer.alloc(16, 7),
+    sbCrc: 0,
+  })
   t.ok(written.subarray(64, 80).equals(rec) && written.subarray(80).equals(old))
 })
 
@@ -141,6 +205,12 @@ t.test('u64 exceptions (header): device numbers above 2^53 are refused, not writ
   img.close()
   const again = Image.openDevice('rdev', dev)
   t.equal(again.stat(ok).rdev, 2 ** 53 - 1)
-  t.same(again.readdir(1).map((e) => e.name.toString()).sort(), ['max', 'small'])
+  t.same(
+    again
+      .readdir(1)
+      .map((e) => e.name.toString())
+      .sort(),
+    ['max', 'small'],
+  )
   again.close()
 })

@@ -12,7 +12,11 @@ import {PROJECT, tmpDir} from './helpers/image.js'
 const FSCK = path.join(PROJECT, 'bin/razorfsck.js')
 const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')
 function razorfsck(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [FSCK, ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1', CI: 'true', ...env}, timeout: 120_000})
+  const r = spawnSync(process.execPath, [FSCK, ...args], {
+    encoding: 'utf8',
+    env: {...process.env, NO_COLOR: '1', CI: 'true', ...env},
+    timeout: 120_000,
+  })
   return {status: r.status, out: r.stdout, err: r.stderr}
 }
 function image(t: Test, kind?: string): string {
@@ -41,7 +45,12 @@ t.test('--json: stable problem records and the exit bits', async (t) => {
   const r = JSON.parse(razorfsck(['-fn', '--json', p]).out)
   t.equal(r.exit, 4)
   const [prob] = r.problems
-  t.same(Object.keys(prob).sort(), ['action', 'block', 'code', 'fixed', 'id', 'inode', 'message', 'pass', 'path', 'severity'].filter((k) => k in prob).sort())
+  t.same(
+    Object.keys(prob).sort(),
+    ['action', 'block', 'code', 'fixed', 'id', 'inode', 'message', 'pass', 'path', 'severity']
+      .filter((k) => k in prob)
+      .sort(),
+  )
   t.match(prob, {code: '0x050001', id: 'NLINK_WRONG', pass: 'links', fixed: false})
   t.type(prob.inode, 'number')
   const y = JSON.parse(razorfsck(['-fy', '--json', p]).out)
@@ -103,7 +112,10 @@ t.test("util-linux 'fsck -t razorfs' runs fsck.razorfs", async (t) => {
   const bin = tmpDir(t, 'path')
   fs.symlinkSync(FSCK, path.join(bin, 'fsck.razorfs'))
   const p = image(t, 'nlink-high')
-  const r = spawnSync('fsck', ['-t', 'razorfs', '-f', '-p', p], {encoding: 'utf8', env: {...process.env, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1'}})
+  const r = spawnSync('fsck', ['-t', 'razorfs', '-f', '-p', p], {
+    encoding: 'utf8',
+    env: {...process.env, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1'},
+  })
   t.equal(r.status, 1, r.stderr)
   t.match(r.stdout, /IMAGE WAS MODIFIED/)
 })
@@ -116,7 +128,10 @@ t.test('SIGINT: exit 32', async (t) => {
     for (let f = 0; f < 1500; f++) img.create(dir, `f${f}`, {})
   }
   img.close()
-  const child = spawn(process.execPath, [FSCK, '-f', '--check-data', p], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, CI: 'true'}})
+  const child = spawn(process.execPath, [FSCK, '-f', '--check-data', p], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {...process.env, CI: 'true'},
+  })
   let err = ''
   child.stderr.on('data', (d) => (err += d))
   let out = ''

@@ -13,7 +13,10 @@ import {spawnSync} from 'node:child_process'
 import {PROJECT, tmpDir} from './helpers/image.js'
 
 const FIXTURES = path.join(PROJECT, 'fixtures/fsck')
-const cases = fs.readdirSync(FIXTURES).filter((d) => d.startsWith('f_')).sort()
+const cases = fs
+  .readdirSync(FIXTURES)
+  .filter((d) => d.startsWith('f_'))
+  .sort()
 
 function razorfsck(dir: string, options: string[]): string {
   const r = spawnSync(process.execPath, [path.join(PROJECT, 'bin/razorfsck.js'), '-fy', ...options, 'test.img'], {
@@ -40,7 +43,8 @@ for (const c of cases) {
       const free = Number(fs.readFileSync(path.join(src, 'free'), 'utf8'))
       // (two kinds damage the count itself: free-count-wrong raises the superblock's by 7, used-block-free frees a used block)
       const lies = {'f_full-free-count-wrong': 7, 'f_full-used-block-free': 1}[c]
-      if (!/headroom/.test(fs.readFileSync(path.join(src, 'name'), 'utf8'))) t.equal(free, lies ?? 0, 'the damaged image has no free block')
+      if (!/headroom/.test(fs.readFileSync(path.join(src, 'name'), 'utf8')))
+        t.equal(free, lies ?? 0, 'the damaged image has no free block')
     }
     t.equal(razorfsck(dir, options), fs.readFileSync(path.join(src, 'expect.1'), 'utf8'), 'first run')
     t.equal(razorfsck(dir, options), fs.readFileSync(path.join(src, 'expect.2'), 'utf8'), 'second run')

@@ -21,7 +21,20 @@ const skip = cliUnavailable()
 
 function fullImage(dir: string): string {
   const p = path.join(dir, 'full.img')
-  const r = cli(['mkfs', p, '--block-size', '1024', '--cluster-size', '4K', '--journal-size', '64K', '--root', TREE, '--quiet', '--force'])
+  const r = cli([
+    'mkfs',
+    p,
+    '--block-size',
+    '1024',
+    '--cluster-size',
+    '4K',
+    '--journal-size',
+    '64K',
+    '--root',
+    TREE,
+    '--quiet',
+    '--force',
+  ])
   if (r.status !== 0) throw new Error(`mkfs failed: ${r.stderr}`)
   return p
 }
@@ -58,7 +71,11 @@ t.test('every failure after the first write rolls back to the same bytes', {skip
         return true
       } catch (e) {
         t.ok(isRazorError(e) && e.code === 'ENOSPC', `${kind}: write ${at} fails with ENOSPC`)
-        t.match((e as Error).message, /rolled back: the image is as it was/, `${kind}: write ${at}: the error says the repair was rolled back`)
+        t.match(
+          (e as Error).message,
+          /rolled back: the image is as it was/,
+          `${kind}: write ${at}: the error says the repair was rolled back`,
+        )
         t.equal(fs.statSync(img).size, size, `${kind}: write ${at}: size as before`)
         t.equal(sha(img), before, `${kind}: write ${at}: bytes as before`)
         t.notOk(fs.existsSync(`${img}.lock`), `${kind}: write ${at}: lock released`)
@@ -89,14 +106,23 @@ t.test('every failure after the first write rolls back to the same bytes', {skip
     }
     t.ok(failures >= 3, `${kind}: ${failures} failing write points tried`)
     t.equal(report!.exit & 3, 1, `${kind}: with no failure the repair succeeds`)
-    t.equal(fsck(img, {mode: 'check', force: true, checkData: kind === 'doubly-claimed'}).exit & ~4, 0, `${kind}: and checks clean`)
+    t.equal(
+      fsck(img, {mode: 'check', force: true, checkData: kind === 'doubly-claimed'}).exit & ~4,
+      0,
+      `${kind}: and checks clean`,
+    )
   }
 })
 
 t.test('through the binary: the reproducer of the issue, and exit 8 changes nothing', {skip}, async (t) => {
   const dir = tmpDir(t, 'fullbin')
   const base = fullImage(dir)
-  const run = (args: string[]) => spawnSync(process.execPath, [FSCK, ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1', CI: 'true'}, timeout: 120_000})
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [FSCK, ...args], {
+      encoding: 'utf8',
+      env: {...process.env, NO_COLOR: '1', CI: 'true'},
+      timeout: 120_000,
+    })
   // a zeroed primary superblock on a full image: exit 8 "no space left" after rewriting the superblock, before the fix
   const img = path.join(dir, 'sb.img')
   fs.copyFileSync(base, img)
@@ -135,9 +161,14 @@ t.test('a repair killed at every write: the next fsck rolls it back and repairs'
       for (const e of img.readdir(dir).sort((a, b) => Buffer.compare(a.name, b.name))) {
         const q = `${at}/${e.name.toString('hex')}`
         const st = img.stat(e.ino)
-        const body = st.type === 'file' || st.type === 'symlink' ? crypto.createHash('sha256').update(img.readFile(e.ino)).digest('hex') : ''
+        const body =
+          st.type === 'file' || st.type === 'symlink'
+            ? crypto.createHash('sha256').update(img.readFile(e.ino)).digest('hex')
+            : ''
         const xattrs = img.listXattrs(e.ino).map((x) => `${x}=${img.getXattr(e.ino, x).toString('hex')}`)
-        lines.push(`${q} ino=${e.ino} ${st.type} ${st.mode} ${st.uid}:${st.gid} n=${st.nlink} ${st.size} ${body} ${xattrs.join(',')}`)
+        lines.push(
+          `${q} ino=${e.ino} ${st.type} ${st.mode} ${st.uid}:${st.gid} n=${st.nlink} ${st.size} ${body} ${xattrs.join(',')}`,
+        )
         if (st.type === 'dir') walk(e.ino, q)
       }
     }
@@ -177,10 +208,21 @@ t.test('a repair killed at every write: the next fsck rolls it back and repairs'
       if (named) t.not(check.exit & 4, 0, `${kind}: crash at write ${n}: -n exits 4`)
       const r = fsck(img, {mode: 'repair', force: true})
       t.equal(r.exit & ~1, 0, `${kind}: crash at write ${n}: the next repair succeeds (exit ${r.exit})`)
-      t.equal(r.problems.some((p) => p.id === 'REPAIR_INTERRUPTED' && p.fixed), named, `${kind}: crash at write ${n}: the rollback is reported when -n named it`)
+      t.equal(
+        r.problems.some((p) => p.id === 'REPAIR_INTERRUPTED' && p.fixed),
+        named,
+        `${kind}: crash at write ${n}: the rollback is reported when -n named it`,
+      )
       t.equal(fsck(img, {mode: 'check', force: true}).exit, 0, `${kind}: crash at write ${n}: clean after`)
-      t.equal(tree(img), expected, `${kind}: crash at write ${n}: the same files, names and bytes as an uninterrupted repair`)
+      t.equal(
+        tree(img),
+        expected,
+        `${kind}: crash at write ${n}: the same files, names and bytes as an uninterrupted repair`,
+      )
     }
-    t.ok(crashes >= 3 && interrupted >= 1, `${kind}: ${crashes} crash points, ${interrupted} of them rolled back from the undo log`)
+    t.ok(
+      crashes >= 3 && interrupted >= 1,
+      `${kind}: ${crashes} crash points, ${interrupted} of them rolled back from the undo log`,
+    )
   }
 })

@@ -6,7 +6,6 @@
 // (time bound per case), stay within a memory bound, and leave an image that
 // checks clean. bench/fsck-fuzz.mjs runs far more cases outside CI.
 import t from 'tap'
-import fs from 'node:fs'
 import path from 'node:path'
 import * as core from '../src/core/index.js'
 import {runFuzz} from './helpers/fuzz-cases.mjs'
@@ -36,7 +35,12 @@ t.test(`fsck survives ${CASES} randomly damaged images`, async (t) => {
   // built as mkfs does: 4 KiB clusters, so data in blocks and packed tails (FORMAT.md §10, packs)
   const packed = path.join(dir, 'packed.img')
   img = core.Image.create(packed, {size: 2 << 20, blockSize: 1024, clusterSize: 4096, journalBlocks: 64, bulk: true})
-  await core.buildImage(img, {root: path.join(PROJECT, 'fixtures/fsck/tree'), workers: 0, policy: new core.AttrPolicy(), now: () => ({sec: 1_700_000_000, nsec: 0})})
+  await core.buildImage(img, {
+    root: path.join(PROJECT, 'fixtures/fsck/tree'),
+    workers: 0,
+    policy: new core.AttrPolicy(),
+    now: () => ({sec: 1_700_000_000, nsec: 0}),
+  })
   img.close()
   // 100% full images, as mkfs --size auto leaves them: repair must work within the space it frees
   const smallFull = path.join(dir, 'small-full.img')
@@ -45,8 +49,19 @@ t.test(`fsck survives ${CASES} randomly damaged images`, async (t) => {
   img.fitToContents()
   img.close()
   const packedFull = path.join(dir, 'packed-full.img')
-  img = core.Image.create(packedFull, {size: 2 << 20, blockSize: 1024, clusterSize: 4096, journalBlocks: 64, bulk: true})
-  await core.buildImage(img, {root: path.join(PROJECT, 'fixtures/fsck/tree'), workers: 0, policy: new core.AttrPolicy(), now: () => ({sec: 1_700_000_000, nsec: 0})})
+  img = core.Image.create(packedFull, {
+    size: 2 << 20,
+    blockSize: 1024,
+    clusterSize: 4096,
+    journalBlocks: 64,
+    bulk: true,
+  })
+  await core.buildImage(img, {
+    root: path.join(PROJECT, 'fixtures/fsck/tree'),
+    workers: 0,
+    policy: new core.AttrPolicy(),
+    now: () => ({sec: 1_700_000_000, nsec: 0}),
+  })
   img.fitToContents()
   img.close()
   for (const f of [smallFull, packedFull]) {
@@ -55,9 +70,23 @@ t.test(`fsck survives ${CASES} randomly damaged images`, async (t) => {
     i.close()
   }
   const rssBefore = process.memoryUsage().rss
-  const r = runFuzz(core, {bases: [{path: small, blockSize: 1024}, {path: mixed, blockSize: 1024}, {path: packed, blockSize: 1024}, {path: smallFull, blockSize: 1024, full: true}, {path: packedFull, blockSize: 1024, full: true}], dir, count: CASES, seed: process.env.RAZORFS_FUZZ_SEED ?? 'ci', timeLimitMs: 10_000})
+  const r = runFuzz(core, {
+    bases: [
+      {path: small, blockSize: 1024},
+      {path: mixed, blockSize: 1024},
+      {path: packed, blockSize: 1024},
+      {path: smallFull, blockSize: 1024, full: true},
+      {path: packedFull, blockSize: 1024, full: true},
+    ],
+    dir,
+    count: CASES,
+    seed: process.env.RAZORFS_FUZZ_SEED ?? 'ci',
+    timeLimitMs: 10_000,
+  })
   const grew = process.memoryUsage().rss - rssBefore
-  console.log(`# fsck fuzz: ${r.cases} cases: ${r.repaired} repaired, ${r.untouched} found clean, ${r.refused} refused as unusable, ${r.failures.length} failures; slowest ${r.slowest} ms; RSS grew ${(grew / 2 ** 20).toFixed(0)} MiB`)
+  console.log(
+    `# fsck fuzz: ${r.cases} cases: ${r.repaired} repaired, ${r.untouched} found clean, ${r.refused} refused as unusable, ${r.failures.length} failures; slowest ${r.slowest} ms; RSS grew ${(grew / 2 ** 20).toFixed(0)} MiB`,
+  )
   t.equal(r.cases, CASES)
   t.same(r.failures.slice(0, 10), [], 'no throws, hangs, rollbacks or unclean second checks')
   t.ok(grew < 512 * 2 ** 20, 'memory stays bounded')

@@ -36,9 +36,12 @@ t.test('random writes through the write-back buffers match a model', async (t) =
     const k = rng.int(0, 99)
     if (k < 55) {
       const off = rng.chance(0.5) ? model.length : rng.int(0, model.length + 300000)
-      const data = rng.chance(0.3) ? Buffer.alloc(rng.int(1, 200000), rng.int(0, 3)) : rng.bytes(rng.int(1, rng.chance(0.8) ? 8192 : 300000))
+      const data = rng.chance(0.3)
+        ? Buffer.alloc(rng.int(1, 200000), rng.int(0, 3))
+        : rng.bytes(rng.int(1, rng.chance(0.8) ? 8192 : 300000))
       fs.write(fh, off, data)
-      if (off + data.length > model.length) model = Buffer.concat([model, Buffer.alloc(off + data.length - model.length)])
+      if (off + data.length > model.length)
+        model = Buffer.concat([model, Buffer.alloc(off + data.length - model.length)])
       data.copy(model, off)
     } else if (k < 75) {
       const off = rng.int(0, model.length + 10)
@@ -49,7 +52,10 @@ t.test('random writes through the write-back buffers match a model', async (t) =
     } else if (k < 82) {
       const size = rng.int(0, model.length + 200000)
       fs.setattr(fs.inodeOf(fh), {size})
-      model = size <= model.length ? Buffer.from(model.subarray(0, size)) : Buffer.concat([model, Buffer.alloc(size - model.length)])
+      model =
+        size <= model.length
+          ? Buffer.from(model.subarray(0, size))
+          : Buffer.concat([model, Buffer.alloc(size - model.length)])
     } else if (k < 88) {
       const off = rng.int(0, model.length)
       const len = rng.int(1, 300000)
@@ -57,7 +63,8 @@ t.test('random writes through the write-back buffers match a model', async (t) =
       const mode = rng.pick([3, 3, 0x10, 0x11, 0, 1])
       fs.fallocate(fh, off, len, mode)
       if (mode & 0x12) model.fill(0, off, Math.min(model.length, off + len))
-      if (!(mode & 1) && off + len > model.length) model = Buffer.concat([model, Buffer.alloc(off + len - model.length)])
+      if (!(mode & 1) && off + len > model.length)
+        model = Buffer.concat([model, Buffer.alloc(off + len - model.length)])
     } else if (k < 94) {
       const size = fs.getattr(fs.inodeOf(fh)).size
       if (size !== model.length) problems.push(`op ${i}: getattr size ${size}, model ${model.length}`)
@@ -102,14 +109,33 @@ t.test('setgid directories, rename flags, xattr flags', async (t) => {
   t.same([f.uid, f.gid], [5, 777])
   fs.mknod(ctx, 1, Buffer.from('a'), 0o100644, 0)
   fs.mknod(ctx, 1, Buffer.from('b'), 0o100644, 0)
-  t.equal(errno(() => fs.rename(1, Buffer.from('a'), 1, Buffer.from('b'), 1)), 'EEXIST', 'RENAME_NOREPLACE')
-  t.equal(errno(() => fs.rename(1, Buffer.from('a'), 1, Buffer.from('b'), 2)), 'EINVAL', 'RENAME_EXCHANGE is not supported')
+  t.equal(
+    errno(() => fs.rename(1, Buffer.from('a'), 1, Buffer.from('b'), 1)),
+    'EEXIST',
+    'RENAME_NOREPLACE',
+  )
+  t.equal(
+    errno(() => fs.rename(1, Buffer.from('a'), 1, Buffer.from('b'), 2)),
+    'EINVAL',
+    'RENAME_EXCHANGE is not supported',
+  )
   fs.setxattr(f.ino, 'user.x', Buffer.from('1'), 0)
-  t.equal(errno(() => fs.setxattr(f.ino, 'user.x', Buffer.from('2'), 1)), 'EEXIST', 'XATTR_CREATE')
-  t.equal(errno(() => fs.setxattr(f.ino, 'user.y', Buffer.from('2'), 2)), 'ENODATA', 'XATTR_REPLACE')
+  t.equal(
+    errno(() => fs.setxattr(f.ino, 'user.x', Buffer.from('2'), 1)),
+    'EEXIST',
+    'XATTR_CREATE',
+  )
+  t.equal(
+    errno(() => fs.setxattr(f.ino, 'user.y', Buffer.from('2'), 2)),
+    'ENODATA',
+    'XATTR_REPLACE',
+  )
   t.equal(fs.getxattr(f.ino, 'user.x')?.toString(), '1')
   t.equal(fs.getxattr(f.ino, 'security.selinux'), undefined, 'a missing attribute')
-  t.equal(errno(() => fs.setxattr(f.ino, 'system.posix_acl_access', Buffer.from('x'), 0)), 'EOPNOTSUPP')
+  t.equal(
+    errno(() => fs.setxattr(f.ino, 'system.posix_acl_access', Buffer.from('x'), 0)),
+    'EOPNOTSUPP',
+  )
   fs.removexattr(f.ino, 'user.x')
   t.same(fs.listxattr(f.ino), [], 'the name cache follows removals')
   fs.close()
@@ -124,13 +150,39 @@ t.test('fallocate answers what the kernel would, whatever reaches the server', a
   fs.fallocate(fh, 0x5000, 0x1000, 0x10)
   t.equal(fs.getattr(fs.inodeOf(fh)).size, 0x10000, 'ZERO_RANGE over buffered writes keeps the size (issue 10)')
   t.ok(fs.read(fh, 0x6000, 0x10000).equals(Buffer.alloc(0xa000, 0x78)), 'and the bytes after the range')
-  for (const [mode, what] of [[0x08, 'COLLAPSE_RANGE'], [0x20, 'INSERT_RANGE'], [0x40, 'UNSHARE_RANGE'], [0x02, 'PUNCH_HOLE without KEEP_SIZE'], [0x04, 'NO_HIDE_STALE']] as const)
-    t.equal(errno(() => fs.fallocate(fh, 0, 4096, mode)), 'EOPNOTSUPP', what)
-  t.equal(errno(() => fs.fallocate(fh, 2 ** 63 - 8192, 4096, 0)), 'EFBIG', 'a range near 2^63')
-  t.equal(errno(() => fs.fallocate(fh, 2 ** 53 - 4096, 4096, 1)), 'EFBIG', 'a range past 2^53 - 1')
-  t.equal(errno(() => fs.fallocate(fh, 0, 0, 0)), 'EINVAL', 'an empty range')
+  for (const [mode, what] of [
+    [0x08, 'COLLAPSE_RANGE'],
+    [0x20, 'INSERT_RANGE'],
+    [0x40, 'UNSHARE_RANGE'],
+    [0x02, 'PUNCH_HOLE without KEEP_SIZE'],
+    [0x04, 'NO_HIDE_STALE'],
+  ] as const)
+    t.equal(
+      errno(() => fs.fallocate(fh, 0, 4096, mode)),
+      'EOPNOTSUPP',
+      what,
+    )
+  t.equal(
+    errno(() => fs.fallocate(fh, 2 ** 63 - 8192, 4096, 0)),
+    'EFBIG',
+    'a range near 2^63',
+  )
+  t.equal(
+    errno(() => fs.fallocate(fh, 2 ** 53 - 4096, 4096, 1)),
+    'EFBIG',
+    'a range past 2^53 - 1',
+  )
+  t.equal(
+    errno(() => fs.fallocate(fh, 0, 0, 0)),
+    'EINVAL',
+    'an empty range',
+  )
   const before = fs.statfs().bfree
-  t.equal(errno(() => fs.fallocate(fh, 0, 64 << 20, 0)), 'ENOSPC', 'more than the image holds')
+  t.equal(
+    errno(() => fs.fallocate(fh, 0, 64 << 20, 0)),
+    'ENOSPC',
+    'more than the image holds',
+  )
   t.same([fs.statfs().bfree, fs.getattr(fs.inodeOf(fh)).size], [before, 0x10000], 'with nothing changed')
   fs.release(fh)
   t.same(img.check({checkData: true}).problems, [])

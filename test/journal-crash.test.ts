@@ -19,7 +19,18 @@ const rng = new Rng('journal-crash')
 
 // ---- build the base image and record the workload
 const baseDev = new MemoryDevice(0)
-const fresh = Image.format('base', baseDev, normalizeCreateOptions({size: 6 << 20, blockSize: BS, clusterSize: 4096, journalBlocks: 300, time: {sec: 1700000000, nsec: 0}, uuid: '11111111-2222-3333-4444-555555555555'}))
+const fresh = Image.format(
+  'base',
+  baseDev,
+  normalizeCreateOptions({
+    size: 6 << 20,
+    blockSize: BS,
+    clusterSize: 4096,
+    journalBlocks: 300,
+    time: {sec: 1700000000, nsec: 0},
+    uuid: '11111111-2222-3333-4444-555555555555',
+  }),
+)
 // packed files, as mkfs writes them (FORMAT.md §10, packs; two pairs share a slice): the workload's
 // writes, truncates, punches and unlinks of them unpack them inside their transactions
 const packedFiles: string[] = []
@@ -46,7 +57,8 @@ const packedFiles: string[] = []
   }
   const raw = Buffer.concat(parts)
   const z = zstdCompress(raw, 3, raw.length)
-  if (fresh.storePack(raw, z ?? raw, z ? 1 : 0, crc32(z ?? raw), slices) === undefined) throw new Error('no pack stored')
+  if (fresh.storePack(raw, z ?? raw, z ? 1 : 0, crc32(z ?? raw), slices) === undefined)
+    throw new Error('no pack stored')
 }
 const layout = fresh.info().layout
 fresh.close()
@@ -82,7 +94,11 @@ for (let op = 1; op <= OPS; op++) {
     kind = 'create+write'
     const p = at(`f${name++}`)
     const ino = img.create(img.resolve(d), base_(p), {mode: 0o644})
-    img.write(ino, 0, rng.chance(0.2) ? rng.bytes(rng.int(5000, 60000)) : Buffer.from(`file ${p} `.repeat(rng.int(1, 200))))
+    img.write(
+      ino,
+      0,
+      rng.chance(0.2) ? rng.bytes(rng.int(5000, 60000)) : Buffer.from(`file ${p} `.repeat(rng.int(1, 200))),
+    )
     files.push(p)
   } else if (r < 0.2) {
     kind = 'mkdir'
@@ -93,7 +109,11 @@ for (let op = 1; op <= OPS; op++) {
     kind = 'write'
     const f = pick(files)
     const size = img.stat(img.resolve(f)).size
-    img.write(img.resolve(f), rng.int(0, size + 3000), rng.chance(0.5) ? rng.bytes(rng.int(1, 20000)) : Buffer.alloc(rng.int(1, 9000), 65 + (op % 26)))
+    img.write(
+      img.resolve(f),
+      rng.int(0, size + 3000),
+      rng.chance(0.5) ? rng.bytes(rng.int(1, 20000)) : Buffer.alloc(rng.int(1, 9000), 65 + (op % 26)),
+    )
   } else if (r < 0.36) {
     kind = 'truncate'
     const f = pick(files)
@@ -131,10 +151,18 @@ for (let op = 1; op <= OPS; op++) {
     img.symlink(img.resolve(d), `s${name++}`, rng.chance(0.5) ? pick(files) : 'x'.repeat(rng.int(1, 3000)), {})
   } else if (r < 0.71) {
     kind = 'mknod'
-    img.create(img.resolve(d), `n${name++}`, rng.chance(0.5) ? {mode: S_IFIFO | 0o600} : {mode: S_IFCHR | 0o660, rdev: 0x0501})
+    img.create(
+      img.resolve(d),
+      `n${name++}`,
+      rng.chance(0.5) ? {mode: S_IFIFO | 0o600} : {mode: S_IFCHR | 0o660, rdev: 0x0501},
+    )
   } else if (r < 0.8) {
     kind = 'setxattr'
-    img.setXattr(img.resolve(pick(files)), `user.k${rng.int(0, 4)}`, rng.chance(0.2) ? rng.bytes(rng.int(600, 5000)) : Buffer.from(`v${op}`))
+    img.setXattr(
+      img.resolve(pick(files)),
+      `user.k${rng.int(0, 4)}`,
+      rng.chance(0.2) ? rng.bytes(rng.int(600, 5000)) : Buffer.from(`v${op}`),
+    )
   } else if (r < 0.84) {
     kind = 'removexattr'
     const f = img.resolve(pick(files))
@@ -143,7 +171,12 @@ for (let op = 1; op <= OPS; op++) {
     else img.setXattr(f, 'user.k0', Buffer.from('x'))
   } else if (r < 0.92) {
     kind = 'setattr'
-    img.setattr(img.resolve(pick(files)), {mode: rng.int(0, 0o777), uid: rng.int(0, 2000), gid: rng.int(0, 2000), mtime: {sec: rng.int(0, 2e9), nsec: rng.int(0, 999999999)}})
+    img.setattr(img.resolve(pick(files)), {
+      mode: rng.int(0, 0o777),
+      uid: rng.int(0, 2000),
+      gid: rng.int(0, 2000),
+      mtime: {sec: rng.int(0, 2e9), nsec: rng.int(0, 999999999)},
+    })
   } else {
     kind = 'punch'
     const f = img.resolve(pick(files))
@@ -158,7 +191,11 @@ for (let op = 1; op <= OPS; op++) {
 }
 // references left to the base's pack: the workload unpacked (or freed) the others
 let packRefsLeft = 0
-for (const [k, v] of img.volume.tree.range({objectid: 0, type: 6, offset: 0}, {objectid: Number.MAX_SAFE_INTEGER, type: 255, offset: 0})) if (k.type === 6) packRefsLeft += v.readUInt32LE(0)
+for (const [k, v] of img.volume.tree.range(
+  {objectid: 0, type: 6, offset: 0},
+  {objectid: Number.MAX_SAFE_INTEGER, type: 255, offset: 0},
+))
+  if (k.type === 6) packRefsLeft += v.readUInt32LE(0)
 img.abandon()
 const writes = rec.writes
 // flushes[i] = writes issued before flush i completed; acked[i] the operations it acknowledged
@@ -172,7 +209,12 @@ const flushAck: Array<{at: number; ops: number}> = []
   // img.flush() commits with two fsyncs; the second one acknowledges. Map each acked op to the first flush
   // whose preceding writes include everything issued during that op.
   for (const f of flushAck) {
-    while (ai < acked.length && writes.slice(0, f.at).some((w) => w.op === acked[ai]) && !writes.slice(f.at).some((w) => w.op <= acked[ai]!)) ai++
+    while (
+      ai < acked.length &&
+      writes.slice(0, f.at).some((w) => w.op === acked[ai]) &&
+      !writes.slice(f.at).some((w) => w.op <= acked[ai]!)
+    )
+      ai++
     f.ops = ai ? acked[ai - 1]! : 0
   }
 }
@@ -201,7 +243,8 @@ function verify(label: string, dev: MemoryDevice, minOps: number, maxOps: number
     if (c.problems.length) failures.push(`${label}: ${c.problems.length} problems, first: ${c.problems[0]!.message}`)
     const k = index.get(digest(rimg))
     if (k === undefined) failures.push(`${label}: state matches no operation boundary`)
-    else if (k < minOps) failures.push(`${label}: lost acknowledged work (state after ${k} ops, ${minOps} acknowledged)`)
+    else if (k < minOps)
+      failures.push(`${label}: lost acknowledged work (state after ${k} ops, ${minOps} acknowledged)`)
     else if (k > maxOps) failures.push(`${label}: state from the future (${k} > ${maxOps})`)
   } catch (e) {
     failures.push(`${label}: ${(e as Error).message}`)
@@ -216,9 +259,27 @@ t.test('workload', async (t) => {
   t.ok(b.info().features.incompat.includes('packed'), 'the base image has packed files')
   t.equal(b.extents(b.resolve('/p6'))[0]?.kind, 'packed')
   b.close()
-  t.ok(packRefsLeft < packedFiles.length, `the workload unpacked packed files (${packRefsLeft} of ${packedFiles.length} references left)`)
+  t.ok(
+    packRefsLeft < packedFiles.length,
+    `the workload unpacked packed files (${packRefsLeft} of ${packedFiles.length} references left)`,
+  )
   t.ok(writes.length > 1000, `${writes.length} block writes recorded, ${rec.flushes.length} flushes`)
-  for (const k of ['create+write', 'mkdir', 'write', 'truncate', 'unlink', 'rmdir', 'rename', 'link', 'symlink', 'mknod', 'setxattr', 'removexattr', 'setattr', 'punch'])
+  for (const k of [
+    'create+write',
+    'mkdir',
+    'write',
+    'truncate',
+    'unlink',
+    'rmdir',
+    'rename',
+    'link',
+    'symlink',
+    'mknod',
+    'setxattr',
+    'removexattr',
+    'setattr',
+    'punch',
+  ])
     t.ok(kinds[k]! > 0, `workload has ${k} (${kinds[k]})`)
 })
 
@@ -247,7 +308,15 @@ t.test('drops and reorderings of unflushed writes, torn blocks', async (t) => {
     const maxOps = n === writes.length ? OPS : writes[n]!.op
     if (s % 3 === 0 && pending.length) {
       const w = pick(pending)
-      verify(`torn ${s}`, crashImage(base, [...durable, ...kept.filter((x) => x !== w)], {write: w, bytes: 512 * rng.int(0, Math.ceil(w.data.length / 512) - 1) + rng.int(0, 1) * 0}), ackedBefore(lastFlush), maxOps)
+      verify(
+        `torn ${s}`,
+        crashImage(base, [...durable, ...kept.filter((x) => x !== w)], {
+          write: w,
+          bytes: 512 * rng.int(0, Math.ceil(w.data.length / 512) - 1) + rng.int(0, 1) * 0,
+        }),
+        ackedBefore(lastFlush),
+        maxOps,
+      )
     } else verify(`reorder ${s}`, crashImage(base, [...durable, ...kept]), ackedBefore(lastFlush), maxOps)
   }
   t.same(failures.slice(0, 10), [], `${checked - before} reordered, dropped or torn states recovered`)
@@ -262,7 +331,12 @@ t.test('each commit in flight with only its journal blocks on disk', async (t) =
     const epoch = writes.slice(points[i - 1], points[i])
     if (!epoch.some(inJournal) || epoch.every(inJournal)) continue
     const maxOps = points[i] === writes.length ? OPS : writes[points[i]]!.op
-    verify(`journal only ${i}`, crashImage(base, [...writes.slice(0, points[i - 1]), ...epoch.filter(inJournal)]), ackedBefore(points[i - 1]), maxOps)
+    verify(
+      `journal only ${i}`,
+      crashImage(base, [...writes.slice(0, points[i - 1]), ...epoch.filter(inJournal)]),
+      ackedBefore(points[i - 1]),
+      maxOps,
+    )
   }
   t.same(failures.slice(0, 10), [], `${checked - before} commits with their data lost recovered`)
 })
@@ -280,7 +354,9 @@ t.test('replay is idempotent, also when recovery itself crashes', async (t) => {
     const rdev = new RecordingDevice(crashImage(crashed.contents(), []), BS)
     Image.openDevice('rec', rdev, {readOnly: false}).abandon()
     for (let m = 0; m <= rdev.writes.length; m += Math.max(1, Math.floor(rdev.writes.length / 8))) {
-      const again = Image.openDevice('again', crashImage(crashed.contents(), rdev.writes.slice(0, m)), {readOnly: false})
+      const again = Image.openDevice('again', crashImage(crashed.contents(), rdev.writes.slice(0, m)), {
+        readOnly: false,
+      })
       if (digest(again) !== want) failures.push(`replay crash ${s}/${m} differs`)
       again.abandon()
       runs++

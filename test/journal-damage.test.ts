@@ -23,14 +23,26 @@ import {cli, cliUnavailable, tmpDir} from './helpers/image.js'
 const BS = 4096
 const FILES = 160
 const DAMAGED = 17 // the file whose data block gets a flipped byte
-const content = (i: number) => crypto.createHash('sha512').update(`file ${i}`).digest().toString('hex').repeat(80).slice(0, 9000 + i) // 3 blocks; hex does not compress below them
+const content = (i: number) =>
+  crypto
+    .createHash('sha512')
+    .update(`file ${i}`)
+    .digest()
+    .toString('hex')
+    .repeat(80)
+    .slice(0, 9000 + i) // 3 blocks; hex does not compress below them
 
 const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')
 
 /** A crashed image: FILES committed transactions, each creating one file, then SIGKILL-like abandon. */
 function crashed(dir: string): {path: string; block: number} {
   const p = path.join(dir, 'crashed.img')
-  const img = Image.create(p, {size: 48 << 20, blockSize: BS, journalBlocks: 4096, compression: {algorithm: 'none', level: 0}})
+  const img = Image.create(p, {
+    size: 48 << 20,
+    blockSize: BS,
+    journalBlocks: 4096,
+    compression: {algorithm: 'none', level: 0},
+  })
   let block = 0
   for (let i = 0; i < FILES; i++) {
     const f = img.create(1, `f${i}`, {mode: 0o644})
@@ -63,7 +75,9 @@ t.test('recovery redoes every committed transaction and names the damaged range'
   const ro = Image.open(p)
   t.equal(ro.recovery?.transactions, FILES, 'every committed transaction is applied in memory')
   t.equal(ro.recovery?.discarded, undefined)
-  t.same(ro.recovery?.damaged, [{seq: DAMAGED + 1, block, ino: ro.resolve(`/f${DAMAGED}`), path: `/f${DAMAGED}`, offset: 0, length: 9000 + DAMAGED}])
+  t.same(ro.recovery?.damaged, [
+    {seq: DAMAGED + 1, block, ino: ro.resolve(`/f${DAMAGED}`), path: `/f${DAMAGED}`, offset: 0, length: 9000 + DAMAGED},
+  ])
   ro.close()
   // read-write: recovered on disk
   const img = Image.open(p, {readOnly: false})
@@ -72,11 +86,20 @@ t.test('recovery redoes every committed transaction and names the damaged range'
   t.equal(img.readdir(1).length, FILES, 'no inode is missing')
   for (let i = 0; i < FILES; i++) {
     const ino = img.resolve(`/f${i}`)
-    if (i === DAMAGED) t.throws(() => img.readFile(ino), /checksum/, 'the damaged file fails its checksum, it does not return wrong bytes')
+    if (i === DAMAGED)
+      t.throws(
+        () => img.readFile(ino),
+        /checksum/,
+        'the damaged file fails its checksum, it does not return wrong bytes',
+      )
     else if (img.readFile(ino).toString() !== content(i)) t.fail(`f${i} differs`)
   }
   t.same(img.check().problems, [], 'metadata checks clean: nothing leaked, nothing missing')
-  t.same(img.check({checkData: true}).problems.map((x) => [x.id, x.ino, x.found]), [['DATA_CHECKSUM', img.resolve(`/f${DAMAGED}`), 0]], 'only the damaged file fails --check-data')
+  t.same(
+    img.check({checkData: true}).problems.map((x) => [x.id, x.ino, x.found]),
+    [['DATA_CHECKSUM', img.resolve(`/f${DAMAGED}`), 0]],
+    'only the damaged file fails --check-data',
+  )
   img.close()
 })
 
@@ -92,9 +115,15 @@ t.test('through the binary: journal show, fsck, journal replay', async (t) => {
   t.equal(show.status, 0, show.stderr)
   t.equal(show.stdout.match(/: committed/g)?.length, FILES)
   t.match(show.stdout, `Transaction ${DAMAGED + 1}: committed`)
-  t.match(show.stdout, `  damaged data: /f${DAMAGED}: ${range} (block ${block}, transaction ${DAMAGED + 1}) fail their checksum`)
+  t.match(
+    show.stdout,
+    `  damaged data: /f${DAMAGED}: ${range} (block ${block}, transaction ${DAMAGED + 1}) fail their checksum`,
+  )
   const showJson = JSON.parse(cli(['journal', 'show', p, '--json']).stdout)
-  t.same(showJson.damaged.map((d: {path: string; offset: number}) => [d.path, d.offset]), [[`/f${DAMAGED}`, 0]])
+  t.same(
+    showJson.damaged.map((d: {path: string; offset: number}) => [d.path, d.offset]),
+    [[`/f${DAMAGED}`, 0]],
+  )
 
   // a read-only command says so in its recovery note
   const ls = cli(['ls', p])
@@ -110,7 +139,10 @@ t.test('through the binary: journal show, fsck, journal replay', async (t) => {
   t.equal(dmg[0].code, '0x010004')
   t.equal(dmg[0].path, `/f${DAMAGED}`)
   t.match(dmg[0].message, `/f${DAMAGED}: ${range} (inode `)
-  t.match(nj.problems.find((x: {id: string}) => x.id === 'JOURNAL_NEEDS_RECOVERY').message, `${FILES} committed transaction`)
+  t.match(
+    nj.problems.find((x: {id: string}) => x.id === 'JOURNAL_NEEDS_RECOVERY').message,
+    `${FILES} committed transaction`,
+  )
   t.equal(sha(p), before, 'fsck -n writes nothing')
 
   // razorfsck -y: replays everything, keeps the data, reports it uncorrected
@@ -121,7 +153,11 @@ t.test('through the binary: journal show, fsck, journal replay', async (t) => {
   t.equal(y.status! & 4, 4, 'the damage is reported as not corrected')
   t.equal(cli(['fsck', '-f', '-n', copy]).status, 0, 'the repaired image checks clean')
   const cd = JSON.parse(cli(['fsck', '-f', '-n', '--check-data', copy, '--json']).stdout)
-  t.same(cd.problems.map((x: {id: string; inode: number}) => x.id), ['DATA_CHECKSUM'], 'only the damaged range fails --check-data')
+  t.same(
+    cd.problems.map((x: {id: string; inode: number}) => x.id),
+    ['DATA_CHECKSUM'],
+    'only the damaged range fails --check-data',
+  )
   t.equal(cli(['ls', copy]).stdout.trim().split('\n').length, FILES)
 
   // journal replay: replays all, names the damage
@@ -135,7 +171,16 @@ t.test('through the binary: journal show, fsck, journal replay', async (t) => {
 
 t.test('the end of the log: a listed data block written after the crash point', async (t) => {
   const baseDev = new MemoryDevice(0)
-  Image.format('base', baseDev, normalizeCreateOptions({size: 16 << 20, blockSize: BS, journalBlocks: 512, compression: {algorithm: 'none', level: 0}})).close()
+  Image.format(
+    'base',
+    baseDev,
+    normalizeCreateOptions({
+      size: 16 << 20,
+      blockSize: BS,
+      journalBlocks: 512,
+      compression: {algorithm: 'none', level: 0},
+    }),
+  ).close()
   const base = Buffer.from(baseDev.contents())
   const rec = new RecordingDevice(crashImage(base, []), BS)
   const img = Image.openDevice('work', rec, {readOnly: false})
@@ -151,17 +196,36 @@ t.test('the end of the log: a listed data block written after the crash point', 
   })
   const epoch = rec.writes[dataWrite]!.epoch
   // the crash came before the last commit's fsync: its journal blocks and commit reached the disk, one data block did not
-  const torn = crashImage(base, rec.writes.filter((w, i) => w.epoch <= epoch && i !== dataWrite))
-  t.ok(rec.writes.some((w) => w.epoch > epoch), 'the last transaction had home writes after its fsync')
+  const torn = crashImage(
+    base,
+    rec.writes.filter((w, i) => w.epoch <= epoch && i !== dataWrite),
+  )
+  t.ok(
+    rec.writes.some((w) => w.epoch > epoch),
+    'the last transaction had home writes after its fsync',
+  )
   const a = Image.openDevice('torn', torn, {readOnly: false})
   t.equal(a.recovery?.transactions, 2, 'the unacknowledged last transaction is not redone')
-  t.match(a.recovery?.discarded, {seq: 3, state: 'incomplete', reason: /data block \d+ does not match its checksum and nothing after the commit reached the disk/})
+  t.match(a.recovery?.discarded, {
+    seq: 3,
+    state: 'incomplete',
+    reason: /data block \d+ does not match its checksum and nothing after the commit reached the disk/,
+  })
   t.equal(a.recovery?.damaged, undefined)
-  t.same(a.readdir(1).map((e) => e.name.toString()).sort(), ['f0', 'f1'])
+  t.same(
+    a
+      .readdir(1)
+      .map((e) => e.name.toString())
+      .sort(),
+    ['f0', 'f1'],
+  )
   t.same(a.check({checkData: true}).problems, [])
   a.abandon()
   // the same, with the last transaction's home writes on disk: its fsync was done, so the mismatch is damage
-  const late = crashImage(base, rec.writes.filter((_, i) => i !== dataWrite))
+  const late = crashImage(
+    base,
+    rec.writes.filter((_, i) => i !== dataWrite),
+  )
   const b = Image.openDevice('late', late, {readOnly: false})
   t.equal(b.recovery?.transactions, 3, 'redone: its home blocks show the commit was durable')
   t.equal(b.recovery?.damaged?.[0]?.path, '/f2')

@@ -44,7 +44,10 @@ function runAndKill(image: string, tree: string, afterLines: number): Promise<{r
     let sent = false
     child.stdout.on('data', (d) => {
       out += d
-      if (!sent && out.split('\n').length > afterLines) (sent = true), child.kill('SIGKILL')
+      if (!sent && out.split('\n').length > afterLines) {
+        sent = true
+        child.kill('SIGKILL')
+      }
     })
     child.on('exit', (code, signal) => {
       setImmediate(() => {
@@ -66,7 +69,14 @@ t.test('SIGKILL during razorfs cp: recovery keeps every file reported done', asy
   makeTree(tree, rng)
   const sums = new Map<string, string>()
   for (let d = 0; d < DIRS; d++)
-    for (let f = 0; f < FILES; f++) sums.set(`/tree/dir${d}/file${f}`, crypto.createHash('sha256').update(fs.readFileSync(path.join(tree, `dir${d}`, `file${f}`))).digest('hex'))
+    for (let f = 0; f < FILES; f++)
+      sums.set(
+        `/tree/dir${d}/file${f}`,
+        crypto
+          .createHash('sha256')
+          .update(fs.readFileSync(path.join(tree, `dir${d}`, `file${f}`)))
+          .digest('hex'),
+      )
   const image = path.join(dir, 'k.img')
   Image.create(image, {size: 512 << 20, journalBlocks: 1024}).close()
   let kills = 0
@@ -86,7 +96,10 @@ t.test('SIGKILL during razorfs cp: recovery keeps every file reported done', asy
       const sum = sums.get(p)
       if (!sum) continue // a directory
       try {
-        const got = crypto.createHash('sha256').update(img.readFile(img.resolve(p))).digest('hex')
+        const got = crypto
+          .createHash('sha256')
+          .update(img.readFile(img.resolve(p)))
+          .digest('hex')
         if (got !== sum) problems.push(`round ${round}: ${p} differs`)
       } catch (e) {
         problems.push(`round ${round}: ${p}: ${(e as Error).message}`)
@@ -94,7 +107,10 @@ t.test('SIGKILL during razorfs cp: recovery keeps every file reported done', asy
     }
     img.close()
   }
-  t.ok(kills >= 20, `${kills} razorfs cp processes killed with SIGKILL, ${recovered} recoveries, ${reportedTotal} files reported done`)
+  t.ok(
+    kills >= 20,
+    `${kills} razorfs cp processes killed with SIGKILL, ${recovered} recoveries, ${reportedTotal} files reported done`,
+  )
   t.ok(recovered >= kills - 2, 'nearly every kill left the image open for writing, and it was recovered')
   t.same(problems, [], 'every recovered image checks clean and keeps every reported file')
 })
@@ -117,7 +133,15 @@ t.test('one writer at a time', async (t) => {
   a.close()
   t.notOk(fs.existsSync(`${image}.lock`), 'close releases the lock')
   // a lock left by a process that no longer exists is taken over
-  fs.writeFileSync(`${image}.lock`, JSON.stringify({pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), command: 'razorfs cp (killed)', since: 'earlier'}))
+  fs.writeFileSync(
+    `${image}.lock`,
+    JSON.stringify({
+      pid: 2 ** 22 + 12345,
+      host: (await import('node:os')).hostname(),
+      command: 'razorfs cp (killed)',
+      since: 'earlier',
+    }),
+  )
   const b = Image.open(image, {readOnly: false})
   t.ok(b, 'stale lock taken over')
   b.close()

@@ -18,9 +18,16 @@ t.test('mkfs refuses a journal below the minimum', {skip: cliUnavailable()}, asy
   const img = path.join(dir, 'a.img')
   const r = cli(['mkfs', img, '--size', '64M', '--block-size', '1K', '--journal-size', '32K'])
   t.equal(r.status, 2)
-  t.match(r.stderr, 'a journal of 32 blocks is too small: give --journal-size of at least 64 blocks (65536 bytes at block size 1024), or 0 for no journal')
+  t.match(
+    r.stderr,
+    'a journal of 32 blocks is too small: give --journal-size of at least 64 blocks (65536 bytes at block size 1024), or 0 for no journal',
+  )
   t.notOk(fs.existsSync(img))
-  t.equal(cli(['mkfs', img, '--size', '64M', '--block-size', '1K', '--journal-size', '64K', '-q']).status, 0, 'the minimum itself is fine')
+  t.equal(
+    cli(['mkfs', img, '--size', '64M', '--block-size', '1K', '--journal-size', '64K', '-q']).status,
+    0,
+    'the minimum itself is fine',
+  )
 })
 
 t.test('big operations with the smallest journal', {skip: cliUnavailable()}, async (t) => {
@@ -37,7 +44,19 @@ t.test('big operations with the smallest journal', {skip: cliUnavailable()}, asy
   }
   fs.closeSync(fd)
   const sha = hash.digest('hex')
-  let r = cli(['mkfs', img, '--size', `${Math.ceil((2.2 * BIG) / MiB)}M`, '--block-size', '1K', '--compression', 'none', '--journal-size', '64K', '-q'])
+  let r = cli([
+    'mkfs',
+    img,
+    '--size',
+    `${Math.ceil((2.2 * BIG) / MiB)}M`,
+    '--block-size',
+    '1K',
+    '--compression',
+    'none',
+    '--journal-size',
+    '64K',
+    '-q',
+  ])
   t.equal(r.status, 0, r.stderr)
   r = cli(['cp', host, `${img}:/big`])
   t.equal(r.status, 0, `cp in: ${r.stderr}`)

@@ -25,10 +25,25 @@ const content = (seed: string, n: number): Buffer => {
 }
 
 const baseDev = new MemoryDevice(0)
-const fresh = Image.format('base', baseDev, normalizeCreateOptions({size: 300 << 20, blockSize: BS, clusterSize: CS, journalBlocks: 64, compression: {algorithm: 'none', level: 0}, time: {sec: 1700000000, nsec: 0}, uuid: '11111111-2222-3333-4444-555555555566'}))
+const fresh = Image.format(
+  'base',
+  baseDev,
+  normalizeCreateOptions({
+    size: 300 << 20,
+    blockSize: BS,
+    clusterSize: CS,
+    journalBlocks: 64,
+    compression: {algorithm: 'none', level: 0},
+    time: {sec: 1700000000, nsec: 0},
+    uuid: '11111111-2222-3333-4444-555555555566',
+  }),
+)
 const a = content('a', FILE)
 const b = content('b', FILE)
-for (const [name, data] of [['a', a], ['b', b]] as const) {
+for (const [name, data] of [
+  ['a', a],
+  ['b', b],
+] as const) {
   const ino = fresh.create(1, name, {mode: 0o644})
   for (let o = 0; o < data.length; o += 16 * CS) fresh.write(ino, o, data.subarray(o, o + 16 * CS))
 }
@@ -58,18 +73,23 @@ t.test('a crash after any flush recovers to a clean, whole state', async (t) => 
     if (check.problems.length) t.fail(`after write ${n}: ${check.problems.map((p) => p.message).join('; ')}`)
     const sa = r.stat(r.resolve('/a'))
     const aData = r.readFile(r.resolve('/a'))
-    if (!(sa.size === 1000 || sa.size % CS === 0) || !aData.equals(a.subarray(0, sa.size))) t.fail(`after write ${n}: /a is not a prefix cut at a cluster (size ${sa.size})`)
+    if (!(sa.size === 1000 || sa.size % CS === 0) || !aData.equals(a.subarray(0, sa.size)))
+      t.fail(`after write ${n}: /a is not a prefix cut at a cluster (size ${sa.size})`)
     if (sa.size > 1000 && sa.size < FILE) cut.add(sa.size)
     const names = r.readdir(1).map((e) => e.name.toString())
     if (names.includes('b')) {
       if (!r.readFile(r.resolve('/b')).equals(b)) t.fail(`after write ${n}: /b is there but not whole`)
     } else {
       const used = Math.ceil(sa.size / BS)
-      if (r.info().freeBlocks < freeBefore + Math.floor(FILE / BS) * 2 - used - 64) t.fail(`after write ${n}: /b is gone but its blocks are not free (${r.info().freeBlocks} free)`)
+      if (r.info().freeBlocks < freeBefore + Math.floor(FILE / BS) * 2 - used - 64)
+        t.fail(`after write ${n}: /b is gone but its blocks are not free (${r.info().freeBlocks} free)`)
     }
     r.close()
     states++
   }
   t.ok(states > 4, `${states} crash states checked`)
-  t.ok(cut.size >= 1, `a crash in the middle of the truncate leaves /a cut at ${[...cut].join(', ')} (a step committed)`)
+  t.ok(
+    cut.size >= 1,
+    `a crash in the middle of the truncate leaves /a cut at ${[...cut].join(', ')} (a step committed)`,
+  )
 })

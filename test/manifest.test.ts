@@ -73,7 +73,15 @@ t.test('lines, errors and the JSON form', async (t) => {
   t.throws(() => parseManifest(text, 'm'), /m:5: '#' is not KEY=VALUE/, 'a line number in errors')
   const good = parseManifest(text.replace(/ {3}#.*/, ''), 'm')
   t.equal(good.length, 3)
-  t.same(good[2], {path: Buffer.from('/dev/console'), type: 'chardev', mode: 0o600, uid: 0, gid: 5, dev: {major: 5, minor: 1}, line: 5})
+  t.same(good[2], {
+    path: Buffer.from('/dev/console'),
+    type: 'chardev',
+    mode: 0o600,
+    uid: 0,
+    gid: 5,
+    dev: {major: 5, minor: 1},
+    line: 5,
+  })
   t.equal(formatEntry(good[2]!), '/dev/console char mode=0600 uid=0 gid=5 dev=5,1')
   const bad: Array<[string, RegExp]> = [
     ['/x frob', /unknown type/],
@@ -96,7 +104,9 @@ t.test('lines, errors and the JSON form', async (t) => {
   const all: ManifestEntry[] = parseManifest(
     [
       '/ dir mode=0755 uid=0 gid=0 mtime=1.000000001 atime=2.000000000 ctime=3.000000000 crtime=4.000000000',
-      '/f\\x20x file mode=4755 uid=1 gid=2 mtime=5.000000000 size=3 sha256=' + 'a'.repeat(64) + ' flags=nocompress xattr.user.k\\x3dx=v\\x00w xattr.security.selinux=l',
+      '/f\\x20x file mode=4755 uid=1 gid=2 mtime=5.000000000 size=3 sha256=' +
+        'a'.repeat(64) +
+        ' flags=nocompress xattr.user.k\\x3dx=v\\x00w xattr.security.selinux=l',
       '/l symlink target=f\\x20x mtime=6.000000000',
       '/h hardlink target=/f\\x20x',
       '/b block dev=8,1',
@@ -113,7 +123,11 @@ t.test('lines, errors and the JSON form', async (t) => {
   t.equal(parseManifest(JSON.stringify(json)).length, all.length, 'parseManifest takes the JSON form too')
   // the published JSON Schema accepts what we write, and refuses what we refuse
   const schema = JSON.parse(fs.readFileSync(path.join(PROJECT, 'docs/manifest.schema.json'), 'utf8'))
-  t.same(validate(schema, JSON.parse(JSON.stringify(json))), [], 'manifestToJson output is valid against docs/manifest.schema.json')
+  t.same(
+    validate(schema, JSON.parse(JSON.stringify(json))),
+    [],
+    'manifestToJson output is valid against docs/manifest.schema.json',
+  )
   const invalid = [
     {entries: [{path: 'relative', type: 'file'}]},
     {entries: [{path: '/x', type: 'hardlink', target: '/y', mode: '0644'}]},
@@ -212,7 +226,15 @@ t.test('a spec adds devices, owners and files an unprivileged build cannot make'
   const image = Image.open(img)
   try {
     const m = new Map(describeImage(image).map((e) => [e.path.toString('latin1'), e]))
-    t.same(m.get('/dev/console'), {path: Buffer.from('/dev/console'), type: 'chardev', mode: 0o600, uid: 0, gid: 5, mtime: {sec: 1_600_000_000, nsec: 0}, dev: {major: 5, minor: 1}})
+    t.same(m.get('/dev/console'), {
+      path: Buffer.from('/dev/console'),
+      type: 'chardev',
+      mode: 0o600,
+      uid: 0,
+      gid: 5,
+      mtime: {sec: 1_600_000_000, nsec: 0},
+      dev: {major: 5, minor: 1},
+    })
     t.equal(m.get('/dev/sda1')?.type, 'blockdev')
     t.equal(m.get('/etc/motd')?.size, 8)
     t.equal(m.get('/etc/issue')?.size, 0)

@@ -34,7 +34,8 @@ t.test('exclude patterns', async (t) => {
     ['\\*', '*', 'file', true],
     ['\\*', 'x', 'file', false],
   ]
-  for (const [pat, rel, type, want] of cases) t.equal(new ExcludePattern(pat).matches(Buffer.from(rel), type), want, `${pat} ~ ${rel} (${type})`)
+  for (const [pat, rel, type, want] of cases)
+    t.equal(new ExcludePattern(pat).matches(Buffer.from(rel), type), want, `${pat} ~ ${rel} (${type})`)
   t.throws(() => new ExcludePattern(''))
 })
 
@@ -49,9 +50,17 @@ t.test('owner maps and the attribute policy', async (t) => {
   t.same(p.owner(1000, 5), {uid: 0, gid: 6})
   t.same(p.owner(2009, 7), {uid: 109, gid: 7})
   t.same(p.owner(2010, 7), {uid: 2010, gid: 7})
-  t.same(new AttrPolicy({allRoot: true, uidMap: parseIdMap('0:42')}).owner(1000, 1000), {uid: 42, gid: 0}, 'all-root, then the maps')
+  t.same(
+    new AttrPolicy({allRoot: true, uidMap: parseIdMap('0:42')}).owner(1000, 1000),
+    {uid: 42, gid: 0},
+    'all-root, then the maps',
+  )
   const T = {sec: 1000, nsec: 0}
-  const r = new AttrPolicy({timestamp: T}).source({mtime: {sec: 999, nsec: 5}, atime: {sec: 5, nsec: 0}, ctime: {sec: 2000, nsec: 0}})
+  const r = new AttrPolicy({timestamp: T}).source({
+    mtime: {sec: 999, nsec: 5},
+    atime: {sec: 5, nsec: 0},
+    ctime: {sec: 2000, nsec: 0},
+  })
   t.same(r.mtime, {sec: 999, nsec: 5}, 'older mtimes are kept')
   t.same(r.atime, r.mtime, 'atime becomes the mtime')
   t.same(r.ctime, r.mtime, 'ctime becomes the mtime')
@@ -67,13 +76,32 @@ t.test('mkfs options through the binary', {skip: unavailable}, async (t) => {
   fs.chownSync(path.join(src, 'etc'), 1000, 1000)
 
   // --exclude, --all-root, --uid-map
-  let r = cli(['mkfs', path.join(dir, 'x.img'), '--root', src, '--exclude', '*.log', '--exclude', '/var/cache', '--exclude', 'deep/', '--uid-map', '1000:7', '--gid-map', '1000:8', '--json'])
+  let r = cli([
+    'mkfs',
+    path.join(dir, 'x.img'),
+    '--root',
+    src,
+    '--exclude',
+    '*.log',
+    '--exclude',
+    '/var/cache',
+    '--exclude',
+    'deep/',
+    '--uid-map',
+    '1000:7',
+    '--gid-map',
+    '1000:8',
+    '--json',
+  ])
   t.equal(r.status, 0, r.stderr)
   let img = Image.open(path.join(dir, 'x.img'))
   const names = (p: string) => img.readdir(img.resolve(p)).map((e) => e.name.toString('latin1'))
   t.notOk(names('/var').includes('cache'), 'anchored pattern')
   t.notOk(names('/opt').includes('deep'), 'directory pattern takes its contents along')
-  t.ok(names('/var/log').every((n) => !n.endsWith('.log')), 'name pattern at any depth')
+  t.ok(
+    names('/var/log').every((n) => !n.endsWith('.log')),
+    'name pattern at any depth',
+  )
   t.same([img.stat(img.resolve('/etc')).uid, img.stat(img.resolve('/etc')).gid], [7, 8], 'id maps')
   img.close()
   r = cli(['mkfs', path.join(dir, 'root.img'), '--root', src, '--all-root', '-q'])
@@ -96,7 +124,10 @@ t.test('mkfs options through the binary', {skip: unavailable}, async (t) => {
   t.ok(room.freeBlocks >= 256 && room.freeBlocks <= 258, `1M of headroom: ${room.freeBlocks} free blocks`)
   r = cli(['mkfs', path.join(dir, 'pct.img'), '--root', src, '--headroom', '50%', '--json'])
   const pct = JSON.parse(r.stdout)
-  t.ok(Math.abs(pct.freeBlocks - auto.usedBlocks / 2) < 16, `50% headroom: ${pct.freeBlocks} free for ${auto.usedBlocks} used`)
+  t.ok(
+    Math.abs(pct.freeBlocks - auto.usedBlocks / 2) < 16,
+    `50% headroom: ${pct.freeBlocks} free for ${auto.usedBlocks} used`,
+  )
   img = Image.open(path.join(dir, 'room.img'), {readOnly: false})
   const f = img.create(1, 'after-mkfs', {})
   img.write(f, 0, Buffer.alloc(500_000, 7))
@@ -113,15 +144,22 @@ t.test('mkfs options through the binary', {skip: unavailable}, async (t) => {
   // --progress json: NDJSON events on stderr; --json summary on stdout
   r = cli(['mkfs', path.join(dir, 'p.img'), '--root', src, '--progress', 'json', '--json'])
   t.equal(r.status, 0, r.stderr)
-  const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l))
-  t.same(events.filter((e) => e.event === 'phase').map((e) => e.phase), ['tree', 'write', 'fit'])
+  const events = r.stderr
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+  t.same(
+    events.filter((e) => e.event === 'phase').map((e) => e.phase),
+    ['tree', 'write', 'fit'],
+  )
   t.equal(events[0].event, 'start')
   const done = events[events.length - 1]
   t.equal(done.event, 'done')
   t.equal(done.files, JSON.parse(r.stdout).files)
   t.ok(events.every((e) => typeof e.elapsed === 'number'))
   const summary = JSON.parse(r.stdout)
-  for (const k of ['files', 'directories', 'bytesIn', 'size', 'compressionRatio', 'seconds']) t.type(summary[k], 'number', `summary has ${k}`)
+  for (const k of ['files', 'directories', 'bytesIn', 'size', 'compressionRatio', 'seconds'])
+    t.type(summary[k], 'number', `summary has ${k}`)
   // plain lines under CI; nothing with --quiet
   r = cli(['mkfs', path.join(dir, 'p.img'), '--root', src, '--force'])
   t.match(r.stderr, /^razorfs mkfs: Copying .*\.\.\.$/m)
@@ -178,11 +216,37 @@ t.test('diff exit statuses and options', {skip: unavailable}, async (t) => {
   r = cli(['diff', img, src, '--json'])
   t.equal(r.status, 1)
   const kinds = JSON.parse(r.stdout).differences.map((d: {path: string; kind: string}) => `${d.path} ${d.kind}`)
-  for (const k of ['/usr/bin/tool mode', '/etc/new only-in-b', '/usr/share/empty only-in-a', '/usr/lib/big.dat size', '/usr/lib/big.dat content', '/usr/share/tool-too links']) t.ok(kinds.includes(k), `finds ${k}`)
-  t.notOk(kinds.some((k: string) => k.endsWith('mtime')), 'times only with --times')
+  for (const k of [
+    '/usr/bin/tool mode',
+    '/etc/new only-in-b',
+    '/usr/share/empty only-in-a',
+    '/usr/lib/big.dat size',
+    '/usr/lib/big.dat content',
+    '/usr/share/tool-too links',
+  ])
+    t.ok(kinds.includes(k), `finds ${k}`)
+  t.notOk(
+    kinds.some((k: string) => k.endsWith('mtime')),
+    'times only with --times',
+  )
   r = cli(['diff', img, src, '--times', '--json'])
-  t.ok(JSON.parse(r.stdout).differences.some((d: {kind: string}) => d.kind === 'mtime'), '--times compares mtimes')
-  r = cli(['diff', img, src, '--ignore', 'mode,content,size,links', '--exclude', 'new', '--exclude', 'empty', '--exclude', 'tool-too'])
+  t.ok(
+    JSON.parse(r.stdout).differences.some((d: {kind: string}) => d.kind === 'mtime'),
+    '--times compares mtimes',
+  )
+  r = cli([
+    'diff',
+    img,
+    src,
+    '--ignore',
+    'mode,content,size,links',
+    '--exclude',
+    'new',
+    '--exclude',
+    'empty',
+    '--exclude',
+    'tool-too',
+  ])
   t.equal(r.status, 0, `--ignore and --exclude: ${r.stdout}`)
   r = cli(['diff', img, src])
   t.match(r.stdout, /^\/usr\/bin\/tool: mode: 0755 \| 0700$/m)

@@ -37,7 +37,11 @@ t.test('two builds of the same tree are byte-identical', {skip: unavailable}, as
   createCiTree(a, items, {order: 'forward', umask: 0o022, atimeSeed: 'first'})
   await new Promise((r) => setTimeout(r, 50)) // a different clock (and ctimes) for the second tree
   createCiTree(b, items, {order: 'reverse', umask: 0o077, atimeSeed: 'second'})
-  t.not(fs.statSync(path.join(a, 'usr/lib/big.dat')).atimeMs, fs.statSync(path.join(b, 'usr/lib/big.dat')).atimeMs, 'the trees differ in atimes')
+  t.not(
+    fs.statSync(path.join(a, 'usr/lib/big.dat')).atimeMs,
+    fs.statSync(path.join(b, 'usr/lib/big.dat')).atimeMs,
+    'the trees differ in atimes',
+  )
   const env = {SOURCE_DATE_EPOCH: String(REF_TIME)}
   const ra = mkfs([path.join(dir, 'a.img'), '--root', a, '--workers', '2', '--json'], env, '022')
   t.equal(ra.status, 0, ra.stderr)
@@ -46,7 +50,11 @@ t.test('two builds of the same tree are byte-identical', {skip: unavailable}, as
   t.equal(sha(path.join(dir, 'a.img')), sha(path.join(dir, 'b.img')), 'same bytes')
   const ja = JSON.parse(ra.stdout)
   t.equal(ja.reproducible, true)
-  t.match(ja.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a derived (version 8) UUID')
+  t.match(
+    ja.uuid,
+    /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    'a derived (version 8) UUID',
+  )
   t.equal(ja.uuid, JSON.parse(rb.stdout).uuid)
 
   // a third worker count, and with --progress json: still the same bytes
@@ -95,10 +103,36 @@ t.test('two builds of the same tree are byte-identical', {skip: unavailable}, as
   t.not(sha(path.join(dir, 'e.img')), sha(path.join(dir, 'a.img')), 'not reproducible without a timestamp')
 
   // --timestamp does what SOURCE_DATE_EPOCH does; an explicit --uuid is kept
-  const rf = mkfs([path.join(dir, 'f.img'), '--root', a, '--timestamp', String(REF_TIME), '--uuid', '12345678-1234-1234-1234-123456789abc', '--json'], {SOURCE_DATE_EPOCH: ''})
+  const rf = mkfs(
+    [
+      path.join(dir, 'f.img'),
+      '--root',
+      a,
+      '--timestamp',
+      String(REF_TIME),
+      '--uuid',
+      '12345678-1234-1234-1234-123456789abc',
+      '--json',
+    ],
+    {SOURCE_DATE_EPOCH: ''},
+  )
   t.equal(rf.status, 0, rf.stderr)
   t.equal(JSON.parse(rf.stdout).uuid, '12345678-1234-1234-1234-123456789abc')
-  const rh = mkfs([path.join(dir, 'h.img'), '--root', a, '--timestamp', String(REF_TIME), '--uuid', '12345678-1234-1234-1234-123456789abc', '--workers', '1', '-q'], {SOURCE_DATE_EPOCH: ''})
+  const rh = mkfs(
+    [
+      path.join(dir, 'h.img'),
+      '--root',
+      a,
+      '--timestamp',
+      String(REF_TIME),
+      '--uuid',
+      '12345678-1234-1234-1234-123456789abc',
+      '--workers',
+      '1',
+      '-q',
+    ],
+    {SOURCE_DATE_EPOCH: ''},
+  )
   t.equal(rh.status, 0, rh.stderr)
   t.equal(sha(path.join(dir, 'f.img')), sha(path.join(dir, 'h.img')), 'same bytes with a given UUID')
 
@@ -113,7 +147,9 @@ t.test('two builds of the same tar are byte-identical', {skip: unavailable}, asy
   createCiTree(src, ciItems('tar-tree', 40, {utf8Names: true}))
   const archive = path.join(dir, 'in.tar')
   // (node-tar 7.5 never finishes an archive of a directory holding a fifo among other files: leave fifos out)
-  await tar.create({file: archive, cwd: src, portable: false, filter: (_p, st) => !('isFIFO' in st && st.isFIFO())}, ['.'])
+  await tar.create({file: archive, cwd: src, portable: false, filter: (_p, st) => !('isFIFO' in st && st.isFIFO())}, [
+    '.',
+  ])
   const env = {SOURCE_DATE_EPOCH: String(REF_TIME)}
   const ra = mkfs([path.join(dir, 'a.img'), '--tar', archive, '--workers', '0', '-q'], env)
   t.equal(ra.status, 0, ra.stderr)

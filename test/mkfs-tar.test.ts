@@ -87,7 +87,11 @@ t.test('a crafted archive: pax, GNU, devices, links, duplicates', {skip: unavail
   img.close()
   const x = new Map(conf.xattrs!.map((a) => [a.name, a.value]))
   t.same([...x.keys()].sort(), ['security.selinux', 'user.b64', 'user.bin'])
-  t.same(x.get('user.bin'), Buffer.from([0x00, 0x01, 0x80, 0xff, 0x0a, 0x3d, 0x20]), 'binary SCHILY.xattr value, byte for byte')
+  t.same(
+    x.get('user.bin'),
+    Buffer.from([0x00, 0x01, 0x80, 0xff, 0x0a, 0x3d, 0x20]),
+    'binary SCHILY.xattr value, byte for byte',
+  )
   t.same(x.get('security.selinux'), Buffer.from('system_u:object_r:etc_t:s0\0'))
   t.same(x.get('user.b64'), Buffer.from('hello'), 'LIBARCHIVE.xattr (base64)')
   t.equal(m.get('/etc/conf-link')?.type, 'hardlink', 'hard link')
@@ -105,7 +109,11 @@ t.test('a crafted archive: pax, GNU, devices, links, duplicates', {skip: unavail
   t.notOk(m.get('/escape'), 'no entry escapes the root')
   t.equal(m.get('/a/b/c/prefixed-name')?.mode, 0o600, 'ustar prefix field')
   t.equal(m.get('/etc')?.mode, 0o750)
-  t.same(m.get('/etc')?.mtime, {sec: 1_500_000_000, nsec: 0}, 'directory time as archived, after its contents were added')
+  t.same(
+    m.get('/etc')?.mtime,
+    {sec: 1_500_000_000, nsec: 0},
+    'directory time as archived, after its contents were added',
+  )
   t.equal(m.get('/late')?.mode, 0o700)
   t.equal(m.get('/dev')?.mode, 0o755, 'implied parent directory')
 
@@ -114,12 +122,27 @@ t.test('a crafted archive: pax, GNU, devices, links, duplicates', {skip: unavail
   const rg = cli(['mkfs', path.join(dir, 'gz.img'), '--tar', archive + '.gz', '-q', '--timestamp', '1700000000'])
   t.equal(rg.status, 0, rg.stderr)
   for (const size of ['8M', 'auto']) {
-    const rs = spawnSync(process.execPath, [BIN, 'mkfs', path.join(dir, `stdin-${size}.img`), '--tar', '-', '--size', size, '-q', '--timestamp', '1700000000'], {
-      cwd: PROJECT,
-      input: fs.readFileSync(archive + '.gz'),
-      env: {...process.env, CI: 'true', NODE_OPTIONS: ''},
-      encoding: 'utf8',
-    })
+    const rs = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'mkfs',
+        path.join(dir, `stdin-${size}.img`),
+        '--tar',
+        '-',
+        '--size',
+        size,
+        '-q',
+        '--timestamp',
+        '1700000000',
+      ],
+      {
+        cwd: PROJECT,
+        input: fs.readFileSync(archive + '.gz'),
+        env: {...process.env, CI: 'true', NODE_OPTIONS: ''},
+        encoding: 'utf8',
+      },
+    )
     t.equal(rs.status, 0, rs.stderr)
     const d = cli(['diff', path.join(dir, 'gz.img'), path.join(dir, `stdin-${size}.img`), '--times'])
     t.equal(d.status, 0, `stdin (--size ${size}) gives the same entries: ${d.stdout}`)
@@ -141,7 +164,9 @@ t.test('a node-tar archive of a tree equals the tree; a tar over --root', {skip:
   createCiTree(src, ciItems('tar-tree', 60, {utf8Names: true}))
   const archive = path.join(dir, 'tree.tar')
   // (node-tar 7.5 never finishes an archive of a directory holding a fifo among other files: leave fifos out)
-  await tar.create({file: archive, cwd: src, portable: false, filter: (_p, st) => !('isFIFO' in st && st.isFIFO())}, ['.'])
+  await tar.create({file: archive, cwd: src, portable: false, filter: (_p, st) => !('isFIFO' in st && st.isFIFO())}, [
+    '.',
+  ])
   const r = cli(['mkfs', path.join(dir, 't.img'), '--tar', archive, '-q'])
   t.equal(r.status, 0, r.stderr)
   // node-tar keeps millisecond times and no xattrs: compare the rest

@@ -14,7 +14,11 @@ import {forceUnmount, mount, mountUnavailable, umount, waitFor} from './helpers/
 const skip = mountUnavailable()
 if (skip) t.plan(0, skip)
 
-const mounted = (mnt: string) => fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mnt)
+const mounted = (mnt: string) =>
+  fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[1] === mnt)
 
 function mkfs(image: string, ...extra: string[]): void {
   const r = cli(['mkfs', image, '--size', '64M', '-q', ...extra])
@@ -44,9 +48,15 @@ t.test('errors: one line, documented exit status, nothing left mounted', async (
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line')
     t.notOk(mounted(mnt), 'nothing mounted')
   }
-  const nolib = cli(['mount', image, mnt, '-o', 'backend=libfuse'], {env: {RAZORFS_FUSE_NATIVE: 'fuse-native-not-installed'}})
+  const nolib = cli(['mount', image, mnt, '-o', 'backend=libfuse'], {
+    env: {RAZORFS_FUSE_NATIVE: 'fuse-native-not-installed'},
+  })
   t.equal(nolib.status, 1, 'without fuse-native/libfuse2: exit 1')
-  t.match(nolib.stderr, /^razorfs: cannot load fuse-native and libfuse2 \(.*\); install them with: sudo apt-get install libfuse2 fuse\n$/, nolib.stderr.trim())
+  t.match(
+    nolib.stderr,
+    /^razorfs: cannot load fuse-native and libfuse2 \(.*\); install them with: sudo apt-get install libfuse2 fuse\n$/,
+    nolib.stderr.trim(),
+  )
   t.notOk(fs.existsSync(`${image}.lock`), 'and the image is released')
   const j = cli(['mount', path.join(dir, 'missing.img'), mnt, '--json'])
   t.equal((JSON.parse(j.stdout) as {error: {code: string; exit: number}}).error.code, 'ENOENT', '--json error envelope')
@@ -58,7 +68,13 @@ t.test('detaching: returns once the mount is live; umount waits for a clean imag
   mkfs(image)
   const mnt = path.join(dir, 'mnt')
   const {result, pid} = mount(t, image, mnt)
-  const info = JSON.parse(result.stdout) as {image: string; mountpoint: string; backend: string; readOnly: boolean; pid: number}
+  const info = JSON.parse(result.stdout) as {
+    image: string
+    mountpoint: string
+    backend: string
+    readOnly: boolean
+    pid: number
+  }
   t.match(info, {image, mountpoint: mnt, backend: 'kernel', readOnly: false}, '--json describes the mount')
   t.ok(mounted(mnt), 'mounted when the command returns')
   t.not(pid, process.pid)
@@ -67,13 +83,16 @@ t.test('detaching: returns once the mount is live; umount waits for a clean imag
   t.equal(plain.status, 1, 'mounting it again is refused')
   // busy: a process has its working directory there
   const busy = spawn('sleep', ['30'], {cwd: mnt, stdio: 'ignore'})
-  t.ok(waitFor(() => {
-    try {
-      return fs.readlinkSync(`/proc/${busy.pid}/cwd`) === mnt
-    } catch {
-      return false
-    }
-  }), 'a process works in the mount')
+  t.ok(
+    waitFor(() => {
+      try {
+        return fs.readlinkSync(`/proc/${busy.pid}/cwd`) === mnt
+      } catch {
+        return false
+      }
+    }),
+    'a process works in the mount',
+  )
   const r = cli(['umount', mnt])
   t.equal(r.status, 1, 'umount of a busy mount fails')
   t.match(r.stderr, /busy.*--lazy/, r.stderr.trim())
@@ -93,7 +112,10 @@ t.test('detaching: returns once the mount is live; umount waits for a clean imag
 
 function foreground(image: string, mnt: string, ...opts: string[]) {
   fs.mkdirSync(mnt, {recursive: true})
-  const child = spawn(process.execPath, [BIN, 'mount', image, mnt, '--foreground', ...opts], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}})
+  const child = spawn(process.execPath, [BIN, 'mount', image, mnt, '--foreground', ...opts], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {...process.env, NO_COLOR: '1'},
+  })
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   const exit = new Promise<number | null>((res) => child.on('close', (code) => res(code)))
@@ -108,7 +130,10 @@ for (const how of ['SIGTERM', 'SIGINT', 'umount(8)'] as const) {
     const mnt = path.join(dir, 'mnt')
     t.teardown(() => forceUnmount(mnt))
     const fg = foreground(image, mnt)
-    t.ok(waitFor(() => mounted(mnt)), 'mounted')
+    t.ok(
+      waitFor(() => mounted(mnt)),
+      'mounted',
+    )
     // data still in the write-back buffers and not yet committed
     const fd = fs.openSync(path.join(mnt, 'buffered'), 'w')
     fs.writeSync(fd, Buffer.alloc(3 << 20, 0x33))
@@ -133,14 +158,17 @@ t.test('umount of a mount whose process was killed', async (t) => {
   const {pid} = mount(t, image, mnt)
   fs.writeFileSync(path.join(mnt, 'f'), 'x')
   process.kill(pid, 'SIGKILL')
-  t.ok(waitFor(() => {
-    try {
-      fs.statSync(mnt)
-      return false
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOTCONN'
-    }
-  }), 'the mount is dead (ENOTCONN)')
+  t.ok(
+    waitFor(() => {
+      try {
+        fs.statSync(mnt)
+        return false
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'ENOTCONN'
+      }
+    }),
+    'the mount is dead (ENOTCONN)',
+  )
   // razorfs mount over the dead mount cleans it up first, and says so
   const again = cli(['mount', image, mnt, '--json'])
   t.equal(again.status, 0, 'mounting over a dead mount cleans it up')
@@ -148,14 +176,17 @@ t.test('umount of a mount whose process was killed', async (t) => {
   const pid2 = (JSON.parse(again.stdout) as {pid: number}).pid
   fs.writeFileSync(path.join(mnt, 'g'), 'y')
   process.kill(pid2, 'SIGKILL')
-  t.ok(waitFor(() => {
-    try {
-      fs.statSync(mnt)
-      return false
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOTCONN'
-    }
-  }), 'dead again')
+  t.ok(
+    waitFor(() => {
+      try {
+        fs.statSync(mnt)
+        return false
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'ENOTCONN'
+      }
+    }),
+    'dead again',
+  )
   const started = Date.now()
   const r = cli(['umount', mnt])
   t.equal(r.status, 0, 'razorfs umount detaches it')
@@ -187,7 +218,11 @@ t.test('the libfuse backend (fuse-native)', async (t) => {
   t.equal(fs.readFileSync(p('s'), 'utf8'), 'through libfuse')
   fs.utimesSync(p('h'), 1000, 2000.5)
   const st = fs.statSync(p('h'))
-  t.same([st.atimeMs, st.mtimeMs], [1000000, 2000500], 'atime and mtime both set (fuse-native passes atime twice; razorfs reads the real mtime)')
+  t.same(
+    [st.atimeMs, st.mtimeMs],
+    [1000000, 2000500],
+    'atime and mtime both set (fuse-native passes atime twice; razorfs reads the real mtime)',
+  )
   const big = Buffer.alloc(5 << 20)
   for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i)
   fs.writeFileSync(p('big'), big)
@@ -227,8 +262,9 @@ t.test('ls -l of a 100,000-entry directory is linear', async (t) => {
     t.equal(r.stdout.split('\n').filter((l) => l.startsWith('-rw-r--r--')).length, n, `ls -l lists ${n} files`)
   }
   const ratio = ms[1]! / ms[0]!
-  t.comment(`ls -l: ${sizes[0]} entries ${ms[0]!.toFixed(0)} ms, ${sizes[1]} entries ${ms[1]!.toFixed(0)} ms (ratio ${ratio.toFixed(1)}; linear 10, quadratic 100)`)
+  t.comment(
+    `ls -l: ${sizes[0]} entries ${ms[0]!.toFixed(0)} ms, ${sizes[1]} entries ${ms[1]!.toFixed(0)} ms (ratio ${ratio.toFixed(1)}; linear 10, quadratic 100)`,
+  )
   t.ok(ratio < 25, `10x the entries take ${ratio.toFixed(1)}x the time (linear: 10, quadratic: 100)`)
   t.equal(umount(mnt).status, 0)
 })
-

@@ -37,10 +37,15 @@ t.test('concurrent writers', async (t) => {
 
   t.test('different files', async (t) => {
     const sizes = [9 << 20, 3 << 20, 20 << 20, 777777]
-    const results = await Promise.all(sizes.map((s, k) => writer('file', path.join(m, `own${k}`), `seed${k}`, String(s))))
+    const results = await Promise.all(
+      sizes.map((s, k) => writer('file', path.join(m, `own${k}`), `seed${k}`, String(s))),
+    )
     for (let k = 0; k < N; k++) {
       t.equal(results[k]!.status, 0, results[k]!.stderr)
-      const got = crypto.createHash('sha256').update(fs.readFileSync(path.join(m, `own${k}`))).digest('hex')
+      const got = crypto
+        .createHash('sha256')
+        .update(fs.readFileSync(path.join(m, `own${k}`)))
+        .digest('hex')
       t.equal(got, results[k]!.stdout.trim(), `file ${k} (${sizes[k]} bytes) is exactly what its writer wrote`)
     }
   })
@@ -50,8 +55,13 @@ t.test('concurrent writers', async (t) => {
     const count = 400
     const f = path.join(m, 'striped')
     fs.writeFileSync(f, '')
-    const results = await Promise.all(Array.from({length: N}, (_, k) => writer('stripe', f, String(k), String(N), String(stripe), String(count))))
-    t.ok(results.every((r) => r.status === 0), 'all writers finished')
+    const results = await Promise.all(
+      Array.from({length: N}, (_, k) => writer('stripe', f, String(k), String(N), String(stripe), String(count))),
+    )
+    t.ok(
+      results.every((r) => r.status === 0),
+      'all writers finished',
+    )
     const data = fs.readFileSync(f)
     t.equal(data.length, stripe * count)
     let bad = -1
@@ -60,20 +70,30 @@ t.test('concurrent writers', async (t) => {
       const part = data.subarray(s * stripe, (s + 1) * stripe)
       if (!part.equals(Buffer.alloc(stripe, want))) bad = s
     }
-    t.equal(bad, -1, 'every stripe holds its writer\'s bytes')
+    t.equal(bad, -1, "every stripe holds its writer's bytes")
   })
 
   t.test('O_APPEND to the same file', async (t) => {
     const f = path.join(m, 'log')
     const count = 1500
     const results = await Promise.all(Array.from({length: N}, (_, k) => writer('append', f, String(k), String(count))))
-    t.ok(results.every((r) => r.status === 0), 'all appenders finished')
+    t.ok(
+      results.every((r) => r.status === 0),
+      'all appenders finished',
+    )
     const lines = fs.readFileSync(f, 'utf8').split('\n').filter(Boolean)
     t.equal(lines.length, N * count, 'no record lost or overwritten')
-    t.ok(lines.every((l) => /^writer \d record \d{6} *$/.test(l) && l.length === 31), 'no record torn')
+    t.ok(
+      lines.every((l) => /^writer \d record \d{6} *$/.test(l) && l.length === 31),
+      'no record torn',
+    )
     for (let k = 0; k < N; k++) {
       const mine = lines.filter((l) => l.startsWith(`writer ${k} `)).map((l) => Number(l.split(' ')[3]))
-      t.same(mine, Array.from({length: count}, (_, i) => i), `writer ${k}'s records are all there, in order`)
+      t.same(
+        mine,
+        Array.from({length: count}, (_, i) => i),
+        `writer ${k}'s records are all there, in order`,
+      )
     }
   })
 
@@ -82,10 +102,15 @@ t.test('concurrent writers', async (t) => {
     fs.mkdirSync(d)
     const count = 600
     const results = await Promise.all(Array.from({length: N}, (_, k) => writer('churn', d, String(k), String(count))))
-    t.ok(results.every((r) => r.status === 0), results.map((r) => r.stderr).join(''))
+    t.ok(
+      results.every((r) => r.status === 0),
+      results.map((r) => r.stderr).join(''),
+    )
     const want: string[] = []
-    for (let k = 0; k < N; k++) for (let i = 0; i < count; i++) if (i % 3 === 0) want.push(`${k}-r${i}`)
-    else if (i % 3 === 2) want.push(`${k}-${i}`)
+    for (let k = 0; k < N; k++)
+      for (let i = 0; i < count; i++)
+        if (i % 3 === 0) want.push(`${k}-r${i}`)
+        else if (i % 3 === 2) want.push(`${k}-${i}`)
     t.same(fs.readdirSync(d).sort(), want.sort(), 'the directory holds exactly the surviving names')
     t.equal(fs.statSync(d).size, want.length, 'its size is its entry count')
   })

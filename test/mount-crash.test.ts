@@ -49,7 +49,7 @@ t.test('SIGKILL the mount during writes: remount recovers, fsynced files intact'
     const exited = new Promise((r) => child.on('close', r))
     // kill once the writer has fsynced a file (a fixed delay killed it before the first one on a
     // loaded machine), then at a random point of what follows
-    for (const start = Date.now(); !/^synced /m.test(out) && Date.now() - start < 120000; ) await sleep(50)
+    for (const start = Date.now(); !/^synced /m.test(out) && Date.now() - start < 120000;) await sleep(50)
     await sleep(rng.int(200, 1500))
     mark('kill')
     process.kill(pid, 'SIGKILL')
@@ -82,11 +82,18 @@ t.test('SIGKILL the mount during writes: remount recovers, fsynced files intact'
       problems.push(`round ${round}: remount failed: ${again.stderr}`)
       break
     }
-    t.match(again.stderr, /was not closed cleanly: replayed \d+ committed transactions? .*freed 1 inode deleted while open/, `round ${round}: the remount recovered (${again.stderr.trim().split('warning: ')[1]?.slice(0, 90)}...)`)
+    t.match(
+      again.stderr,
+      /was not closed cleanly: replayed \d+ committed transactions? .*freed 1 inode deleted while open/,
+      `round ${round}: the remount recovered (${again.stderr.trim().split('warning: ')[1]?.slice(0, 90)}...)`,
+    )
     for (const [rel, sha] of synced) {
       let got = 'missing'
       try {
-        got = crypto.createHash('sha256').update(fs.readFileSync(path.join(m, rel))).digest('hex')
+        got = crypto
+          .createHash('sha256')
+          .update(fs.readFileSync(path.join(m, rel)))
+          .digest('hex')
       } catch (e) {
         got = (e as NodeJS.ErrnoException).code ?? 'error'
       }

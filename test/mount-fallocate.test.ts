@@ -44,7 +44,9 @@ t.test('ZERO_RANGE after buffered writes keeps the file (issue 10)', async (t) =
   mkfs(image, '64M')
   const {mnt} = mount(t, image, path.join(dir, 'mnt'))
   for (const flags of ['0', 'os.O_DIRECT']) {
-    const out = py(t, `
+    const out = py(
+      t,
+      `
 f = sys.argv[1]
 fd = os.open(f, os.O_RDWR | os.O_CREAT | ${flags}, 0o644)
 buf = mmap.mmap(-1, 65536)
@@ -57,8 +59,14 @@ data = os.pread(r, 1 << 20, 0)
 print(len(data), data == b'x' * 0x5000 + bytes(0x1000) + b'x' * 0xa000)
 print(falloc(fd, ZERO_RANGE | KEEP_SIZE, 0xf000, 0x4000), hex(os.fstat(fd).st_size))
 print(falloc(fd, ZERO_RANGE, 0xf000, 0x4000), hex(os.fstat(fd).st_size))
-`, [path.join(mnt, `f${flags.length}`)])
-    t.same(out, ['ok', '0x10000', '65536 True', 'ok 0x10000', 'ok 0x13000'], `the size and the bytes after the range stay (${flags === '0' ? 'buffered' : 'O_DIRECT'})`)
+`,
+      [path.join(mnt, `f${flags.length}`)],
+    )
+    t.same(
+      out,
+      ['ok', '0x10000', '65536 True', 'ok 0x10000', 'ok 0x13000'],
+      `the size and the bytes after the range stay (${flags === '0' ? 'buffered' : 'O_DIRECT'})`,
+    )
   }
   t.equal(umount(mnt).status, 0)
   checkClean(t, image)
@@ -69,7 +77,9 @@ t.test('every mode, with ext4 results and errors', async (t) => {
   const image = path.join(dir, 'm.img')
   mkfs(image, '64M')
   const {mnt} = mount(t, image, path.join(dir, 'mnt'))
-  const out = py(t, `
+  const out = py(
+    t,
+    `
 f = sys.argv[1]
 fd = os.open(f, os.O_RDWR | os.O_CREAT, 0o644)
 def st():
@@ -103,7 +113,9 @@ print('truncate', st(), free0 - free())
 os.close(fd)
 os.unlink(f)
 print('unlinked', free0 - free())
-`, [path.join(mnt, 'f')])
+`,
+    [path.join(mnt, 'f')],
+  )
   const MiB = 1 << 20
   const n = '(\\d+)'
   const expect: Array<[string, string]> = [
@@ -145,7 +157,9 @@ t.test('preallocated space is there on a full image', async (t) => {
   const image = path.join(dir, 'p.img')
   mkfs(image, '64M')
   const {mnt} = mount(t, image, path.join(dir, 'mnt'))
-  const out = py(t, `
+  const out = py(
+    t,
+    `
 mnt = sys.argv[1]
 fd = os.open(mnt + '/pre', os.O_RDWR | os.O_CREAT, 0o644)
 print(falloc(fd, 0, 0, 24 << 20))
@@ -172,10 +186,16 @@ try:
 except OSError as e:
     print('failed at', i, errno.errorcode[e.errno])
 print(os.fstat(fd).st_size)
-`, [mnt])
+`,
+    [mnt],
+  )
   // (less than 20 MiB free: without its reservation the 24 MiB of random data could not be written;
   // how much the filler leaves depends on when the write-back buffers hit ENOSPC)
-  t.same(out, ['ok', 'filled ENOSPC True', 'wrote the preallocated range', String(24 << 20)], 'every write into the preallocated range succeeds on a full image')
+  t.same(
+    out,
+    ['ok', 'filled ENOSPC True', 'wrote the preallocated range', String(24 << 20)],
+    'every write into the preallocated range succeeds on a full image',
+  )
   t.equal(umount(mnt).status, 0)
   checkClean(t, image)
 })
@@ -185,14 +205,39 @@ t.test('fsx: random operations against a host file', async (t) => {
   const image = path.join(dir, 'x.img')
   mkfs(image, '256M')
   const {mnt} = mount(t, image, path.join(dir, 'mnt'))
-  const r = spawnSync('python3', [FSX, path.join(mnt, 'fsx'), path.join(dir, 'host')], {encoding: 'utf8', timeout: 1800000, stdio: ['ignore', 'pipe', 'pipe']})
+  const r = spawnSync('python3', [FSX, path.join(mnt, 'fsx'), path.join(dir, 'host')], {
+    encoding: 'utf8',
+    timeout: 1800000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const lines = r.stdout.trim().split('\n')
   t.comment(lines[0] ?? '')
-  t.equal(r.status, 0, r.status === 0 ? 'the mount file and the host file stayed identical' : `${r.stdout}\n${r.stderr}`)
+  t.equal(
+    r.status,
+    0,
+    r.status === 0 ? 'the mount file and the host file stayed identical' : `${r.stdout}\n${r.stderr}`,
+  )
   if (r.status === 0) {
     const counts = JSON.parse(lines[lines.length - 1]!) as Record<string, number | string[]>
     t.comment(JSON.stringify(counts))
-    for (const op of ['write', 'write_direct', 'mapwrite', 'read', 'read_direct', 'mapread', 'truncate', 'fallocate', 'fallocate_keep_size', 'punch_hole', 'zero_range', 'zero_range_keep_size', 'unsupported', 'fsync', 'fdatasync', 'reopen'])
+    for (const op of [
+      'write',
+      'write_direct',
+      'mapwrite',
+      'read',
+      'read_direct',
+      'mapread',
+      'truncate',
+      'fallocate',
+      'fallocate_keep_size',
+      'punch_hole',
+      'zero_range',
+      'zero_range_keep_size',
+      'unsupported',
+      'fsync',
+      'fdatasync',
+      'reopen',
+    ])
       t.ok((counts[op] as number) > 0, `${op} ran (${counts[op]})`)
   }
   t.equal(umount(mnt).status, 0)
@@ -206,12 +251,20 @@ t.test('the libfuse backend answers EOPNOTSUPP', async (t) => {
   const {mnt, result} = mount(t, image, path.join(dir, 'mnt'), ['backend=libfuse'])
   if (result.status !== 0) return
   fs.writeFileSync(path.join(mnt, 'f'), 'data')
-  const out = py(t, `
+  const out = py(
+    t,
+    `
 fd = os.open(sys.argv[1], os.O_RDWR)
 for mode in (0, KEEP_SIZE, PUNCH_HOLE | KEEP_SIZE, ZERO_RANGE):
     print(falloc(fd, mode, 0, 4096))
 print(os.fstat(fd).st_size, os.pread(fd, 10, 0))
-`, [path.join(mnt, 'f')])
-  t.same(out, ['EOPNOTSUPP', 'EOPNOTSUPP', 'EOPNOTSUPP', 'EOPNOTSUPP', "4 b'data'"], 'every mode fails cleanly and the file is untouched')
+`,
+    [path.join(mnt, 'f')],
+  )
+  t.same(
+    out,
+    ['EOPNOTSUPP', 'EOPNOTSUPP', 'EOPNOTSUPP', 'EOPNOTSUPP', "4 b'data'"],
+    'every mode fails cleanly and the file is untouched',
+  )
   t.equal(umount(mnt).status, 0)
 })

@@ -72,7 +72,12 @@ t.test(`SIGKILL the server ${KILLS} times during writes: nobody blocks, the dead
       break
     }
     if (round % 2 === 1) {
-      if (/the process that served .* there is gone; (aborted its FUSE connection and )?detached the dead mount/.test(r.stderr)) viaMount++
+      if (
+        /the process that served .* there is gone; (aborted its FUSE connection and )?detached the dead mount/.test(
+          r.stderr,
+        )
+      )
+        viaMount++
       else problems.push(`round ${round}: razorfs mount did not say it cleaned up the dead mount: ${r.stderr}`)
     }
     const pid = Number(/pid (\d+)/.exec(r.stdout)?.[1])
@@ -80,7 +85,9 @@ t.test(`SIGKILL the server ${KILLS} times during writes: nobody blocks, the dead
     fs.mkdirSync(sub)
     const writers = Array.from({length: WRITERS}, (_, k) => {
       fs.mkdirSync(path.join(sub, `w${k}`))
-      const c = spawn(process.execPath, [WRITER, 'synced', path.join(sub, `w${k}`), `${SEED}-${round}-${k}`], {stdio: ['ignore', 'pipe', 'ignore']})
+      const c = spawn(process.execPath, [WRITER, 'synced', path.join(sub, `w${k}`), `${SEED}-${round}-${k}`], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
       let out = ''
       c.stdout.on('data', (d) => (out += d))
       let endedAt = 0
@@ -101,26 +108,38 @@ t.test(`SIGKILL the server ${KILLS} times during writes: nobody blocks, the dead
         problems.push(`round ${round}: writer ${w.k} still blocked 10 s after the kill`)
         w.c.kill('SIGKILL')
       } else worstWriter = Math.max(worstWriter, w.endedAt() - killedAt)
-      for (const l of w.out().split('\n').filter((x) => x.startsWith('synced '))) {
+      for (const l of w
+        .out()
+        .split('\n')
+        .filter((x) => x.startsWith('synced '))) {
         const [, name, sha] = l.split(' ')
         synced.set(`r${round}/w${w.k}/${name}`, sha!)
       }
     }
-    if (!waitFor(() => gone(pid), 10000)) problems.push(`round ${round}: the server (pid ${pid}) did not die within 10 s of SIGKILL`)
+    if (!waitFor(() => gone(pid), 10000))
+      problems.push(`round ${round}: the server (pid ${pid}) did not die within 10 s of SIGKILL`)
     const probe = await timed('stat', [sub])
     worstProbe = Math.max(worstProbe, probe.ms)
     // ENOTCONN once the server is gone; ECONNABORTED where the connection was aborted (seen on CI in
     // rounds whose writers had all ended before the kill): either way an immediate error, not a hang
-    if (!/Transport endpoint is not connected|Software caused connection abort/.test(probe.stderr)) problems.push(`round ${round}: stat on the dead mount: ${probe.stderr.trim() || `exit ${probe.status}`}`)
+    if (!/Transport endpoint is not connected|Software caused connection abort/.test(probe.stderr))
+      problems.push(`round ${round}: stat on the dead mount: ${probe.stderr.trim() || `exit ${probe.status}`}`)
     if (probe.ms > 1000) problems.push(`round ${round}: stat on the dead mount took ${probe.ms} ms`)
     // odd rounds (and the last): razorfs umount cleans up; even rounds leave it to the next razorfs mount
     if (round % 2 === 1 || round === KILLS - 1) {
       const u = umount(m)
-      if (u.status !== 0 || !/is gone; .*detached the dead mount/.test(u.stderr)) problems.push(`round ${round}: razorfs umount of the dead mount: exit ${u.status}: ${u.stderr}`)
+      if (u.status !== 0 || !/is gone; .*detached the dead mount/.test(u.stderr))
+        problems.push(`round ${round}: razorfs umount of the dead mount: exit ${u.status}: ${u.stderr}`)
     }
-    t.comment(`round ${round}: ${synced.size} fsynced files so far; writers ended within ${Math.max(...writers.map((w) => (w.endedAt() || killedAt) - killedAt))} ms, stat got ENOTCONN in ${probe.ms} ms`)
+    t.comment(
+      `round ${round}: ${synced.size} fsynced files so far; writers ended within ${Math.max(...writers.map((w) => (w.endedAt() || killedAt) - killedAt))} ms, stat got ENOTCONN in ${probe.ms} ms`,
+    )
   }
-  t.same(problems, [], `no process blocked: writers ended within ${worstWriter} ms of each kill at worst, a fresh stat got ENOTCONN within ${worstProbe} ms`)
+  t.same(
+    problems,
+    [],
+    `no process blocked: writers ended within ${worstWriter} ms of each kill at worst, a fresh stat got ENOTCONN within ${worstProbe} ms`,
+  )
   t.equal(viaMount, Math.floor(KILLS / 2), 'razorfs mount cleaned up every dead mount it was started on')
   // the image recovers, checks clean, and holds every fsynced file
   const again = cli(['mount', image, m])

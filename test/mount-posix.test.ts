@@ -32,7 +32,18 @@ let work = ''
 
 /** Run fs calls as nobody; each result is 'ok', a value, or the errno name. */
 function nobody(ops: unknown[][]): unknown[] {
-  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, path.join(work, 'fsops.mjs'), JSON.stringify(ops)], {encoding: 'utf8', timeout: 60000})
+  const r = spawnSync(
+    'setpriv',
+    [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      '--clear-groups',
+      process.execPath,
+      path.join(work, 'fsops.mjs'),
+      JSON.stringify(ops),
+    ],
+    {encoding: 'utf8', timeout: 60000},
+  )
   if (r.status !== 0) throw new Error(`fsops as nobody failed: ${r.stderr}`)
   return (JSON.parse(r.stdout) as OpResult[]).map((x) => ('error' in x ? x.error : x.ok === true ? 'ok' : x.ok))
 }
@@ -76,21 +87,47 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     t.ok(back.subarray(11, 20000).equals(Buffer.alloc(19989)), 'the gap reads as zeros')
     fs.appendFileSync(p('a'), 'tail')
     t.equal(fs.readFileSync(p('a')).subarray(-5).toString(), '!tail', 'O_APPEND writes at the end')
-    t.equal(code(() => fs.openSync(p('a'), 'wx')), 'EEXIST', 'O_CREAT|O_EXCL on an existing file')
-    t.equal(code(() => fs.readFileSync(p('missing'))), 'ENOENT')
-    t.equal(code(() => fs.statSync(p('a', 'x'))), 'ENOTDIR', 'a file used as a directory')
+    t.equal(
+      code(() => fs.openSync(p('a'), 'wx')),
+      'EEXIST',
+      'O_CREAT|O_EXCL on an existing file',
+    )
+    t.equal(
+      code(() => fs.readFileSync(p('missing'))),
+      'ENOENT',
+    )
+    t.equal(
+      code(() => fs.statSync(p('a', 'x'))),
+      'ENOTDIR',
+      'a file used as a directory',
+    )
     fs.mkdirSync(p('dir'))
-    t.equal(code(() => fs.openSync(p('dir'), 'r+')), 'EISDIR', 'a directory opened for writing')
-    t.equal(code(() => fs.readFileSync(p('dir'))), 'EISDIR', 'read(2) on a directory')
-    t.equal(code(() => fs.writeFileSync(p('x'.repeat(256)), '')), 'ENAMETOOLONG', 'a 256-byte name')
+    t.equal(
+      code(() => fs.openSync(p('dir'), 'r+')),
+      'EISDIR',
+      'a directory opened for writing',
+    )
+    t.equal(
+      code(() => fs.readFileSync(p('dir'))),
+      'EISDIR',
+      'read(2) on a directory',
+    )
+    t.equal(
+      code(() => fs.writeFileSync(p('x'.repeat(256)), '')),
+      'ENAMETOOLONG',
+      'a 256-byte name',
+    )
     fs.writeFileSync(p('y'.repeat(255)), 'long')
     t.equal(fs.readFileSync(p('y'.repeat(255)), 'utf8'), 'long', 'a 255-byte name works')
     const odd = Buffer.concat([Buffer.from(m + '/'), Buffer.from([0x62, 0xff, 0x66])])
     fs.writeFileSync(odd, 'bytes')
-    t.ok(fs.readdirSync(m, {encoding: 'buffer'}).some((n) => n.equals(Buffer.from([0x62, 0xff, 0x66]))), 'a name that is not UTF-8 is listed as its bytes')
+    t.ok(
+      fs.readdirSync(m, {encoding: 'buffer'}).some((n) => n.equals(Buffer.from([0x62, 0xff, 0x66]))),
+      'a name that is not UTF-8 is listed as its bytes',
+    )
     t.equal(fs.readFileSync(odd, 'utf8'), 'bytes', 'and opens')
     const big = Buffer.alloc(3 << 20)
-    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i * 2654435761 >>> 0, i)
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i)
     fs.writeFileSync(p('big'), big)
     t.ok(fs.readFileSync(p('big')).equals(big), '3 MiB written and read back in large requests')
   })
@@ -105,18 +142,37 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     t.same(fs.readFileSync(p('tr')), Buffer.from('abcd\0\0\0\0'), 'grow with zeros (ftruncate)')
     fs.writeFileSync(p('tr'), 'x')
     t.equal(fs.readFileSync(p('tr'), 'utf8'), 'x', 'O_TRUNC')
-    t.equal(code(() => fs.truncateSync(p('dir'), 0)), 'EISDIR', 'truncate a directory')
-    t.equal(code(() => fs.truncateSync(p('nope'), 0)), 'ENOENT')
+    t.equal(
+      code(() => fs.truncateSync(p('dir'), 0)),
+      'EISDIR',
+      'truncate a directory',
+    )
+    t.equal(
+      code(() => fs.truncateSync(p('nope'), 0)),
+      'ENOENT',
+    )
   })
 
   t.test('fsync, fdatasync, fsyncdir, sync', async (t) => {
     const fd = fs.openSync(p('synced'), 'w')
     fs.writeSync(fd, 'durable')
-    t.equal(code(() => fs.fsyncSync(fd)), 'ok', 'fsync')
-    t.equal(code(() => fs.fdatasyncSync(fd)), 'ok', 'fdatasync')
+    t.equal(
+      code(() => fs.fsyncSync(fd)),
+      'ok',
+      'fsync',
+    )
+    t.equal(
+      code(() => fs.fdatasyncSync(fd)),
+      'ok',
+      'fdatasync',
+    )
     fs.closeSync(fd)
     const dfd = fs.openSync(m, 'r')
-    t.equal(code(() => fs.fsyncSync(dfd)), 'ok', 'fsync on a directory (fsyncdir)')
+    t.equal(
+      code(() => fs.fsyncSync(dfd)),
+      'ok',
+      'fsync on a directory (fsyncdir)',
+    )
     fs.closeSync(dfd)
     t.equal(spawnSync('sync', ['-f', p('synced')]).status, 0, 'syncfs')
   })
@@ -124,9 +180,21 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
   t.test('unlink, and an unlinked file stays open', async (t) => {
     fs.writeFileSync(p('gone'), 'data')
     fs.unlinkSync(p('gone'))
-    t.equal(code(() => fs.statSync(p('gone'))), 'ENOENT', 'unlinked')
-    t.equal(code(() => fs.unlinkSync(p('gone'))), 'ENOENT', 'twice')
-    t.equal(code(() => fs.unlinkSync(p('dir'))), 'EISDIR', 'unlink(2) on a directory')
+    t.equal(
+      code(() => fs.statSync(p('gone'))),
+      'ENOENT',
+      'unlinked',
+    )
+    t.equal(
+      code(() => fs.unlinkSync(p('gone'))),
+      'ENOENT',
+      'twice',
+    )
+    t.equal(
+      code(() => fs.unlinkSync(p('dir'))),
+      'EISDIR',
+      'unlink(2) on a directory',
+    )
     const fd = fs.openSync(p('open'), 'w+')
     fs.writeSync(fd, 'still here')
     fs.unlinkSync(p('open'))
@@ -145,11 +213,26 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     const rootLinks = fs.statSync(m).nlink
     fs.mkdirSync(p('d1', 'sub'))
     t.equal(fs.statSync(p('d1')).nlink, 3, 'a subdirectory adds one')
-    t.equal(code(() => fs.mkdirSync(p('d1'))), 'EEXIST')
-    t.equal(code(() => fs.mkdirSync(p('no', 'such'))), 'ENOENT')
-    t.equal(code(() => fs.mkdirSync(p('a', 'sub'))), 'ENOTDIR')
-    t.equal(code(() => fs.rmdirSync(p('d1'))), 'ENOTEMPTY')
-    t.equal(code(() => fs.rmdirSync(p('a'))), 'ENOTDIR')
+    t.equal(
+      code(() => fs.mkdirSync(p('d1'))),
+      'EEXIST',
+    )
+    t.equal(
+      code(() => fs.mkdirSync(p('no', 'such'))),
+      'ENOENT',
+    )
+    t.equal(
+      code(() => fs.mkdirSync(p('a', 'sub'))),
+      'ENOTDIR',
+    )
+    t.equal(
+      code(() => fs.rmdirSync(p('d1'))),
+      'ENOTEMPTY',
+    )
+    t.equal(
+      code(() => fs.rmdirSync(p('a'))),
+      'ENOTDIR',
+    )
     fs.rmdirSync(p('d1', 'sub'))
     t.equal(fs.statSync(p('d1')).nlink, 2, 'rmdir takes it back')
     fs.rmdirSync(p('d1'))
@@ -163,7 +246,10 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     t.not(ls.status, 0, 'ls of a missing directory fails')
     const la = spawnSync('ls', ['-a', m], {encoding: 'utf8'})
     t.match(la.stdout.split('\n').slice(0, 2), ['.', '..'], "readdir returns '.' and '..'")
-    t.equal(code(() => fs.readdirSync(p('a'))), 'ENOTDIR')
+    t.equal(
+      code(() => fs.readdirSync(p('a'))),
+      'ENOTDIR',
+    )
   })
 
   t.test('rename corner cases', async (t) => {
@@ -173,29 +259,59 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     fs.renameSync(p('r1'), p('r2'))
     t.equal(fs.readFileSync(p('r2'), 'utf8'), 'one', 'a file replaces a file')
     t.equal(fs.statSync(p('r2')).ino, ino, 'keeping its inode')
-    t.equal(code(() => fs.statSync(p('r1'))), 'ENOENT')
+    t.equal(
+      code(() => fs.statSync(p('r1'))),
+      'ENOENT',
+    )
     fs.mkdirSync(p('rd1'))
     fs.mkdirSync(p('rd2'))
     fs.mkdirSync(p('rfull'))
     fs.writeFileSync(p('rfull', 'f'), '')
-    t.equal(code(() => fs.renameSync(p('r2'), p('rd1'))), 'EISDIR', 'a file over a directory')
-    t.equal(code(() => fs.renameSync(p('rd1'), p('r2'))), 'ENOTDIR', 'a directory over a file')
-    t.equal(code(() => fs.renameSync(p('rd1'), p('rfull'))), 'ENOTEMPTY', 'a directory over a non-empty directory')
+    t.equal(
+      code(() => fs.renameSync(p('r2'), p('rd1'))),
+      'EISDIR',
+      'a file over a directory',
+    )
+    t.equal(
+      code(() => fs.renameSync(p('rd1'), p('r2'))),
+      'ENOTDIR',
+      'a directory over a file',
+    )
+    t.equal(
+      code(() => fs.renameSync(p('rd1'), p('rfull'))),
+      'ENOTEMPTY',
+      'a directory over a non-empty directory',
+    )
     fs.writeFileSync(p('rd1', 'inside'), 'x')
     fs.renameSync(p('rd1'), p('rd2'))
     t.equal(fs.readFileSync(p('rd2', 'inside'), 'utf8'), 'x', 'a directory replaces an empty directory')
-    t.equal(code(() => fs.renameSync(p('rd2'), p('rd2', 'below'))), 'EINVAL', 'a directory into itself')
+    t.equal(
+      code(() => fs.renameSync(p('rd2'), p('rd2', 'below'))),
+      'EINVAL',
+      'a directory into itself',
+    )
     const before = {root: fs.statSync(m).nlink, full: fs.statSync(p('rfull')).nlink}
     fs.renameSync(p('rd2'), p('rfull', 'moved'))
     t.equal(fs.statSync(m).nlink, before.root - 1, 'moving a directory: the old parent loses a link')
     t.equal(fs.statSync(p('rfull')).nlink, before.full + 1, 'the new parent gains one')
     t.equal(fs.readFileSync(p('rfull', 'moved', 'inside'), 'utf8'), 'x')
-    t.equal(spawnSync('sh', ['-c', 'cd "$1"/rfull/moved && cd .. && pwd', 'sh', m], {encoding: 'utf8'}).stdout.trim(), p('rfull'), "'..' follows the move")
+    t.equal(
+      spawnSync('sh', ['-c', 'cd "$1"/rfull/moved && cd .. && pwd', 'sh', m], {encoding: 'utf8'}).stdout.trim(),
+      p('rfull'),
+      "'..' follows the move",
+    )
     fs.linkSync(p('r2'), p('r2link'))
     fs.renameSync(p('r2'), p('r2link'))
     t.ok(fs.existsSync(p('r2')) && fs.existsSync(p('r2link')), 'rename onto another link of the same file does nothing')
-    t.equal(code(() => fs.renameSync(p('nothere'), p('x'))), 'ENOENT')
-    t.equal(code(() => fs.renameSync(p('r2'), path.join(work, 'outside'))), 'EXDEV', 'to another filesystem')
+    t.equal(
+      code(() => fs.renameSync(p('nothere'), p('x'))),
+      'ENOENT',
+    )
+    t.equal(
+      code(() => fs.renameSync(p('r2'), path.join(work, 'outside'))),
+      'EXDEV',
+      'to another filesystem',
+    )
     // rename over a file that is open: the open file lives on
     fs.writeFileSync(p('victim'), 'old content')
     const fd = fs.openSync(p('victim'), 'r')
@@ -203,7 +319,11 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     fs.renameSync(p('newer'), p('victim'))
     t.equal(fs.readFileSync(p('victim'), 'utf8'), 'new content')
     const buf = Buffer.alloc(20)
-    t.equal(buf.subarray(0, fs.readSync(fd, buf, 0, 20, 0)).toString(), 'old content', 'the replaced file is still readable through its descriptor')
+    t.equal(
+      buf.subarray(0, fs.readSync(fd, buf, 0, 20, 0)).toString(),
+      'old content',
+      'the replaced file is still readable through its descriptor',
+    )
     fs.closeSync(fd)
   })
 
@@ -214,9 +334,19 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     t.equal(fs.statSync(p('l1')).ino, fs.statSync(p('l2')).ino, 'the same inode')
     fs.appendFileSync(p('l2'), '!')
     t.equal(fs.readFileSync(p('l1'), 'utf8'), 'linked!', 'one file, two names')
-    t.equal(code(() => fs.linkSync(p('l1'), p('l2'))), 'EEXIST')
-    t.equal(code(() => fs.linkSync(p('dir'), p('dirlink'))), 'EPERM', 'no hard links to directories')
-    t.equal(code(() => fs.linkSync(p('nope'), p('x'))), 'ENOENT')
+    t.equal(
+      code(() => fs.linkSync(p('l1'), p('l2'))),
+      'EEXIST',
+    )
+    t.equal(
+      code(() => fs.linkSync(p('dir'), p('dirlink'))),
+      'EPERM',
+      'no hard links to directories',
+    )
+    t.equal(
+      code(() => fs.linkSync(p('nope'), p('x'))),
+      'ENOENT',
+    )
     fs.unlinkSync(p('l1'))
     t.equal(fs.statSync(p('l2')).nlink, 1, 'unlink takes one away')
   })
@@ -227,13 +357,24 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     t.equal(fs.readFileSync(p('sym'), 'utf8'), 'linked!', 'followed')
     t.ok(fs.lstatSync(p('sym')).isSymbolicLink())
     t.equal(fs.lstatSync(p('sym')).size, 2, 'size is the target length')
-    t.equal(code(() => fs.symlinkSync('x', p('sym'))), 'EEXIST')
-    t.equal(code(() => fs.readlinkSync(p('l2'))), 'EINVAL', 'readlink on a file')
+    t.equal(
+      code(() => fs.symlinkSync('x', p('sym'))),
+      'EEXIST',
+    )
+    t.equal(
+      code(() => fs.readlinkSync(p('l2'))),
+      'EINVAL',
+      'readlink on a file',
+    )
     const long = 'd/'.repeat(2047) + 'x'
     fs.symlinkSync(long, p('longsym'))
     t.equal(fs.readlinkSync(p('longsym')), long, 'a 4095-byte target')
     fs.symlinkSync('nowhere/target', p('dangling'))
-    t.equal(code(() => fs.statSync(p('dangling'))), 'ENOENT', 'a dangling symlink')
+    t.equal(
+      code(() => fs.statSync(p('dangling'))),
+      'ENOENT',
+      'a dangling symlink',
+    )
   })
 
   t.test('mknod: fifos, devices, sockets', async (t) => {
@@ -244,9 +385,20 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     t.ok(st.isCharacterDevice())
     t.equal(st.rdev, 0x103, 'rdev 1,3')
     t.equal(spawnSync('mknod', [p('blk'), 'b', '7', '1000']).status, 0)
-    t.equal(fs.statSync(p('blk')).rdev, 7 * 256 + (1000 & 0xff) + ((1000 & ~0xff) << 12), 'rdev 7,1000 (minor above 255)')
-    t.equal(code(() => fs.readFileSync(p('null'))), 'EACCES', 'nodev: a device node does not act as one')
-    const s = spawnSync('sh', ['-c', 'echo through-the-fifo > "$1" & cat "$1"; wait', 'sh', p('fifo')], {encoding: 'utf8', timeout: 10000})
+    t.equal(
+      fs.statSync(p('blk')).rdev,
+      7 * 256 + (1000 & 0xff) + ((1000 & ~0xff) << 12),
+      'rdev 7,1000 (minor above 255)',
+    )
+    t.equal(
+      code(() => fs.readFileSync(p('null'))),
+      'EACCES',
+      'nodev: a device node does not act as one',
+    )
+    const s = spawnSync('sh', ['-c', 'echo through-the-fifo > "$1" & cat "$1"; wait', 'sh', p('fifo')], {
+      encoding: 'utf8',
+      timeout: 10000,
+    })
     t.equal(s.stdout.trim(), 'through-the-fifo', 'a fifo works (the kernel handles its data)')
   })
 
@@ -275,7 +427,10 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     spawnSync('touch', [p('attr')])
     b = bstat(p('attr'))
     const nowNs = BigInt(Date.now()) * 1000000n
-    t.ok(nowNs - ns(b, 'mtime') < 5000000000n && ns(b, 'atime') === ns(b, 'mtime'), 'touch (UTIME_NOW) sets both to now')
+    t.ok(
+      nowNs - ns(b, 'mtime') < 5000000000n && ns(b, 'atime') === ns(b, 'mtime'),
+      'touch (UTIME_NOW) sets both to now',
+    )
     t.ok(ns(b, 'ctime') > ctime0, 'and changes ctime')
     fs.utimesSync(p('attr'), new Date(-1e11), new Date(-1e11))
     t.equal(fs.statSync(p('attr')).mtimeMs, -1e11, 'a time before 1970')
@@ -287,7 +442,10 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     sleep(20)
     fs.writeFileSync(p('ts', 'f'), 'a')
     const d1 = bstat(p('ts'))
-    t.ok(ns(d1, 'mtime') > ns(d0, 'mtime') && ns(d1, 'ctime') > ns(d0, 'ctime'), 'create: the directory mtime and ctime')
+    t.ok(
+      ns(d1, 'mtime') > ns(d0, 'mtime') && ns(d1, 'ctime') > ns(d0, 'ctime'),
+      'create: the directory mtime and ctime',
+    )
     const f0 = bstat(p('ts', 'f'))
     sleep(20)
     fs.appendFileSync(p('ts', 'f'), 'b')
@@ -337,9 +495,19 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     t.equal(Number(blocks), 65536, '256 MiB in blocks')
     t.ok(Number(avail) > 0 && Number(avail) < 65536, 'available blocks')
     t.equal(Number(namemax), 255, 'name max')
-    t.equal(code(() => fs.accessSync(p('a'), fs.constants.R_OK | fs.constants.W_OK)), 'ok')
-    t.equal(code(() => fs.accessSync(p('a'), fs.constants.X_OK)), 'EACCES', 'not executable, even for root')
-    t.equal(code(() => fs.accessSync(p('nope'))), 'ENOENT')
+    t.equal(
+      code(() => fs.accessSync(p('a'), fs.constants.R_OK | fs.constants.W_OK)),
+      'ok',
+    )
+    t.equal(
+      code(() => fs.accessSync(p('a'), fs.constants.X_OK)),
+      'EACCES',
+      'not executable, even for root',
+    )
+    t.equal(
+      code(() => fs.accessSync(p('nope'))),
+      'ENOENT',
+    )
   })
 
   t.test('extended attributes', async (t) => {
@@ -408,13 +576,17 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     t.equal(next(), 'EACCES', 'write a 0644 file of root')
     t.equal(next(), 'EACCES', "create in root's 0755 directory")
     t.equal(next(), 'ok', 'create in a 1777 directory')
-    t.same(next(), {uid: NOBODY, gid: NOBODY, mode: 0o100640, nlink: 1, size: 0}, 'a new file belongs to its creator, mode from create')
+    t.same(
+      next(),
+      {uid: NOBODY, gid: NOBODY, mode: 0o100640, nlink: 1, size: 0},
+      'a new file belongs to its creator, mode from create',
+    )
     t.equal(next(), 'EPERM', "sticky directory: cannot remove root's file")
     t.equal(next(), 'EPERM', "chmod of root's file")
     t.equal(next(), 'EPERM', 'chown to another user')
     t.equal(next(), 'ok', 'chmod of an own file')
     t.equal(next(), 'EPERM', "setting explicit times on root's file")
-    t.equal(next(), 'EACCES', "touching (now) a file one cannot write")
+    t.equal(next(), 'EACCES', 'touching (now) a file one cannot write')
     t.equal(next(), 'ok', 'touching an own file')
     t.equal(next(), 'ok', 'explicit times on an own file')
     t.equal(next(), 'ok', 'mkdir in a set-group-ID directory')
@@ -441,7 +613,11 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
     for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff
     fs.writeFileSync(p('mapped'), data)
     mmapWrite(p('mapped'), 123456, Buffer.from('through a shared mapping'))
-    t.equal(mmapRead(p('mapped'), 123450, 30).subarray(6).toString(), 'through a shared mapping', 'mmap read sees the mmap write')
+    t.equal(
+      mmapRead(p('mapped'), 123450, 30).subarray(6).toString(),
+      'through a shared mapping',
+      'mmap read sees the mmap write',
+    )
     const back = fs.readFileSync(p('mapped'))
     t.equal(back.subarray(123456, 123456 + 24).toString(), 'through a shared mapping', 'read(2) sees it')
     t.ok(back.subarray(0, 123456).equals(data.subarray(0, 123456)), 'the rest is unchanged')
@@ -450,13 +626,24 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
   t.test('punching holes', async (t) => {
     const data = Buffer.alloc(1 << 20, 0x5a)
     fs.writeFileSync(p('holey'), data)
-    t.equal(spawnSync('fallocate', ['-p', '-o', '131072', '-l', '262144', p('holey')]).status, 0, 'fallocate --punch-hole')
+    t.equal(
+      spawnSync('fallocate', ['-p', '-o', '131072', '-l', '262144', p('holey')]).status,
+      0,
+      'fallocate --punch-hole',
+    )
     const back = fs.readFileSync(p('holey'))
     t.equal(back.length, 1 << 20, 'size kept')
     t.ok(back.subarray(131072, 393216).equals(Buffer.alloc(262144)), 'the hole reads as zeros')
-    t.ok(back.subarray(0, 131072).equals(data.subarray(0, 131072)) && back.subarray(393216).equals(data.subarray(393216)), 'the rest is kept')
-    t.ok(fs.statSync(p('holey')).blocks * 512 < (1 << 20), 'the hole takes no space')
-    t.equal(spawnSync('fallocate', ['-l', '1000000', p('prealloc')]).status, 0, 'fallocate(1) preallocates (every mode: mount-fallocate.test.ts)')
+    t.ok(
+      back.subarray(0, 131072).equals(data.subarray(0, 131072)) && back.subarray(393216).equals(data.subarray(393216)),
+      'the rest is kept',
+    )
+    t.ok(fs.statSync(p('holey')).blocks * 512 < 1 << 20, 'the hole takes no space')
+    t.equal(
+      spawnSync('fallocate', ['-l', '1000000', p('prealloc')]).status,
+      0,
+      'fallocate(1) preallocates (every mode: mount-fallocate.test.ts)',
+    )
     t.equal(fs.statSync(p('prealloc')).size, 1000000, 'and sets the size')
   })
 
@@ -485,15 +672,30 @@ t.test('POSIX behaviour on a mounted image', async (t) => {
 t.test('read-only mount: EROFS', async (t) => {
   const dir = tmpDir(t, 'ro')
   const image = path.join(dir, 'r.img')
-  t.equal(cli(['mkfs', image, '--size', '16M', '--root', path.join(PROJECT, 'fixtures/sample-tree'), '-q', '--force']).status, 0)
+  t.equal(
+    cli(['mkfs', image, '--size', '16M', '--root', path.join(PROJECT, 'fixtures/sample-tree'), '-q', '--force']).status,
+    0,
+  )
   const before = fs.readFileSync(image)
   const m = path.join(dir, 'mnt')
   mount(t, image, m, ['ro'])
   t.equal(fs.readFileSync(path.join(m, 'etc/motd'), 'utf8').split('\n')[0], 'Welcome to a RAZORFS image.', 'reads work')
-  t.equal(code(() => fs.writeFileSync(path.join(m, 'new'), 'x')), 'EROFS')
-  t.equal(code(() => fs.mkdirSync(path.join(m, 'd'))), 'EROFS')
-  t.equal(code(() => fs.unlinkSync(path.join(m, 'etc/motd'))), 'EROFS')
-  t.equal(code(() => fs.chmodSync(path.join(m, 'etc/motd'), 0o777)), 'EROFS')
+  t.equal(
+    code(() => fs.writeFileSync(path.join(m, 'new'), 'x')),
+    'EROFS',
+  )
+  t.equal(
+    code(() => fs.mkdirSync(path.join(m, 'd'))),
+    'EROFS',
+  )
+  t.equal(
+    code(() => fs.unlinkSync(path.join(m, 'etc/motd'))),
+    'EROFS',
+  )
+  t.equal(
+    code(() => fs.chmodSync(path.join(m, 'etc/motd'), 0o777)),
+    'EROFS',
+  )
   t.notOk(fs.existsSync(`${image}.lock`), 'a read-only mount takes no writer lock')
   t.equal(umount(m).status, 0)
   t.ok(fs.readFileSync(image).equals(before), 'the image file is not changed at all')
@@ -522,7 +724,11 @@ t.test('ENOSPC: a full image fails writes, frees space on unlink, stays consiste
     if (err === 'ok') err = (e as NodeJS.ErrnoException).code ?? String(e)
   }
   t.equal(err, 'ENOSPC', `writing 16 MiB into 8 MiB: ENOSPC after ${written} bytes`)
-  t.equal(code(() => fs.mkdirSync(path.join(m, 'x'.repeat(200)))), 'ok', 'metadata still fits')
+  t.equal(
+    code(() => fs.mkdirSync(path.join(m, 'x'.repeat(200)))),
+    'ok',
+    'metadata still fits',
+  )
   fs.unlinkSync(path.join(m, 'fill'))
   fs.writeFileSync(path.join(m, 'again'), chunk)
   t.ok(fs.readFileSync(path.join(m, 'again')).equals(chunk), 'space is usable again after unlink')

@@ -41,7 +41,11 @@ function describe(root: string): Map<string, string> {
       const r = path.join(rel, name)
       const st = fs.lstatSync(path.join(root, r))
       let what = `${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} nlink=${st.nlink}`
-      if (st.isFile()) what += ` size=${st.size} sha=${crypto.createHash('sha1').update(fs.readFileSync(path.join(root, r))).digest('hex')}`
+      if (st.isFile())
+        what += ` size=${st.size} sha=${crypto
+          .createHash('sha1')
+          .update(fs.readFileSync(path.join(root, r)))
+          .digest('hex')}`
       else if (st.isSymbolicLink()) what += ` -> ${fs.readlinkSync(path.join(root, r))}`
       out.set(r, what)
       if (st.isDirectory()) walk(r)
@@ -98,144 +102,195 @@ t.test(`random operations against a host directory (seed ${SEED})`, async (t) =>
   }
 
   const ops: Array<[number, () => void]> = [
-    [20, () => {
-      const rel = anyPath()
-      const off = rng.chance(0.3) ? size(rel) : rng.int(0, size(rel) + 200000)
-      const data = content(rng.chance(0.7) ? rng.int(1, 20000) : rng.int(1, 400000))
-      both('write', (root) => {
-        const fd = fs.openSync(path.join(root, rel), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644)
+    [
+      20,
+      () => {
+        const rel = anyPath()
+        const off = rng.chance(0.3) ? size(rel) : rng.int(0, size(rel) + 200000)
+        const data = content(rng.chance(0.7) ? rng.int(1, 20000) : rng.int(1, 400000))
+        both('write', (root) => {
+          const fd = fs.openSync(path.join(root, rel), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644)
+          try {
+            return fs.writeSync(fd, data, 0, data.length, off)
+          } finally {
+            fs.closeSync(fd)
+          }
+        })
+      },
+    ],
+    [
+      12,
+      () => {
+        const rel = anyPath()
+        const off = rng.int(0, size(rel) + 100)
+        const len = rng.int(1, 300000)
+        both('read', (root) => {
+          const fd = fs.openSync(path.join(root, rel), 'r')
+          try {
+            const b = Buffer.alloc(len)
+            return b.subarray(0, fs.readSync(fd, b, 0, len, off))
+          } finally {
+            fs.closeSync(fd)
+          }
+        })
+      },
+    ],
+    [
+      7,
+      () => {
+        const rel = anyPath()
+        const n = rng.chance(0.5) ? rng.int(0, size(rel)) : rng.int(0, 1 << 20)
+        both('truncate', (root) => fs.truncateSync(path.join(root, rel), n))
+      },
+    ],
+    [
+      4,
+      () => {
+        const rel = anyPath()
+        const s = size(rel)
+        const off = rng.int(0, s)
+        const len = rng.int(1, 300000)
+        both('punch', (root) => {
+          if (!fs.statSync(path.join(root, rel)).isFile())
+            throw Object.assign(new Error('not a file'), {code: 'ENOTFILE'})
+          const r = spawnSync('fallocate', ['-p', '-o', String(off), '-l', String(len), path.join(root, rel)], {
+            encoding: 'utf8',
+          })
+          if (r.status !== 0) throw Object.assign(new Error(r.stderr), {code: 'EFALLOCATE'})
+        })
+      },
+    ],
+    [
+      3,
+      () => {
+        const rel = anyPath()
+        const s = size(rel)
+        let isFile = false
         try {
-          return fs.writeSync(fd, data, 0, data.length, off)
-        } finally {
-          fs.closeSync(fd)
+          isFile = fs.lstatSync(path.join(host, rel)).isFile()
+        } catch {
+          // missing
         }
-      })
-    }],
-    [12, () => {
-      const rel = anyPath()
-      const off = rng.int(0, size(rel) + 100)
-      const len = rng.int(1, 300000)
-      both('read', (root) => {
-        const fd = fs.openSync(path.join(root, rel), 'r')
-        try {
-          const b = Buffer.alloc(len)
-          return b.subarray(0, fs.readSync(fd, b, 0, len, off))
-        } finally {
-          fs.closeSync(fd)
-        }
-      })
-    }],
-    [7, () => {
-      const rel = anyPath()
-      const n = rng.chance(0.5) ? rng.int(0, size(rel)) : rng.int(0, 1 << 20)
-      both('truncate', (root) => fs.truncateSync(path.join(root, rel), n))
-    }],
-    [4, () => {
-      const rel = anyPath()
-      const s = size(rel)
-      const off = rng.int(0, s)
-      const len = rng.int(1, 300000)
-      both('punch', (root) => {
-        if (!fs.statSync(path.join(root, rel)).isFile()) throw Object.assign(new Error('not a file'), {code: 'ENOTFILE'})
-        const r = spawnSync('fallocate', ['-p', '-o', String(off), '-l', String(len), path.join(root, rel)], {encoding: 'utf8'})
-        if (r.status !== 0) throw Object.assign(new Error(r.stderr), {code: 'EFALLOCATE'})
-      })
-    }],
-    [3, () => {
-      const rel = anyPath()
-      const s = size(rel)
-      let isFile = false
-      try {
-        isFile = fs.lstatSync(path.join(host, rel)).isFile()
-      } catch {
-        // missing
-      }
-      if (!isFile || s === 0) return
-      const off = rng.int(0, s - 1)
-      const data = content(rng.int(1, Math.min(s - off, 100000)))
-      both('mmap-write', (root, side) => {
-        if (side === 0) {
-          const fd = fs.openSync(path.join(root, rel), 'r+')
-          fs.writeSync(fd, data, 0, data.length, off)
-          fs.closeSync(fd)
-        } else mmapWrite(path.join(root, rel), off, data)
-      })
-    }],
-    [5, () => {
-      const from = anyPath()
-      const to = rng.chance(0.2) ? rng.pick(dirs.slice(1)) : anyPath()
-      both('rename', (root) => fs.renameSync(path.join(root, from), path.join(root, to)))
-    }],
-    [4, () => {
-      const from = anyPath()
-      const to = anyPath()
-      both('link', (root) => fs.linkSync(path.join(root, from), path.join(root, to)))
-    }],
-    [6, () => {
-      const rel = anyPath()
-      both('unlink', (root) => fs.unlinkSync(path.join(root, rel)))
-    }],
-    [3, () => {
-      const rel = anyPath()
-      both('mkdir', (root) => fs.mkdirSync(path.join(root, rel)))
-    }],
-    [3, () => {
-      const rel = rng.chance(0.5) ? anyPath() : rng.pick(dirs.slice(1))
-      both('rmdir', (root) => fs.rmdirSync(path.join(root, rel)))
-    }],
-    [2, () => {
-      const rel = anyPath()
-      const mode = rng.pick([0o644, 0o600, 0o755, 0o4755, 0o640])
-      both('chmod', (root) => fs.chmodSync(path.join(root, rel), mode))
-    }],
-    [2, () => {
-      const rel = anyPath()
-      const target = rng.pick(['f0', '../f1', 'a/c/x', 'nowhere'])
-      both('symlink', (root) => fs.symlinkSync(target, path.join(root, rel)))
-    }],
-    [3, () => {
-      // hold a file open (often then unlinked or renamed over)
-      if (held.length >= 4) return
-      const rel = anyPath()
-      const fds: number[] = []
-      both('open', (root) => {
-        fds.push(fs.openSync(path.join(root, rel), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644))
-      })
-      if (fds.length === 2) held.push({fds, rel})
-      else for (const fd of fds) fs.closeSync(fd)
-    }],
-    [5, () => {
-      if (!held.length) return
-      const h = rng.pick(held)
-      const off = rng.int(0, 300000)
-      const data = content(rng.int(1, 50000))
-      both('write-held', (_root, side) => fs.writeSync(h.fds[side]!, data, 0, data.length, off))
-      const roff = rng.int(0, 300000)
-      both('read-held', (_root, side) => {
-        const b = Buffer.alloc(60000)
-        return b.subarray(0, fs.readSync(h.fds[side]!, b, 0, b.length, roff))
-      })
-    }],
-    [2, () => {
-      if (!held.length) return
-      const h = held.splice(rng.int(0, held.length - 1), 1)[0]!
-      both('fstat-held', (_root, side) => {
-        const st = fs.fstatSync(h.fds[side]!)
-        return [st.size, st.nlink]
-      })
-      both('close-held', (_root, side) => fs.closeSync(h.fds[side]!))
-    }],
-    [1, () => {
-      const rel = anyPath()
-      both('fsync', (root) => {
-        const fd = fs.openSync(path.join(root, rel), 'r')
-        try {
-          fs.fsyncSync(fd)
-        } finally {
-          fs.closeSync(fd)
-        }
-      })
-    }],
+        if (!isFile || s === 0) return
+        const off = rng.int(0, s - 1)
+        const data = content(rng.int(1, Math.min(s - off, 100000)))
+        both('mmap-write', (root, side) => {
+          if (side === 0) {
+            const fd = fs.openSync(path.join(root, rel), 'r+')
+            fs.writeSync(fd, data, 0, data.length, off)
+            fs.closeSync(fd)
+          } else mmapWrite(path.join(root, rel), off, data)
+        })
+      },
+    ],
+    [
+      5,
+      () => {
+        const from = anyPath()
+        const to = rng.chance(0.2) ? rng.pick(dirs.slice(1)) : anyPath()
+        both('rename', (root) => fs.renameSync(path.join(root, from), path.join(root, to)))
+      },
+    ],
+    [
+      4,
+      () => {
+        const from = anyPath()
+        const to = anyPath()
+        both('link', (root) => fs.linkSync(path.join(root, from), path.join(root, to)))
+      },
+    ],
+    [
+      6,
+      () => {
+        const rel = anyPath()
+        both('unlink', (root) => fs.unlinkSync(path.join(root, rel)))
+      },
+    ],
+    [
+      3,
+      () => {
+        const rel = anyPath()
+        both('mkdir', (root) => fs.mkdirSync(path.join(root, rel)))
+      },
+    ],
+    [
+      3,
+      () => {
+        const rel = rng.chance(0.5) ? anyPath() : rng.pick(dirs.slice(1))
+        both('rmdir', (root) => fs.rmdirSync(path.join(root, rel)))
+      },
+    ],
+    [
+      2,
+      () => {
+        const rel = anyPath()
+        const mode = rng.pick([0o644, 0o600, 0o755, 0o4755, 0o640])
+        both('chmod', (root) => fs.chmodSync(path.join(root, rel), mode))
+      },
+    ],
+    [
+      2,
+      () => {
+        const rel = anyPath()
+        const target = rng.pick(['f0', '../f1', 'a/c/x', 'nowhere'])
+        both('symlink', (root) => fs.symlinkSync(target, path.join(root, rel)))
+      },
+    ],
+    [
+      3,
+      () => {
+        // hold a file open (often then unlinked or renamed over)
+        if (held.length >= 4) return
+        const rel = anyPath()
+        const fds: number[] = []
+        both('open', (root) => {
+          fds.push(fs.openSync(path.join(root, rel), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644))
+        })
+        if (fds.length === 2) held.push({fds, rel})
+        else for (const fd of fds) fs.closeSync(fd)
+      },
+    ],
+    [
+      5,
+      () => {
+        if (!held.length) return
+        const h = rng.pick(held)
+        const off = rng.int(0, 300000)
+        const data = content(rng.int(1, 50000))
+        both('write-held', (_root, side) => fs.writeSync(h.fds[side]!, data, 0, data.length, off))
+        const roff = rng.int(0, 300000)
+        both('read-held', (_root, side) => {
+          const b = Buffer.alloc(60000)
+          return b.subarray(0, fs.readSync(h.fds[side]!, b, 0, b.length, roff))
+        })
+      },
+    ],
+    [
+      2,
+      () => {
+        if (!held.length) return
+        const h = held.splice(rng.int(0, held.length - 1), 1)[0]!
+        both('fstat-held', (_root, side) => {
+          const st = fs.fstatSync(h.fds[side]!)
+          return [st.size, st.nlink]
+        })
+        both('close-held', (_root, side) => fs.closeSync(h.fds[side]!))
+      },
+    ],
+    [
+      1,
+      () => {
+        const rel = anyPath()
+        both('fsync', (root) => {
+          const fd = fs.openSync(path.join(root, rel), 'r')
+          try {
+            fs.fsyncSync(fd)
+          } finally {
+            fs.closeSync(fd)
+          }
+        })
+      },
+    ],
   ]
   const total = ops.reduce((s, [w]) => s + w, 0)
   let compared = 0
@@ -267,6 +322,10 @@ t.test(`random operations against a host directory (seed ${SEED})`, async (t) =>
   img.close()
   mount(t, image, mnt)
   t.same(differences(describe(host), describe(mnt)), [], 'after a remount the trees still match byte for byte')
-  t.equal(spawnSync('stat', ['-f', '-c', '%b %f', mnt], {encoding: 'utf8'}).stdout, usedBefore, 'no space leaked by files unlinked while open')
+  t.equal(
+    spawnSync('stat', ['-f', '-c', '%b %f', mnt], {encoding: 'utf8'}).stdout,
+    usedBefore,
+    'no space leaked by files unlinked while open',
+  )
   t.equal(umount(mnt).status, 0)
 })

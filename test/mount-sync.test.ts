@@ -42,7 +42,7 @@ interface Case {
 
 const CASES: Case[] = [
   {
-    name: 'cp then razorfs sync (the issue\'s reproducer)',
+    name: "cp then razorfs sync (the issue's reproducer)",
     act: (m, src) => {
       const r = spawnSync('cp', [src, path.join(m, 'f')])
       if (r.status !== 0) throw new Error(`cp: ${r.stderr}`)
@@ -157,7 +157,10 @@ t.test('razorfs sync: errors, --json, read-only mounts, several mountpoints', as
   fs.mkdirSync(plain)
   const r = cli(['sync', plain])
   t.equal(r.status, 1)
-  t.equal(r.stderr, `razorfs: ${plain}: no RAZORFS image is mounted there; mount one with 'razorfs mount IMAGE ${plain}'\n`)
+  t.equal(
+    r.stderr,
+    `razorfs: ${plain}: no RAZORFS image is mounted there; mount one with 'razorfs mount IMAGE ${plain}'\n`,
+  )
   const j = cli(['sync', plain, '--json'])
   t.equal(j.status, 1)
   t.equal(JSON.parse(j.stdout).error.code, 'EINVAL')
@@ -170,7 +173,13 @@ t.test('razorfs sync: errors, --json, read-only mounts, several mountpoints', as
   const ok = cli(['sync', m, m2, '--json'])
   t.equal(ok.status, 0, ok.stderr)
   const res = JSON.parse(ok.stdout) as {synced: Array<{mountpoint: string; image: string; pid: number}>}
-  t.same(res.synced.map((s) => [s.mountpoint, s.image]), [[m, image], [m2, image2]])
+  t.same(
+    res.synced.map((s) => [s.mountpoint, s.image]),
+    [
+      [m, image],
+      [m2, image2],
+    ],
+  )
   t.equal(res.synced[0]!.pid, pid)
   t.match(cli(['sync', m]).stdout, `Synced ${m}: everything written before is committed to ${image}.`)
 
@@ -178,7 +187,12 @@ t.test('razorfs sync: errors, --json, read-only mounts, several mountpoints', as
   kill(pid)
   const dead = cli(['sync', m])
   t.equal(dead.status, 1)
-  t.match(dead.stderr, new RegExp(`^razorfs: ${m}: the mount is dead \\(the process that served ${image} is gone\\); detach it with 'razorfs umount ${m}'`))
+  t.match(
+    dead.stderr,
+    new RegExp(
+      `^razorfs: ${m}: the mount is dead \\(the process that served ${image} is gone\\); detach it with 'razorfs umount ${m}'`,
+    ),
+  )
   t.equal(JSON.parse(cli(['sync', m, '--json']).stdout).error.code, 'ENOTCONN')
   // razorfs mount on the dead mount's mountpoint cleans it up and says so
   const again = cli(['mount', image, m])

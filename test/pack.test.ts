@@ -13,7 +13,7 @@ import * as core from '../src/core/index.js'
 import {Image, buildImage, AttrPolicy, isRazorError} from '../src/core/index.js'
 import {packKey, packRecord} from '../src/core/format/pack.js'
 import {encodeExtent, extentRecord, STORAGE_PACKED} from '../src/core/format/extent.js'
-import {compare, describeHost, describeImage, formatDiffs} from './helpers/compare.js'
+import {compare, describeHost, describeImage} from './helpers/compare.js'
 import {cli, cliUnavailable, tmpDir} from './helpers/image.js'
 
 const KiB = 1024
@@ -30,7 +30,12 @@ function rnd(seed: string, n: number): Buffer {
   return out
 }
 /** Compressible text-like bytes. */
-const text = (seed: string, n: number) => Buffer.from(Array.from({length: Math.ceil(n / 16)}, (_, i) => `${seed}:${i % 97};`.padEnd(16, '.')).join('').slice(0, n))
+const text = (seed: string, n: number) =>
+  Buffer.from(
+    Array.from({length: Math.ceil(n / 16)}, (_, i) => `${seed}:${i % 97};`.padEnd(16, '.'))
+      .join('')
+      .slice(0, n),
+  )
 
 /** A tree of small files, duplicates, sizes around block and cluster boundaries and sparse files with tails. */
 function makeTree(root: string): void {
@@ -61,10 +66,26 @@ function makeTree(root: string): void {
   fs.linkSync(path.join(root, 'dup/a0'), path.join(root, 'hard'))
 }
 
-async function build(imgPath: string, root: string, opts: {workers: number; pack?: boolean; blockSize?: number}): Promise<void> {
-  const img = Image.create(imgPath, {size: 64 << 20, blockSize: opts.blockSize ?? BS, bulk: true, clock: () => ({sec: 1_700_000_000, nsec: 0}), uuid: '0f5c0000-0000-4000-8000-0000000000aa'})
+async function build(
+  imgPath: string,
+  root: string,
+  opts: {workers: number; pack?: boolean; blockSize?: number},
+): Promise<void> {
+  const img = Image.create(imgPath, {
+    size: 64 << 20,
+    blockSize: opts.blockSize ?? BS,
+    bulk: true,
+    clock: () => ({sec: 1_700_000_000, nsec: 0}),
+    uuid: '0f5c0000-0000-4000-8000-0000000000aa',
+  })
   try {
-    await buildImage(img, {root, workers: opts.workers, pack: opts.pack, policy: new AttrPolicy(), now: () => ({sec: 1_700_000_000, nsec: 0})})
+    await buildImage(img, {
+      root,
+      workers: opts.workers,
+      pack: opts.pack,
+      policy: new AttrPolicy(),
+      now: () => ({sec: 1_700_000_000, nsec: 0}),
+    })
   } finally {
     img.close()
   }
@@ -77,7 +98,10 @@ interface PackView {
 }
 function packsOf(img: Image): PackView[] {
   const out: PackView[] = []
-  for (const [k, raw] of img.volume.tree.range({objectid: 0, type: 0, offset: 0}, {objectid: Number.MAX_SAFE_INTEGER, type: 255, offset: 0})) {
+  for (const [k, raw] of img.volume.tree.range(
+    {objectid: 0, type: 0, offset: 0},
+    {objectid: Number.MAX_SAFE_INTEGER, type: 255, offset: 0},
+  )) {
     if (k.type !== 6) continue
     const r = packRecord.decode(raw)
     out.push({block: k.objectid, refs: r.refs, length: r.length})
@@ -100,7 +124,10 @@ t.test('round trip through buildImage: contents, holes, sharing, consistency', a
   await build(a, root, {workers: 0})
   await build(b, root, {workers: 2})
   // (the superblocks hold the build's wall-clock close time; mkfs-reproducible.test.ts covers whole images)
-  t.ok(fs.readFileSync(a).subarray(BS, -BS).equals(fs.readFileSync(b).subarray(BS, -BS)), 'the same bytes with 0 and 2 workers')
+  t.ok(
+    fs.readFileSync(a).subarray(BS, -BS).equals(fs.readFileSync(b).subarray(BS, -BS)),
+    'the same bytes with 0 and 2 workers',
+  )
   const img = Image.open(a)
   t.teardown(() => img.close())
   t.same(compare(describeHost(root), describeImage(img)), [], 'the image holds the tree (content, holes, sizes)')
@@ -112,11 +139,21 @@ t.test('round trip through buildImage: contents, holes, sharing, consistency', a
   // every small file packed, the duplicates share one slice
   t.equal(packedOf(img, 'small/f7.txt').length, 1, 'a small file is a packed extent')
   const st = img.stat(img.resolve('small/f7.txt'))
-  t.equal(st.allocated, Math.ceil(st.size / 512) * 512, 'stat counts a packed slice as allocated (never 0 blocks for data)')
+  t.equal(
+    st.allocated,
+    Math.ceil(st.size / 512) * 512,
+    'stat counts a packed slice as allocated (never 0 blocks for data)',
+  )
   const dups = Array.from({length: 20}, (_, i) => packedOf(img, `dup/a${i}`)[0]!)
-  t.ok(dups.every((e) => e.block === dups[0]!.block && e.stored === dups[0]!.stored), 'identical small files share one slice')
+  t.ok(
+    dups.every((e) => e.block === dups[0]!.block && e.stored === dups[0]!.stored),
+    'identical small files share one slice',
+  )
   const rdups = Array.from({length: 5}, (_, i) => packedOf(img, `dup/b${i}`)[0]!)
-  t.ok(rdups.every((e) => e.block === rdups[0]!.block && e.stored === rdups[0]!.stored), 'identical incompressible files share one slice')
+  t.ok(
+    rdups.every((e) => e.block === rdups[0]!.block && e.stored === rdups[0]!.stored),
+    'identical incompressible files share one slice',
+  )
   t.equal(packedOf(img, `sizes/t${CS}`).length, 0, 'no tail for a whole cluster')
   t.equal(packedOf(img, `sizes/t${CS + 1}`).length, 1, 'one byte past a cluster is a packed tail')
   t.equal(packedOf(img, 'sparse').length, 1, 'a sparse file has a packed tail')
@@ -129,7 +166,8 @@ t.test('round trip through buildImage: contents, holes, sharing, consistency', a
   const walk = (dirIno: number) => {
     for (const e of img.readdir(dirIno)) {
       if (e.type === 'dir') walk(e.ino)
-      else if (e.type === 'file') for (const x of img.extents(e.ino)) if (x.kind === 'packed') named.set(x.block, (named.get(x.block) ?? 0) + 1)
+      else if (e.type === 'file')
+        for (const x of img.extents(e.ino)) if (x.kind === 'packed') named.set(x.block, (named.get(x.block) ?? 0) + 1)
     }
   }
   walk(1)
@@ -166,7 +204,10 @@ t.test('through the binary: mkfs, cp -a out, diff, --no-pack', {skip: cliUnavail
   t.equal(r.status, 0, r.stderr)
   r = cli(['dump', np, '--json'])
   t.notOk(JSON.parse(r.stdout).features.incompat.includes('packed'), '--no-pack: no packed feature')
-  t.ok(fs.statSync(img).size < fs.statSync(np).size, `packed ${fs.statSync(img).size} < unpacked ${fs.statSync(np).size} bytes`)
+  t.ok(
+    fs.statSync(img).size < fs.statSync(np).size,
+    `packed ${fs.statSync(img).size} < unpacked ${fs.statSync(np).size} bytes`,
+  )
 })
 
 t.test('mutations unpack: overwrite, append, truncate, punch, unlink of sharers', async (t) => {
@@ -189,15 +230,31 @@ t.test('mutations unpack: overwrite, append, truncate, punch, unlink of sharers'
     return f
   })()
   const img = Image.open(p, {readOnly: false})
-  const expect = new Map<string, Buffer>([['a', Buffer.from(body)], ['b', Buffer.from(body)], ['c', Buffer.from(body)], ['big', text('big', CS + 5000)], ['other', text('other', 900)], ['grow', text('grow', 1500)], ['grow2', text('grow2', 1700)], ['punch', text('punch', 9000)]])
+  const expect = new Map<string, Buffer>([
+    ['a', Buffer.from(body)],
+    ['b', Buffer.from(body)],
+    ['c', Buffer.from(body)],
+    ['big', text('big', CS + 5000)],
+    ['other', text('other', 900)],
+    ['grow', text('grow', 1500)],
+    ['grow2', text('grow2', 1700)],
+    ['punch', text('punch', 9000)],
+  ])
   const verify = (what: string) => {
-    t.same(img.check({checkData: true}).problems.map((x) => x.message), [], `${what}: check clean`)
+    t.same(
+      img.check({checkData: true}).problems.map((x) => x.message),
+      [],
+      `${what}: check clean`,
+    )
     for (const [n, data] of expect) t.ok(img.readFile(img.resolve(n)).equals(data), `${what}: ${n} reads right`)
   }
   const shared = packedOf(img, 'a')[0]!
   const refsOf = (block: number) => packsOf(img).find((x) => x.block === block)?.refs
   const sharedRefs = refsOf(shared.block)!
-  t.ok(packedOf(img, 'b')[0]!.stored === shared.stored && packedOf(img, 'c')[0]!.stored === shared.stored, 'a, b, c share one slice')
+  t.ok(
+    packedOf(img, 'b')[0]!.stored === shared.stored && packedOf(img, 'c')[0]!.stored === shared.stored,
+    'a, b, c share one slice',
+  )
   verify('built')
   // overwrite a byte of a packed tail
   img.write(img.resolve('a'), 10, Buffer.from('X'))
@@ -271,7 +328,14 @@ t.test('hostile packs and packed extents are errors, not hangs or huge buffers',
   fs.writeFileSync(path.join(root, 'y'), text('y', 3000))
   const base = path.join(dir, 'base.img')
   await build(base, root, {workers: 0})
-  const variant = (name: string, edit: (img: Image, ext: {key: {objectid: number; type: number; offset: number}; rec: ReturnType<typeof extentRecord.decode>}, pack: number) => void) => {
+  const variant = (
+    name: string,
+    edit: (
+      img: Image,
+      ext: {key: {objectid: number; type: number; offset: number}; rec: ReturnType<typeof extentRecord.decode>},
+      pack: number,
+    ) => void,
+  ) => {
     const p = path.join(dir, `${name}.img`)
     fs.copyFileSync(base, p)
     const img = Image.open(p, {readOnly: false})
@@ -284,21 +348,41 @@ t.test('hostile packs and packed extents are errors, not hangs or huge buffers',
   }
   const cases: Array<[string, Parameters<typeof variant>[1], RegExp]> = [
     ['slice-past-pack', (img, e) => img.volume.tree.put(e.key, encodeExtent({...e.rec, stored: 4900})), /outside pack/],
-    ['slice-past-cluster', (img, e) => img.volume.tree.put(e.key, encodeExtent({...e.rec, stored: CS})), /past the largest pack/],
-    ['missing-pack', (img, e) => img.volume.tree.put(e.key, encodeExtent({...e.rec, block: e.rec.block + 7})), /does not exist/],
-    ['huge-pack', (img, _e, b) => {
-      const r = packRecord.decode(img.volume.tree.get(packKey(b))!)
-      img.volume.tree.put(packKey(b), packRecord.encode({...r, length: 0xffffffff}))
-    }, /length \d+ out of range/],
-    ['pack-outside', (img, _e, b) => {
-      const r = packRecord.decode(img.volume.tree.get(packKey(b))!)
-      img.volume.tree.put(packKey(b), packRecord.encode({...r, stored: 0xfffffff0, compression: 1, length: CS}))
-    }, /outside the data area|compressed length/],
-    ['zstd-bomb-length', (img, _e, b) => {
-      const r = packRecord.decode(img.volume.tree.get(packKey(b))!)
-      // claims fewer raw bytes than the stream holds: decompression must stop at length
-      img.volume.tree.put(packKey(b), packRecord.encode({...r, length: r.stored + 1}))
-    }, /.+/],
+    [
+      'slice-past-cluster',
+      (img, e) => img.volume.tree.put(e.key, encodeExtent({...e.rec, stored: CS})),
+      /past the largest pack/,
+    ],
+    [
+      'missing-pack',
+      (img, e) => img.volume.tree.put(e.key, encodeExtent({...e.rec, block: e.rec.block + 7})),
+      /does not exist/,
+    ],
+    [
+      'huge-pack',
+      (img, _e, b) => {
+        const r = packRecord.decode(img.volume.tree.get(packKey(b))!)
+        img.volume.tree.put(packKey(b), packRecord.encode({...r, length: 0xffffffff}))
+      },
+      /length \d+ out of range/,
+    ],
+    [
+      'pack-outside',
+      (img, _e, b) => {
+        const r = packRecord.decode(img.volume.tree.get(packKey(b))!)
+        img.volume.tree.put(packKey(b), packRecord.encode({...r, stored: 0xfffffff0, compression: 1, length: CS}))
+      },
+      /outside the data area|compressed length/,
+    ],
+    [
+      'zstd-bomb-length',
+      (img, _e, b) => {
+        const r = packRecord.decode(img.volume.tree.get(packKey(b))!)
+        // claims fewer raw bytes than the stream holds: decompression must stop at length
+        img.volume.tree.put(packKey(b), packRecord.encode({...r, length: r.stored + 1}))
+      },
+      /.+/,
+    ],
   ]
   for (const [name, edit, want] of cases) {
     const p = variant(name, edit)
@@ -319,7 +403,14 @@ t.test('hostile packs and packed extents are errors, not hangs or huge buffers',
     const rep = core.fsck(p, {mode: 'repair', force: true, undoFile: p + '.undo'})
     void rep
     const after = Image.open(p)
-    t.same(after.check({checkData: true}).problems.filter((x) => x.id !== 'DATA_CHECKSUM').map((x) => x.message), [], `${name}: clean after repair`)
+    t.same(
+      after
+        .check({checkData: true})
+        .problems.filter((x) => x.id !== 'DATA_CHECKSUM')
+        .map((x) => x.message),
+      [],
+      `${name}: clean after repair`,
+    )
     after.close()
   }
   void STORAGE_PACKED
@@ -339,7 +430,10 @@ t.test('fsck repairs wrong refs and unreferenced packs', async (t) => {
   img.volume.tree.put(packKey(block), packRecord.encode({...r, refs: 9}))
   img.close()
   img = Image.open(p)
-  t.same(img.check().problems.map((x) => x.id), ['PACK_REFS_WRONG'])
+  t.same(
+    img.check().problems.map((x) => x.id),
+    ['PACK_REFS_WRONG'],
+  )
   img.close()
   core.fsck(p, {mode: 'repair', force: true, undoFile: p + '.undo'})
   img = Image.open(p, {readOnly: false})
@@ -350,7 +444,10 @@ t.test('fsck repairs wrong refs and unreferenced packs', async (t) => {
   img.volume.tree.delete({objectid: img.resolve('y'), type: 3, offset: 0})
   img.close()
   img = Image.open(p)
-  t.same(img.check().problems.map((x) => x.id), ['PACK_UNREFERENCED', 'BLOCK_MARKED_NOT_USED'].slice(0, 1))
+  t.same(
+    img.check().problems.map((x) => x.id),
+    ['PACK_UNREFERENCED', 'BLOCK_MARKED_NOT_USED'].slice(0, 1),
+  )
   img.close()
   core.fsck(p, {mode: 'repair', force: true, undoFile: p + '.undo'})
   img = Image.open(p)

@@ -23,8 +23,17 @@ t.test('into, exclude and mapAttrs', async (t) => {
       return {...a, uid: 0, gid: 0, mtime: {sec: 1000, nsec: 0}}
     },
   })
-  t.same(img.readdir(opt).map((e) => e.name.toString()).sort(), ['keep'])
-  t.same(img.readdir(img.resolve('/opt/keep')).map((e) => e.name.toString()), ['a.txt'])
+  t.same(
+    img
+      .readdir(opt)
+      .map((e) => e.name.toString())
+      .sort(),
+    ['keep'],
+  )
+  t.same(
+    img.readdir(img.resolve('/opt/keep')).map((e) => e.name.toString()),
+    ['a.txt'],
+  )
   t.equal(img.stat(img.resolve('/opt/keep/a.txt')).mtime.sec, 1000)
   t.equal(img.stat(opt).mtime.sec, 1000, 'the destination takes the tree root attributes')
   t.same(seen.sort(), ['', 'keep', 'keep/a.txt'])

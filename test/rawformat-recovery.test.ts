@@ -27,7 +27,18 @@ const rng = new Rng(seed)
 
 // ---- a base image with a pack, then a recorded workload, each operation committed
 const baseDev = new MemoryDevice(0)
-const fresh = Image.format('base', baseDev, normalizeCreateOptions({size: 4 << 20, blockSize: BS, clusterSize: 4096, journalBlocks: 400, time: {sec: 1700000000, nsec: 0}, uuid: '11111111-2222-3333-4444-555555555555'}))
+const fresh = Image.format(
+  'base',
+  baseDev,
+  normalizeCreateOptions({
+    size: 4 << 20,
+    blockSize: BS,
+    clusterSize: 4096,
+    journalBlocks: 400,
+    time: {sec: 1700000000, nsec: 0},
+    uuid: '11111111-2222-3333-4444-555555555555',
+  }),
+)
 {
   const slices: PackSlice[] = []
   const parts: Buffer[] = []
@@ -42,7 +53,8 @@ const fresh = Image.format('base', baseDev, normalizeCreateOptions({size: 4 << 2
   }
   const raw = Buffer.concat(parts)
   const z = zstdCompress(raw, 3, raw.length)
-  if (fresh.storePack(raw, z ?? raw, z ? 1 : 0, crc32(z ?? raw), slices) === undefined) throw new Error('no pack stored')
+  if (fresh.storePack(raw, z ?? raw, z ? 1 : 0, crc32(z ?? raw), slices) === undefined)
+    throw new Error('no pack stored')
 }
 fresh.close()
 const base = Buffer.from(baseDev.contents())
@@ -57,7 +69,8 @@ for (let op = 1; op <= 90; op++) {
   const d = dirs[rng.int(0, dirs.length - 1)]!
   const at = (n: string) => (d === '/' ? `/${n}` : `${d}/${n}`)
   const r = rng.float()
-  const body = () => (rng.chance(0.4) ? rng.bytes(rng.int(1, 9000)) : Buffer.from(`text ${op} `.repeat(rng.int(1, 900))))
+  const body = () =>
+    rng.chance(0.4) ? rng.bytes(rng.int(1, 9000)) : Buffer.from(`text ${op} `.repeat(rng.int(1, 900)))
   if (r < 0.3 || files.length < 4) {
     const p = at(`f${name++}`)
     img.write(img.create(img.resolve(d), p.slice(p.lastIndexOf('/') + 1), {mode: 0o644}), 0, body())
@@ -92,9 +105,11 @@ function libraryListing(dev: MemoryDevice): Map<string, RawEntry> {
   const visit = (ino: number, p: string) => {
     const st = li.stat(ino)
     const e: RawEntry = {type: st.type, size: st.size}
-    if (st.type === 'file' || st.type === 'symlink') e.sha256 = crypto.createHash('sha256').update(li.readFile(ino)).digest('hex')
+    if (st.type === 'file' || st.type === 'symlink')
+      e.sha256 = crypto.createHash('sha256').update(li.readFile(ino)).digest('hex')
     out.set(p, e)
-    if (st.type === 'dir') for (const d of li.readdir(ino)) visit(d.ino, `${p === '/' ? '' : p}/${d.name.toString('hex')}`)
+    if (st.type === 'dir')
+      for (const d of li.readdir(ino)) visit(d.ino, `${p === '/' ? '' : p}/${d.name.toString('hex')}`)
   }
   visit(1, '/')
   li.abandon()
@@ -118,7 +133,13 @@ function compareAt(label: string, dev: MemoryDevice): void {
     const want = libraryListing(dev)
     // the same reader without the replay (what FORMAT.md forbids): home blocks newer than the superblock, or older than the log
     const naive = new RawRecovery(raw)
-    naive.replayed = {...r, applied: 0, overlay: new Map(), treeRoot: naive.sb.treeRoot, treeHeight: naive.sb.treeHeight}
+    naive.replayed = {
+      ...r,
+      applied: 0,
+      overlay: new Map(),
+      treeRoot: naive.sb.treeRoot,
+      treeHeight: naive.sb.treeHeight,
+    }
     try {
       if (JSON.stringify([...naive.listing()].sort()) !== JSON.stringify([...want].sort())) stale++
     } catch {
@@ -127,7 +148,10 @@ function compareAt(label: string, dev: MemoryDevice): void {
     const got = rr.listing()
     const a = JSON.stringify([...got].sort())
     const b = JSON.stringify([...want].sort())
-    if (a !== b) failures.push(`${label}: the independent reader sees ${got.size} entries, the library ${want.size}; first difference ${[...new Set([...got.keys(), ...want.keys()])].find((k) => JSON.stringify(got.get(k)) !== JSON.stringify(want.get(k)))}`)
+    if (a !== b)
+      failures.push(
+        `${label}: the independent reader sees ${got.size} entries, the library ${want.size}; first difference ${[...new Set([...got.keys(), ...want.keys()])].find((k) => JSON.stringify(got.get(k)) !== JSON.stringify(want.get(k)))}`,
+      )
   } catch (e) {
     failures.push(`${label}: ${(e as Error).message}`)
   } finally {
@@ -153,10 +177,17 @@ t.test('crashed images: the independent reader recovers what the library recover
 t.test('a damaged data block: every committed transaction is still replayed', async (t) => {
   // the first data block a committed transaction lists, damaged in an image crashed after every write
   const all = crashImage(base, writes)
-  const inJournal = (w: Recorded) => w.pos / BS >= layout.journalStart && w.pos / BS < layout.journalStart + layout.journalBlocks
+  const inJournal = (w: Recorded) =>
+    w.pos / BS >= layout.journalStart && w.pos / BS < layout.journalStart + layout.journalBlocks
   const total = new RawRecovery(new RawImage((fs.writeFileSync(file, all.contents()), file))).replay().applied
   const lib = Image.openDevice('lib', crashImage(base, writes), {readOnly: true})
-  const f = files.map((p) => ({p, ino: lib.resolve(p)})).find(({ino}) => lib.extents(ino).some((e) => e.kind === 'raw' && writes.some((w) => !inJournal(w) && w.pos === e.block * BS && w.epoch > 0)))!
+  const f = files
+    .map((p) => ({p, ino: lib.resolve(p)}))
+    .find(({ino}) =>
+      lib
+        .extents(ino)
+        .some((e) => e.kind === 'raw' && writes.some((w) => !inJournal(w) && w.pos === e.block * BS && w.epoch > 0)),
+    )!
   const block = lib.extents(f.ino).find((e) => e.kind === 'raw')!.block
   lib.abandon()
   const buf = Buffer.from(all.contents())

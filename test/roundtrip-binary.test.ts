@@ -11,9 +11,9 @@ import {bigTree, bigdirTree, mixedTree, BIGDIR_ENTRIES} from './helpers/tree.js'
 import {compare, describeHost, formatDiffs, showBytes, type Description, type Entry} from './helpers/compare.js'
 import {cli, cliHash, cliUnavailable, tmpDir, MiB} from './helpers/image.js'
 
-
 /** Linux makedev. */
-const makedev = (major: number, minor: number) => (((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0) + (major & ~0xfff) * 2 ** 32
+const makedev = (major: number, minor: number) =>
+  (((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0) + (major & ~0xfff) * 2 ** 32
 
 interface LsJson {
   name: string
@@ -67,7 +67,7 @@ function describeLs(list: LsJson[], rootStat: LsJson): Description {
 }
 
 function main(): void {
-  t.test('mixed tree through the binary', async t => {
+  t.test('mixed tree through the binary', async (t) => {
     const root = await mixedTree()
     const dir = tmpDir(t, 'rt-bin')
     const img = path.join(dir, 'mixed.img')
@@ -82,8 +82,8 @@ function main(): void {
       t.fail(`mkfs --json prints JSON: ${mk.stdout.slice(0, 300)}`)
     }
     t.same(summary.warnings ?? [], [], 'mkfs reports no warnings')
-    const hostFiles = [...host.entries.values()].filter(e => e.type === 'file')
-    t.equal(summary.files, new Set(hostFiles.map(e => e.inode)).size, 'mkfs counts the regular files (inodes)')
+    const hostFiles = [...host.entries.values()].filter((e) => e.type === 'file')
+    t.equal(summary.files, new Set(hostFiles.map((e) => e.inode)).size, 'mkfs counts the regular files (inodes)')
 
     const ls = cli(['ls', img, '-l', '-R', '-a', '--json'], {timeoutMs: 120_000})
     t.equal(ls.status, 0, `ls -lRa --json exits 0${ls.status ? `: ${ls.stderr}` : ''}`)
@@ -97,24 +97,50 @@ function main(): void {
     }
     if (list) {
       const diffs = compare(host, describeLs(list, JSON.parse(st.stdout)))
-      t.same(diffs, [], `ls -lRa --json describes the host tree${diffs.length ? ` (${diffs.length} differences):\n${formatDiffs(diffs)}` : ''}`)
+      t.same(
+        diffs,
+        [],
+        `ls -lRa --json describes the host tree${diffs.length ? ` (${diffs.length} differences):\n${formatDiffs(diffs)}` : ''}`,
+      )
       // the comparison of ls output is not vacuous: a changed mode and mtime are seen
-      const altered = list.map(e => (e.path === '/modes/f-0600' ? {...e, mode: e.mode ^ 0o040, mtime: {...e.mtime, nsec: (e.mtime.nsec + 1) % 1e9}} : e))
-      t.match(compare(host, describeLs(altered, JSON.parse(st.stdout))), [/^\/modes\/f-0600: mode differs/, /^\/modes\/f-0600: mtime differs/], 'a changed ls entry is noticed')
+      const altered = list.map((e) =>
+        e.path === '/modes/f-0600'
+          ? {...e, mode: e.mode ^ 0o040, mtime: {...e.mtime, nsec: (e.mtime.nsec + 1) % 1e9}}
+          : e,
+      )
+      t.match(
+        compare(host, describeLs(altered, JSON.parse(st.stdout))),
+        [/^\/modes\/f-0600: mode differs/, /^\/modes\/f-0600: mtime differs/],
+        'a changed ls entry is noticed',
+      )
     }
 
     // cat: content of a selection of files, compared by hash
     // (non-UTF-8 paths cannot be passed: Node decodes argv as UTF-8)
     const pick = [
-      ...[...host.entries.values()].filter(e => e.type === 'file' && /^\/sparse\//.test(e.path)),
-      ...['/links/three-a', '/xattrs/big-value', '/modes/f-0000', '/times/pre-1970', '/owners/u4000000000', '/types/regular',
-        '/names/colon:name', '/names/:', '/names/back\\\\slash', '/names/-dash-first', '/names/emoji-🎉🦀', '/names/' + 'a'.repeat(255), '/names/ leading-space', '/names/new\\x0aline', '/README']
-        .map(p => {
-          const e = host.entries.get(p)
-          if (!e) throw new Error(`test bug: no host entry ${p}`)
-          return e
-        }),
-      ...hostFiles.filter(e => e.path.startsWith('/files/')).filter((_, i) => i % 500 === 0),
+      ...[...host.entries.values()].filter((e) => e.type === 'file' && /^\/sparse\//.test(e.path)),
+      ...[
+        '/links/three-a',
+        '/xattrs/big-value',
+        '/modes/f-0000',
+        '/times/pre-1970',
+        '/owners/u4000000000',
+        '/types/regular',
+        '/names/colon:name',
+        '/names/:',
+        '/names/back\\\\slash',
+        '/names/-dash-first',
+        '/names/emoji-🎉🦀',
+        '/names/' + 'a'.repeat(255),
+        '/names/ leading-space',
+        '/names/new\\x0aline',
+        '/README',
+      ].map((p) => {
+        const e = host.entries.get(p)
+        if (!e) throw new Error(`test bug: no host entry ${p}`)
+        return e
+      }),
+      ...hostFiles.filter((e) => e.path.startsWith('/files/')).filter((_, i) => i % 500 === 0),
     ]
     t.ok(pick.length > 25, `${pick.length} files to cat`)
     const bad: string[] = []
@@ -130,7 +156,20 @@ function main(): void {
     t.equal(viaLink.sha256, host.entries.get('/links/three-a')!.sha256, 'cat follows a (hardlinked) symlink')
 
     // stat --json on selected paths
-    for (const p of ['/types/chardev-max', '/types/blockdev', '/times/pre-1970', '/times/y2100', '/owners/u4000000000', '/modes/f-7777', '/links/three-a', '/types/symlink-4095', '/types/fifo', '/types/socket', '/sparse/hole-middle', '/modes/d-1777']) {
+    for (const p of [
+      '/types/chardev-max',
+      '/types/blockdev',
+      '/times/pre-1970',
+      '/times/y2100',
+      '/owners/u4000000000',
+      '/modes/f-7777',
+      '/links/three-a',
+      '/types/symlink-4095',
+      '/types/fifo',
+      '/types/socket',
+      '/sparse/hole-middle',
+      '/modes/d-1777',
+    ]) {
       const h = host.entries.get(p)
       if (!h) continue
       const r = cli(['stat', `${img}:${p}`, '--json'])
@@ -139,8 +178,26 @@ function main(): void {
         continue
       }
       const s = JSON.parse(r.stdout)
-      const got = {type: s.type, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, size: h.type === 'dir' ? 0 : s.size, rdev: h.rdev ? s.rdev : 0, mtime: String(ns(s.mtime))}
-      const want = {type: h.type, mode: h.mode, uid: h.uid, gid: h.gid, nlink: h.nlink, size: h.size, rdev: h.rdev, mtime: String(h.mtimeNs)}
+      const got = {
+        type: s.type,
+        mode: s.mode,
+        uid: s.uid,
+        gid: s.gid,
+        nlink: s.nlink,
+        size: h.type === 'dir' ? 0 : s.size,
+        rdev: h.rdev ? s.rdev : 0,
+        mtime: String(ns(s.mtime)),
+      }
+      const want = {
+        type: h.type,
+        mode: h.mode,
+        uid: h.uid,
+        gid: h.gid,
+        nlink: h.nlink,
+        size: h.size,
+        rdev: h.rdev,
+        mtime: String(h.mtimeNs),
+      }
       t.same(got, want, `stat --json ${p}`)
       if (h.type === 'symlink') t.same(bytesOf(s.target ?? '', s.targetBase64), h.target, `stat --json ${p}: target`)
     }
@@ -155,7 +212,7 @@ function main(): void {
     t.match(JSON.parse(d2.stdout), {blockSize: 4096}, 'dump --json has the block size')
   })
 
-  t.test('bigdir through the binary', async t => {
+  t.test('bigdir through the binary', async (t) => {
     const root = await bigdirTree()
     const dir = tmpDir(t, 'rt-bin')
     const img = path.join(dir, 'bigdir.img')
@@ -163,15 +220,17 @@ function main(): void {
     t.equal(mk.status, 0, `mkfs exits 0${mk.status ? `: ${mk.stderr}` : ''}`)
     const ls = cli(['ls', `${img}:/big`, '--json'], {timeoutMs: 300_000})
     t.equal(ls.status, 0, 'ls --json of a 100,000-entry directory')
-    const names = (JSON.parse(ls.stdout) as LsJson[]).map(e => e.name)
+    const names = (JSON.parse(ls.stdout) as LsJson[]).map((e) => e.name)
     t.equal(names.length, BIGDIR_ENTRIES, 'all entries listed')
-    const hostNames = fs.readdirSync(path.join(root, 'big')).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    const hostNames = fs
+      .readdirSync(path.join(root, 'big'))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
     t.same(names, hostNames, 'same names, sorted by bytes')
     const plain = cli(['ls', `${img}:/big`], {timeoutMs: 300_000})
     t.equal(plain.stdout.split('\n').filter(Boolean).length, BIGDIR_ENTRIES, 'plain ls prints one line per entry')
   })
 
-  t.test('big tree through the binary', async t => {
+  t.test('big tree through the binary', async (t) => {
     const root = await bigTree()
     const dir = tmpDir(t, 'rt-bin')
     const img = path.join(dir, 'big.img')
@@ -179,7 +238,10 @@ function main(): void {
     const mk = cli(['mkfs', img, '--root', root, '--json'], {timeoutMs: 400_000})
     t.equal(mk.status, 0, `mkfs exits 0${mk.status ? `: ${mk.stderr}` : ''}`)
     const alloc = fs.statSync(img).blocks * 512
-    t.ok(alloc < 264 * MiB, `--size auto image holds the 1 GiB sparse file without its holes (${(alloc / MiB).toFixed(1)} MiB allocated, ${(fs.statSync(img).size / MiB).toFixed(1)} MiB apparent)`)
+    t.ok(
+      alloc < 264 * MiB,
+      `--size auto image holds the 1 GiB sparse file without its holes (${(alloc / MiB).toFixed(1)} MiB allocated, ${(fs.statSync(img).size / MiB).toFixed(1)} MiB apparent)`,
+    )
     for (const p of ['/sparse-1g', '/dense-200m']) {
       const r = await cliHash(['cat', `${img}:${p}`])
       t.equal(r.status, 0, `cat ${p} exits 0`)

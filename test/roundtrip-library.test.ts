@@ -11,7 +11,7 @@ import {compare, describeHost, describeImageFile, formatDiffs, summary} from './
 import {allocatedBytes, buildImage, tmpDir, GiB, MiB} from './helpers/image.js'
 import {xattrLib} from './helpers/xattr.js'
 
-t.test('mixed tree, default options (4 KiB blocks, zstd)', async t => {
+t.test('mixed tree, default options (4 KiB blocks, zstd)', async (t) => {
   const root = await mixedTree()
   const dir = tmpDir(t, 'rt-lib')
   const host = describeHost(root)
@@ -21,7 +21,11 @@ t.test('mixed tree, default options (4 KiB blocks, zstd)', async t => {
   const image = await describeImageFile(built.path)
   t.comment(`image: ${summary(image)}`)
   const diffs = compare(host, image)
-  t.same(diffs, [], `image equals host tree${diffs.length ? ` (${diffs.length} differences):\n${formatDiffs(diffs)}` : ''}`)
+  t.same(
+    diffs,
+    [],
+    `image equals host tree${diffs.length ? ` (${diffs.length} differences):\n${formatDiffs(diffs)}` : ''}`,
+  )
 
   const img = Image.open(built.path, {readOnly: true})
   t.teardown(() => img.close())
@@ -33,10 +37,14 @@ t.test('mixed tree, default options (4 KiB blocks, zstd)', async t => {
   t.equal(img.stat(a).nlink, 3, 'nlink 3')
   // a hardlink group whose names include non-UTF-8 bytes
   const odd = Buffer.from('names/dir-\xe9\xff/l\xff', 'latin1')
-  const hostOdd = [...host.entries.values()].find(e => e.raw.equals(odd))!
-  const group = [...host.entries.values()].filter(e => e.inode === hostOdd.inode)
+  const hostOdd = [...host.entries.values()].find((e) => e.raw.equals(odd))!
+  const group = [...host.entries.values()].filter((e) => e.inode === hostOdd.inode)
   t.equal(group.length, 2, 'host group of the non-UTF-8 hardlink')
-  t.same(new Set(group.map(e => img.resolve(Buffer.concat([Buffer.from('/'), e.raw])))).size, 1, 'non-UTF-8 hardlink names resolve to one inode')
+  t.same(
+    new Set(group.map((e) => img.resolve(Buffer.concat([Buffer.from('/'), e.raw])))).size,
+    1,
+    'non-UTF-8 hardlink names resolve to one inode',
+  )
   t.equal(img.stat(img.resolve('/links/symlink-a')).nlink, 2, 'hardlinked symlink has nlink 2')
   t.equal(img.resolve('/links/sub/fifo-b'), img.resolve('/links/fifo-a'), 'hardlinked fifo')
   // holes: an all-hole 10 MiB file stores nothing; written zeros are not stored
@@ -52,20 +60,32 @@ t.test('mixed tree, default options (4 KiB blocks, zstd)', async t => {
     t.same(img.listXattrs(img.resolve('/xattrs')), ['user.on-a-dir'], 'directory xattr')
   } else t.comment('fs-xattr not installed: xattrs not checked')
   // nanosecond times, pre-1970
-  t.same(img.stat(img.resolve('/times/pre-1970')).mtime, {sec: -1000000001, nsec: 876543211}, 'pre-1970 mtime to the ns')
+  t.same(
+    img.stat(img.resolve('/times/pre-1970')).mtime,
+    {sec: -1000000001, nsec: 876543211},
+    'pre-1970 mtime to the ns',
+  )
   t.same(img.stat(img.resolve('/times/y2100')).mtime, {sec: 4102444800, nsec: 999999999})
 })
 
-t.test('mixed tree, 1 KiB blocks, no compression', async t => {
+t.test('mixed tree, 1 KiB blocks, no compression', async (t) => {
   const root = await mixedTree()
   const dir = tmpDir(t, 'rt-lib')
-  const built = buildImage(path.join(dir, 'mixed-1k.img'), root, {size: 256 * MiB, blockSize: 1024, compression: {algorithm: 'none', level: 0}})
+  const built = buildImage(path.join(dir, 'mixed-1k.img'), root, {
+    size: 256 * MiB,
+    blockSize: 1024,
+    compression: {algorithm: 'none', level: 0},
+  })
   t.comment(`populate: ${built.ms} ms`)
   t.same(built.warnings, [], 'populate gives no warnings')
   const image = await describeImageFile(built.path)
   t.equal(image.blockSize, 1024)
   const diffs = compare(describeHost(root), image)
-  t.same(diffs, [], `image equals host tree${diffs.length ? ` (${diffs.length} differences):\n${formatDiffs(diffs)}` : ''}`)
+  t.same(
+    diffs,
+    [],
+    `image equals host tree${diffs.length ? ` (${diffs.length} differences):\n${formatDiffs(diffs)}` : ''}`,
+  )
   const img = Image.open(built.path, {readOnly: true})
   t.teardown(() => img.close())
   const kinds = new Set<string>()
@@ -73,7 +93,7 @@ t.test('mixed tree, 1 KiB blocks, no compression', async t => {
   t.notOk(kinds.has('zstd'), 'no zstd extents when compression is off')
 })
 
-t.test('bigdir: 100,000 entries in one directory', async t => {
+t.test('bigdir: 100,000 entries in one directory', async (t) => {
   const root = await bigdirTree()
   const dir = tmpDir(t, 'rt-lib')
   const built = buildImage(path.join(dir, 'bigdir.img'), root, {size: 256 * MiB})
@@ -84,15 +104,20 @@ t.test('bigdir: 100,000 entries in one directory', async t => {
   t.comment(`describe image: ${Date.now() - s} ms`)
   t.equal(image.entries.get('/big')?.entries, BIGDIR_ENTRIES, '100,000 entries listed')
   const diffs = compare(describeHost(root), image)
-  t.same(diffs, [], `image equals host tree${diffs.length ? ` (${diffs.length} differences):\n${formatDiffs(diffs)}` : ''}`)
+  t.same(
+    diffs,
+    [],
+    `image equals host tree${diffs.length ? ` (${diffs.length} differences):\n${formatDiffs(diffs)}` : ''}`,
+  )
   const img = Image.open(built.path, {readOnly: true})
   t.teardown(() => img.close())
   t.equal(img.stat(img.resolve('/big')).size, BIGDIR_ENTRIES, 'directory size is its entry count')
   const names = fs.readdirSync(path.join(root, 'big'))
-  for (const n of [names[0], names[names.length - 1], names[50_000]]) t.ok(img.lookup(img.resolve('/big'), n), `lookup ${n.slice(0, 30)}`)
+  for (const n of [names[0], names[names.length - 1], names[50_000]])
+    t.ok(img.lookup(img.resolve('/big'), n), `lookup ${n.slice(0, 30)}`)
 })
 
-t.test('big: 1 GiB sparse file and 200 MiB dense file', async t => {
+t.test('big: 1 GiB sparse file and 200 MiB dense file', async (t) => {
   const root = await bigTree()
   const dir = tmpDir(t, 'rt-lib')
   const built = buildImage(path.join(dir, 'big.img'), root, {size: 512 * MiB})
@@ -100,30 +125,45 @@ t.test('big: 1 GiB sparse file and 200 MiB dense file', async t => {
   t.same(built.warnings, [], 'populate gives no warnings')
   const onHost = allocatedBytes(built.path)
   t.comment(`image file: ${fs.statSync(built.path).size} bytes apparent, ${onHost} bytes allocated`)
-  t.ok(onHost < 200 * MiB + 64 * MiB, `the image file does not hold the 1 GiB of holes (${(onHost / MiB).toFixed(1)} MiB allocated)`)
+  t.ok(
+    onHost < 200 * MiB + 64 * MiB,
+    `the image file does not hold the 1 GiB of holes (${(onHost / MiB).toFixed(1)} MiB allocated)`,
+  )
   const img = Image.open(built.path, {readOnly: true})
   t.teardown(() => img.close())
   const st = img.stats()
   t.comment(`stats: ${JSON.stringify(st)}`)
-  t.ok(st.storedBytes < 200 * MiB + 16 * MiB, `stored bytes ${st.storedBytes} are well below the 1.2 GiB of logical size`)
-  t.ok(st.dataBytes <= 200 * MiB + 4 * MiB && st.dataBytes >= 200 * MiB, `dataBytes ${st.dataBytes}: logical data excluding holes`)
+  t.ok(
+    st.storedBytes < 200 * MiB + 16 * MiB,
+    `stored bytes ${st.storedBytes} are well below the 1.2 GiB of logical size`,
+  )
+  t.ok(
+    st.dataBytes <= 200 * MiB + 4 * MiB && st.dataBytes >= 200 * MiB,
+    `dataBytes ${st.dataBytes}: logical data excluding holes`,
+  )
   const sparse = img.resolve('/sparse-1g')
   t.equal(img.stat(sparse).size, GiB)
   const mapped = img.extents(sparse).reduce((n, x) => n + x.length, 0)
   t.ok(mapped <= 4 * MiB, `the sparse file maps only its islands (${mapped} bytes)`)
-  t.ok(img.stat(sparse).allocated <= 4 * MiB, `stat.allocated of the sparse file is small (${img.stat(sparse).allocated})`)
+  t.ok(
+    img.stat(sparse).allocated <= 4 * MiB,
+    `stat.allocated of the sparse file is small (${img.stat(sparse).allocated})`,
+  )
   const dense = img.extents(img.resolve('/dense-200m'))
-  const first = dense.filter(x => x.offset < 100 * MiB)
-  const second = dense.filter(x => x.offset >= 100 * MiB)
-  t.ok(first.every(x => x.kind === 'raw'), 'random half stored raw')
-  t.ok(second.length > 0 && second.every(x => x.kind === 'zstd'), 'text half stored zstd')
+  const first = dense.filter((x) => x.offset < 100 * MiB)
+  const second = dense.filter((x) => x.offset >= 100 * MiB)
+  t.ok(
+    first.every((x) => x.kind === 'raw'),
+    'random half stored raw',
+  )
+  t.ok(second.length > 0 && second.every((x) => x.kind === 'zstd'), 'text half stored zstd')
   t.ok(second.reduce((n, x) => n + x.stored, 0) < 50 * MiB, 'text half compresses')
 
   const diffs = compare(describeHost(root), await describeImageFile(built.path))
   t.same(diffs, [], `image equals host tree${diffs.length ? `:\n${formatDiffs(diffs)}` : ''}`)
 })
 
-t.test('the comparison sees changes made inside an image', async t => {
+t.test('the comparison sees changes made inside an image', async (t) => {
   // Guards against a comparison that passes because it reads nothing: change
   // an image through the library and check each change is reported.
   const root = await mixedTree()
@@ -132,7 +172,7 @@ t.test('the comparison sees changes made inside an image', async t => {
   const built = buildImage(path.join(dir, 'mut.img'), root, {size: 256 * MiB})
   const img = Image.open(built.path, {readOnly: false})
   const ino = (p: string) => img.resolve(p)
-  const flipped = [...host.entries.values()].find(e => e.path.startsWith('/files/d03/') && e.size > 5000)!
+  const flipped = [...host.entries.values()].find((e) => e.path.startsWith('/files/d03/') && e.size > 5000)!
   img.write(ino(flipped.path), 4321, Buffer.from('!'))
   const ns1 = ino('/times/ns-1')
   img.setattr(ns1, {mtime: {sec: 1600000000, nsec: 2}})

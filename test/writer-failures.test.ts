@@ -15,7 +15,13 @@ const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith(
 
 /** Run the binary as nobody (uid 65534). */
 function asNobody(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: PROJECT, uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1', CI: 'true', HOME: os.tmpdir(), NODE_OPTIONS: ''}})
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: PROJECT,
+    uid: 65534,
+    gid: 65534,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {...process.env, NO_COLOR: '1', CI: 'true', HOME: os.tmpdir(), NODE_OPTIONS: ''},
+  })
   return {status: r.status, stderr: r.stderr.toString()}
 }
 
@@ -26,7 +32,12 @@ t.test('mkfs --size 1P: one line naming the image, no file, no lock', {skip: cli
   const img = path.join(dir, 'big.img')
   const r = cli(['mkfs', img, '--size', '1P'])
   t.equal(r.status, 4, 'host error')
-  t.match(r.stderr.trim(), new RegExp(`^razorfs: ${img.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: the host file system does not allow a file that large; give a smaller --size$`))
+  t.match(
+    r.stderr.trim(),
+    new RegExp(
+      `^razorfs: ${img.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: the host file system does not allow a file that large; give a smaller --size$`,
+    ),
+  )
   t.equal(r.stderr.trim().split('\n').length, 1, 'one line')
   t.notOk(fs.existsSync(img), 'the image file is removed')
   t.same(leftovers(dir), [], 'no lock, no temporary file')

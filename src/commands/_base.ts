@@ -11,7 +11,9 @@ import {colors} from './_shared/terminal.js'
 import {withImage} from './_shared/open.js'
 import type {Image} from '../core/index.js'
 
-export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
@@ -58,7 +60,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected enforceStrict(): void {
     if (!this.flags?.strict || this.warnings.length === 0) return
     const n = this.warnings.length
-    throw new CommandError(`${n} warning${n === 1 ? '' : 's'} and --strict: failing`, EXIT.FAILED, 'ESTRICT', {warnings: [...this.warnings]})
+    throw new CommandError(`${n} warning${n === 1 ? '' : 's'} and --strict: failing`, EXIT.FAILED, 'ESTRICT', {
+      warnings: [...this.warnings],
+    })
   }
 
   /** True with --quiet (and under --json, where only the JSON is printed). */

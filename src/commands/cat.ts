@@ -27,7 +27,10 @@ export default class Cat extends BaseCommand<typeof Cat> {
 
   static override examples = [
     {description: 'Show a file.', command: '<%= config.bin %> <%= command.id %> disk.img:/etc/hostname'},
-    {description: 'Copy a file out of the image.', command: '<%= config.bin %> <%= command.id %> disk.img:/backup.tar > backup.tar'},
+    {
+      description: 'Copy a file out of the image.',
+      command: '<%= config.bin %> <%= command.id %> disk.img:/backup.tar > backup.tar',
+    },
   ]
 
   static override args = {
@@ -45,7 +48,10 @@ export default class Cat extends BaseCommand<typeof Cat> {
 
   public async run(): Promise<CatResult | undefined> {
     const operand = parseOperand(this.args['IMAGE:PATH'])
-    if (!operand.explicitPath) throw new UsageError(`'${operand.image}' has no ':PATH'; name a file inside the image, e.g. ${operand.image}:/etc/hostname`)
+    if (!operand.explicitPath)
+      throw new UsageError(
+        `'${operand.image}' has no ':PATH'; name a file inside the image, e.g. ${operand.image}:/etc/hostname`,
+      )
     const {image, path} = operand
     this.context = {image, path}
     return this.withImage(image, async (img) => {
@@ -62,7 +68,12 @@ export default class Cat extends BaseCommand<typeof Cat> {
         )
       }
       if (this.jsonEnabled()) {
-        if (st.size > 64 * 1024 * 1024) throw new CommandError(`${image}:${path}: ${formatBytes(st.size)} is too large for --json (64 MiB at most); write it to a file instead`, EXIT.FAILED, 'EFBIG')
+        if (st.size > 64 * 1024 * 1024)
+          throw new CommandError(
+            `${image}:${path}: ${formatBytes(st.size)} is too large for --json (64 MiB at most); write it to a file instead`,
+            EXIT.FAILED,
+            'EFBIG',
+          )
         return {path, ino, size: st.size, ...renderValue(img.readFile(ino), true)}
       }
       try {

@@ -9,15 +9,21 @@ export default class Chmod extends EditCommand<typeof Chmod> {
   static override summary = 'Change the mode of files inside an image.'
 
   static override description = [
-    "Like chmod(1), with the same MODE syntax: octal (755, 4755, 00755) or symbolic ([ugoa]*[-+=][rwxXst]* or [ugo], comma-separated, e.g. u+x,go-w or a=rX). A symbolic mode without u, g, o or a is limited by the umask, and chmod then says so if the result is not what the mode asked for. As on Linux, a directory keeps its set-user-ID and set-group-ID bits under a numeric mode of up to four digits unless the mode names them (00755 clears them).",
+    'Like chmod(1), with the same MODE syntax: octal (755, 4755, 00755) or symbolic ([ugoa]*[-+=][rwxXst]* or [ugo], comma-separated, e.g. u+x,go-w or a=rX). A symbolic mode without u, g, o or a is limited by the umask, and chmod then says so if the result is not what the mode asked for. As on Linux, a directory keeps its set-user-ID and set-group-ID bits under a numeric mode of up to four digits unless the mode names them (00755 clears them).',
     'A symbolic link given as an operand is followed (links have no mode of their own); with -R, symbolic links met inside directories are skipped. A MODE starting with - is taken as a mode, as chmod(1) does (razorfs chmod -w disk.img:/f); then, if the umask made the result differ from the mode, chmod says so and exits 1.',
     'Each change is one journaled operation; the image is committed before razorfs exits.',
     OPERAND_RULE,
   ].join('\n\n')
 
   static override examples = [
-    {description: 'Make a script executable.', command: '<%= config.bin %> <%= command.id %> +x disk.img:/usr/local/bin/start'},
-    {description: 'Everything under /srv readable by all, directories searchable.', command: '<%= config.bin %> <%= command.id %> -R a+rX disk.img:/srv'},
+    {
+      description: 'Make a script executable.',
+      command: '<%= config.bin %> <%= command.id %> +x disk.img:/usr/local/bin/start',
+    },
+    {
+      description: 'Everything under /srv readable by all, directories searchable.',
+      command: '<%= config.bin %> <%= command.id %> -R a+rX disk.img:/srv',
+    },
   ]
 
   static override strict = false
@@ -43,7 +49,14 @@ export default class Chmod extends EditCommand<typeof Chmod> {
     if (i !== -1) {
       const mode = this.argv[i]!
       const rest = this.argv.filter((_, k) => k !== i && k !== end)
-      this.argv.splice(0, this.argv.length, ...rest.filter((a) => a.startsWith('-')), '--', mode, ...rest.filter((a) => !a.startsWith('-')))
+      this.argv.splice(
+        0,
+        this.argv.length,
+        ...rest.filter((a) => a.startsWith('-')),
+        '--',
+        mode,
+        ...rest.filter((a) => !a.startsWith('-')),
+      )
       this.diagnose = true
     }
     await super.init()
@@ -57,25 +70,31 @@ export default class Chmod extends EditCommand<typeof Chmod> {
     if (texts.length === 0) throw new UsageError(`missing operand after '${modeText}'`)
     for (const text of texts) {
       const {op, img} = this.operand(text)
-      this.attempt(text, (code) => opError('cannot access', text, code), () => {
-        let ino: number
-        try {
-          ino = img.resolve(op.path, {follow: false})
-        } catch (e) {
-          if (isRazorError(e)) throw opError('cannot access', text, e.code)
-          throw e
-        }
-        if (img.stat(ino).type === 'symlink') {
+      this.attempt(
+        text,
+        (code) => opError('cannot access', text, code),
+        () => {
+          let ino: number
           try {
-            ino = img.resolve(op.path, {follow: true})
+            ino = img.resolve(op.path, {follow: false})
           } catch (e) {
-            if (isRazorError(e, 'ENOENT')) throw new OperandError(`cannot operate on dangling symlink '${text}'`, 'ENOENT')
+            if (isRazorError(e)) throw opError('cannot access', text, e.code)
             throw e
           }
-        }
-        this.change(img, ino, text, changes)
-        if (this.flags.recursive && img.stat(ino).type === 'dir') this.walk(img, ino, text.replace(/\/+$/, ''), changes)
-      })
+          if (img.stat(ino).type === 'symlink') {
+            try {
+              ino = img.resolve(op.path, {follow: true})
+            } catch (e) {
+              if (isRazorError(e, 'ENOENT'))
+                throw new OperandError(`cannot operate on dangling symlink '${text}'`, 'ENOENT')
+              throw e
+            }
+          }
+          this.change(img, ino, text, changes)
+          if (this.flags.recursive && img.stat(ino).type === 'dir')
+            this.walk(img, ino, text.replace(/\/+$/, ''), changes)
+        },
+      )
     }
     return this.finishEdit()
   }
@@ -101,10 +120,18 @@ export default class Chmod extends EditCommand<typeof Chmod> {
     if (mode !== old) img.setattr(ino, {mode})
     const {verbose, changes: onlyChanges} = this.flags
     if (verbose || (onlyChanges && mode !== old)) {
-      this.say(mode === old ? `mode of '${shown}' retained as ${modeDescription(mode)}` : `mode of '${shown}' changed from ${modeDescription(old)} to ${modeDescription(mode)}`)
+      this.say(
+        mode === old
+          ? `mode of '${shown}' retained as ${modeDescription(mode)}`
+          : `mode of '${shown}' changed from ${modeDescription(old)} to ${modeDescription(mode)}`,
+      )
     }
     // like chmod(1) given a mode such as -w: say so when the umask kept the result from what the mode asked for
     const naive = applyMode(old, dir, 0, changes).mode
-    if (this.diagnose && (mode & ~naive) !== 0) this.fail(shown, new OperandError(`${shown}: new permissions are ${permString(mode)}, not ${permString(naive)}`, 'EPERM'))
+    if (this.diagnose && (mode & ~naive) !== 0)
+      this.fail(
+        shown,
+        new OperandError(`${shown}: new permissions are ${permString(mode)}, not ${permString(naive)}`, 'EPERM'),
+      )
   }
 }

@@ -14,7 +14,10 @@ class ImageNames {
 
   private read(path: string): string[] {
     try {
-      return this.img.readFile(this.img.resolve(path, {follow: true})).toString('utf8').split('\n')
+      return this.img
+        .readFile(this.img.resolve(path, {follow: true}))
+        .toString('utf8')
+        .split('\n')
     } catch {
       return []
     }
@@ -25,7 +28,8 @@ class ImageNames {
       this.users = new Map()
       for (const line of this.read('/etc/passwd')) {
         const f = line.split(':')
-        if (f.length >= 4 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!)) this.users.set(f[0]!, {uid: Number(f[2]), gid: Number(f[3])})
+        if (f.length >= 4 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!))
+          this.users.set(f[0]!, {uid: Number(f[2]), gid: Number(f[3])})
       }
     }
     return this.users.get(name)
@@ -91,8 +95,14 @@ export default class Chown extends EditCommand<typeof Chown> {
   ].join('\n\n')
 
   static override examples = [
-    {description: 'Give a home directory to uid 1000, group 1000.', command: '<%= config.bin %> <%= command.id %> -R 1000:1000 disk.img:/home/alice'},
-    {description: "By name, from the image's /etc/passwd.", command: '<%= config.bin %> <%= command.id %> www-data: disk.img:/srv/www'},
+    {
+      description: 'Give a home directory to uid 1000, group 1000.',
+      command: '<%= config.bin %> <%= command.id %> -R 1000:1000 disk.img:/home/alice',
+    },
+    {
+      description: "By name, from the image's /etc/passwd.",
+      command: '<%= config.bin %> <%= command.id %> www-data: disk.img:/srv/www',
+    },
   ]
 
   static override strict = false
@@ -123,28 +133,32 @@ export default class Chown extends EditCommand<typeof Chown> {
         ids = parsed
       }
       const want = ids
-      this.attempt(text, (code) => opError('cannot access', text, code), () => {
-        const follow = !flags['no-dereference'] && !flags.recursive
-        let ino: number
-        try {
-          ino = img.resolve(op.path, {follow})
-        } catch (e) {
-          if (isRazorError(e)) throw opError('cannot access', text, e.code)
-          throw e
-        }
-        this.change(img, ino, text, want)
-        if (flags.recursive && img.stat(ino).type === 'dir') {
-          const stack: Array<{ino: number; shown: string}> = [{ino, shown: text.replace(/\/+$/, '')}]
-          while (stack.length) {
-            const d = stack.pop()!
-            for (const e of img.readdir(d.ino).sort((a, b) => Buffer.compare(a.name, b.name))) {
-              const s = `${d.shown}/${e.name.toString()}`
-              this.change(img, e.ino, s, want)
-              if (e.type === 'dir') stack.push({ino: e.ino, shown: s})
+      this.attempt(
+        text,
+        (code) => opError('cannot access', text, code),
+        () => {
+          const follow = !flags['no-dereference'] && !flags.recursive
+          let ino: number
+          try {
+            ino = img.resolve(op.path, {follow})
+          } catch (e) {
+            if (isRazorError(e)) throw opError('cannot access', text, e.code)
+            throw e
+          }
+          this.change(img, ino, text, want)
+          if (flags.recursive && img.stat(ino).type === 'dir') {
+            const stack: Array<{ino: number; shown: string}> = [{ino, shown: text.replace(/\/+$/, '')}]
+            while (stack.length) {
+              const d = stack.pop()!
+              for (const e of img.readdir(d.ino).sort((a, b) => Buffer.compare(a.name, b.name))) {
+                const s = `${d.shown}/${e.name.toString()}`
+                this.change(img, e.ino, s, want)
+                if (e.type === 'dir') stack.push({ino: e.ino, shown: s})
+              }
             }
           }
-        }
-      })
+        },
+      )
     }
     return this.finishEdit()
   }
@@ -163,7 +177,11 @@ export default class Chown extends EditCommand<typeof Chown> {
     const changed = uid !== st.uid || gid !== st.gid
     const {verbose, changes} = this.flags
     if (verbose || (changes && changed)) {
-      this.say(changed ? `changed ownership of '${shown}' from ${st.uid}:${st.gid} to ${uid}:${gid}` : `ownership of '${shown}' retained as ${uid}:${gid}`)
+      this.say(
+        changed
+          ? `changed ownership of '${shown}' from ${st.uid}:${st.gid} to ${uid}:${gid}`
+          : `ownership of '${shown}' retained as ${uid}:${gid}`,
+      )
     }
   }
 }

@@ -14,8 +14,14 @@ export default class Corrupt extends BaseCommand<typeof Corrupt> {
 
   static override examples = [
     {description: 'List the kinds.', command: '<%= config.bin %> <%= command.id %> --list'},
-    {description: 'Point a directory entry at a missing inode, then see fsck find and fix it.', command: '<%= config.bin %> <%= command.id %> copy.img --kind dirent-to-missing && razorfsck -fy copy.img'},
-    {description: 'Damage a given file.', command: '<%= config.bin %> <%= command.id %> copy.img --kind nlink-high --target /etc/hosts'},
+    {
+      description: 'Point a directory entry at a missing inode, then see fsck find and fix it.',
+      command: '<%= config.bin %> <%= command.id %> copy.img --kind dirent-to-missing && razorfsck -fy copy.img',
+    },
+    {
+      description: 'Damage a given file.',
+      command: '<%= config.bin %> <%= command.id %> copy.img --kind nlink-high --target /etc/hosts',
+    },
   ]
 
   static override args = {
@@ -25,7 +31,11 @@ export default class Corrupt extends BaseCommand<typeof Corrupt> {
   static override flags = {
     kind: Flags.string({char: 'k', helpValue: 'KIND', summary: 'The corruption to apply (see --list).'}),
     seed: Flags.integer({char: 's', helpValue: 'N', default: 1, summary: 'Seed for the choices the kind makes.'}),
-    target: Flags.string({char: 't', helpValue: 'PATH|INODE', summary: 'What to damage: a path inside the image or an inode number.'}),
+    target: Flags.string({
+      char: 't',
+      helpValue: 'PATH|INODE',
+      summary: 'What to damage: a path inside the image or an inode number.',
+    }),
     list: Flags.boolean({char: 'l', summary: 'List the kinds and exit.'}),
   }
 

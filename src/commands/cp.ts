@@ -65,23 +65,41 @@ export default class Cp extends BaseCommand<typeof Cp> {
     'Unlike cp(1), an existing destination file is never overwritten unless -f is given (then it is replaced whole: the new copy is written under a temporary name and renamed over it); -n skips existing files silently. Directories are merged.',
     'Without -p, new files get the mode of their source without the set-user-ID, set-group-ID and sticky bits and minus the umask, belong to the user running razorfs, and get the current time, as with cp(1). -p keeps mode, owner, times (to the nanosecond, also before 1970) and extended attributes; -a is -r -p plus hard links within the copied set and device nodes. Holes stay holes both ways: all-zero blocks are not stored in an image, and files copied out are written sparse. Symbolic links given as SOURCE are followed unless -r is given; -L follows every symbolic link.',
     'Copying out of an image never writes outside DEST, even from an image made by an attacker: entries named . or .., or containing / or NUL, are refused; no symbolic link (in the image, or planted on the host while copying) is followed to place a file; set-user-ID and set-group-ID bits are kept only with -p as root; device nodes are made only with -p or -a; a directory is copied at most once (cycles are refused); memory stays bounded whatever sizes the image declares. --limit caps the total bytes written.',
-    'Into an image, each file is reported done (with -v, as \'SOURCE\' -> \'DEST\') only after the journal commit holding it has reached the disk, so after a crash, SIGKILL, or a full image every file reported is complete and the image is consistent. SIGINT or SIGTERM stop the copy cleanly between two files (a second signal stops at once); the exit status is then 130 or 143. A full image stops the copy with a message naming the free space.',
+    "Into an image, each file is reported done (with -v, as 'SOURCE' -> 'DEST') only after the journal commit holding it has reached the disk, so after a crash, SIGKILL, or a full image every file reported is complete and the image is consistent. SIGINT or SIGTERM stop the copy cleanly between two files (a second signal stops at once); the exit status is then 130 or 143. A full image stops the copy with a message naming the free space.",
     'Progress (files, bytes, rate) is shown on a terminal; nothing with --quiet or --verbose (whose lines are the progress), or when not on a terminal. --json prints a summary. An entry that cannot be copied is reported on stderr and the copy goes on; the exit status is then 1.',
     'Owners are numeric (uid and gid): names are not mapped between the host and the image. Extended attributes on the host go through the optional fs-xattr package (without it, a warning). Exact times on the host (to the nanosecond, and before 1970) and device nodes, fifos and sockets are made through perl, which every Debian system has; without it times are kept to the microsecond and a warning says so.',
   ].join('\n\n')
 
   static override examples = [
-    {description: 'Copy a host file into an image.', command: '<%= config.bin %> <%= command.id %> notes.txt disk.img:/docs/'},
-    {description: 'Copy a directory tree into an image, keeping everything.', command: '<%= config.bin %> <%= command.id %> -a ./rootfs/etc disk.img:/'},
-    {description: 'Copy the whole image out to a new host directory.', command: '<%= config.bin %> <%= command.id %> -a disk.img: ./extracted'},
-    {description: 'From one image to another.', command: '<%= config.bin %> <%= command.id %> -r old.img:/home new.img:/'},
-    {description: 'Standard input into an image.', command: 'tar -c ./src | <%= config.bin %> <%= command.id %> - disk.img:/backup/src.tar'},
+    {
+      description: 'Copy a host file into an image.',
+      command: '<%= config.bin %> <%= command.id %> notes.txt disk.img:/docs/',
+    },
+    {
+      description: 'Copy a directory tree into an image, keeping everything.',
+      command: '<%= config.bin %> <%= command.id %> -a ./rootfs/etc disk.img:/',
+    },
+    {
+      description: 'Copy the whole image out to a new host directory.',
+      command: '<%= config.bin %> <%= command.id %> -a disk.img: ./extracted',
+    },
+    {
+      description: 'From one image to another.',
+      command: '<%= config.bin %> <%= command.id %> -r old.img:/home new.img:/',
+    },
+    {
+      description: 'Standard input into an image.',
+      command: 'tar -c ./src | <%= config.bin %> <%= command.id %> - disk.img:/backup/src.tar',
+    },
   ]
 
   static override strict = false
 
   static override args = {
-    'SOURCE... DEST': Args.string({description: 'Files to copy and where to: host paths, IMAGE:PATH, or - (standard input) as a SOURCE.', required: true}),
+    'SOURCE... DEST': Args.string({
+      description: 'Files to copy and where to: host paths, IMAGE:PATH, or - (standard input) as a SOURCE.',
+      required: true,
+    }),
   }
 
   static override flags = {
@@ -101,10 +119,12 @@ export default class Cp extends BaseCommand<typeof Cp> {
     commit: Flags.custom<number>({
       helpValue: 'SECONDS',
       summary: 'Commit into the image at least every SECONDS (default 1; 0: after every file).',
-      description: 'Each commit makes what was copied since the last one durable (one fsync) and reports it with -v. A shorter interval loses less to a crash and reports files sooner; a longer one costs fewer fsyncs.',
+      description:
+        'Each commit makes what was copied since the last one durable (one fsync) and reports it with -v. A shorter interval loses less to a crash and reports files sooner; a longer one costs fewer fsyncs.',
       parse: async (s) => {
         const v = Number(s)
-        if (!/^\d+(\.\d+)?$/.test(s) || !Number.isFinite(v)) throw new Error(`'${s}' is not a number of seconds (e.g. 1 or 0.1)`)
+        if (!/^\d+(\.\d+)?$/.test(s) || !Number.isFinite(v))
+          throw new Error(`'${s}' is not a number of seconds (e.g. 1 or 0.1)`)
         return v
       },
     })(),
@@ -123,14 +143,25 @@ export default class Cp extends BaseCommand<typeof Cp> {
     const {argv} = await this.parse(Cp)
     const {flags} = this
     const operands = (argv as string[]).map(classifyOperand)
-    if (operands.length < 2) throw new UsageError(operands.length ? `missing destination operand after '${operands[0]!.text}'` : 'missing file operand')
+    if (operands.length < 2)
+      throw new UsageError(
+        operands.length ? `missing destination operand after '${operands[0]!.text}'` : 'missing file operand',
+      )
     const dest = operands.pop()!
     const sources = operands
     if (dest.kind === 'stdin') throw new UsageError("'-' (standard input) can only be a SOURCE")
-    if (sources.filter((s) => s.kind === 'stdin').length > 1) throw new UsageError("'-' (standard input) can be given only once")
+    if (sources.filter((s) => s.kind === 'stdin').length > 1)
+      throw new UsageError("'-' (standard input) can be given only once")
     if (dest.kind === 'host' && sources.every((s) => s.kind !== 'image')) {
-      if (looksLikeImage(dest.path)) throw new CommandError(`'${dest.text}' is a RAZORFS image: to copy into it, write '${dest.text}:' or '${dest.text}:/PATH'`, EXIT.FAILED, 'EEXIST')
-      throw new UsageError(`no IMAGE:PATH operand: one side must be inside an image (e.g. ${dest.text.includes(':') ? './' : ''}disk.img:/path); use cp(1) to copy between host paths`)
+      if (looksLikeImage(dest.path))
+        throw new CommandError(
+          `'${dest.text}' is a RAZORFS image: to copy into it, write '${dest.text}:' or '${dest.text}:/PATH'`,
+          EXIT.FAILED,
+          'EEXIST',
+        )
+      throw new UsageError(
+        `no IMAGE:PATH operand: one side must be inside an image (e.g. ${dest.text.includes(':') ? './' : ''}disk.img:/path); use cp(1) to copy between host paths`,
+      )
     }
     const archive = flags.archive
     const recursive = flags.recursive || archive
@@ -181,7 +212,11 @@ export default class Cp extends BaseCommand<typeof Cp> {
           }
           if (error instanceof LimitReached) {
             if (destImage) driver.commit()
-            throw new CommandError(`stopped: ${error.message} (--limit); ${driver.totals.files} file${driver.totals.files === 1 ? '' : 's'} copied before`, EXIT.FAILED, 'ELIMIT')
+            throw new CommandError(
+              `stopped: ${error.message} (--limit); ${driver.totals.files} file${driver.totals.files === 1 ? '' : 's'} copied before`,
+              EXIT.FAILED,
+              'ELIMIT',
+            )
           }
           throw error
         }
@@ -207,7 +242,10 @@ export default class Cp extends BaseCommand<typeof Cp> {
     if (flags.verbose) result.copied = this.copied
     if (driver.interrupted) {
       result.interrupted = driver.interrupted
-      if (!this.jsonEnabled()) process.stderr.write(`${colors().err.red('razorfs:')} interrupted by ${driver.interrupted}: ${t.files} file${t.files === 1 ? '' : 's'} copied and complete; the rest was not copied\n`)
+      if (!this.jsonEnabled())
+        process.stderr.write(
+          `${colors().err.red('razorfs:')} interrupted by ${driver.interrupted}: ${t.files} file${t.files === 1 ? '' : 's'} copied and complete; the rest was not copied\n`,
+        )
       process.exitCode = driver.interrupted === 'SIGINT' ? 130 : 143
     } else if (this.errors.length) process.exitCode = EXIT.FAILED
     return result
@@ -227,10 +265,15 @@ export default class Cp extends BaseCommand<typeof Cp> {
   }
 
   /** Decide, like cp(1), whether DEST is a directory to copy into or the name of the copy. */
-  private placements(dest: CpOperand, img: Image | undefined, sources: CpOperand[]): (src: CpOperand) => Placement | undefined {
+  private placements(
+    dest: CpOperand,
+    img: Image | undefined,
+    sources: CpOperand[],
+  ): (src: CpOperand) => Placement | undefined {
     const many = sources.length > 1
     // 'DIR/.' copies DIR's contents (an empty base name merges into DEST), as cp(1)
-    const nameOf = (src: CpOperand) => (src.kind === 'stdin' ? '' : baseName(src.kind === 'image' ? src.raw || '/' : src.path))
+    const nameOf = (src: CpOperand) =>
+      src.kind === 'stdin' ? '' : baseName(src.kind === 'image' ? src.raw || '/' : src.path)
     if (dest.kind === 'image') {
       let ino: number | undefined
       try {
@@ -243,23 +286,38 @@ export default class Cp extends BaseCommand<typeof Cp> {
         return (src) => {
           const name = nameOf(src)
           if (src.kind === 'stdin') {
-            this.problem({code: 'EISDIR', path: dest.text, message: `cannot copy standard input into the directory '${dest.text}': name the file, e.g. ${dest.text.replace(/\/?$/, '/')}NAME`})
+            this.problem({
+              code: 'EISDIR',
+              path: dest.text,
+              message: `cannot copy standard input into the directory '${dest.text}': name the file, e.g. ${dest.text.replace(/\/?$/, '/')}NAME`,
+            })
             return undefined
           }
           return {dir, name, label: name ? joinLabel(dest.text, name) : dest.text, into: name === ''}
         }
       }
-      if (many) throw new CommandError(`target '${dest.text}': ${ino === undefined ? 'No such file or directory' : 'Not a directory'}`, EXIT.FAILED, 'ENOTDIR')
+      if (many)
+        throw new CommandError(
+          `target '${dest.text}': ${ino === undefined ? 'No such file or directory' : 'Not a directory'}`,
+          EXIT.FAILED,
+          'ENOTDIR',
+        )
       const parentPath = path.posix.dirname(dest.path)
       const name = path.posix.basename(dest.path)
       let parent: number
       try {
         parent = img!.resolve(parentPath, {follow: true})
       } catch (e) {
-        if (isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) throw new CommandError(`cannot create '${dest.text}': ${e.code === 'ENOENT' ? 'No such file or directory' : 'Not a directory'}`, EXIT.FAILED, e.code)
+        if (isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ENOTDIR'))
+          throw new CommandError(
+            `cannot create '${dest.text}': ${e.code === 'ENOENT' ? 'No such file or directory' : 'Not a directory'}`,
+            EXIT.FAILED,
+            e.code,
+          )
         throw e
       }
-      if (img!.stat(parent).type !== 'dir') throw new CommandError(`cannot create '${dest.text}': Not a directory`, EXIT.FAILED, 'ENOTDIR')
+      if (img!.stat(parent).type !== 'dir')
+        throw new CommandError(`cannot create '${dest.text}': Not a directory`, EXIT.FAILED, 'ENOTDIR')
       return () => ({dir: parent, name, label: dest.text, into: false, dirOnly: dest.trailingSlash})
     }
     // a host destination
@@ -271,8 +329,19 @@ export default class Cp extends BaseCommand<typeof Cp> {
       const code = (e as NodeJS.ErrnoException).code
       if (code !== 'ENOENT') throw e
     }
-    if (st?.isDirectory()) return (src) => ({dir: dest.path, name: nameOf(src), label: nameOf(src) ? joinLabel(dest.text, nameOf(src)) : dest.text, into: nameOf(src) === ''})
-    if (many) throw new CommandError(`target '${dest.text}': ${st ? 'Not a directory' : 'No such file or directory'}`, EXIT.FAILED, 'ENOTDIR')
+    if (st?.isDirectory())
+      return (src) => ({
+        dir: dest.path,
+        name: nameOf(src),
+        label: nameOf(src) ? joinLabel(dest.text, nameOf(src)) : dest.text,
+        into: nameOf(src) === '',
+      })
+    if (many)
+      throw new CommandError(
+        `target '${dest.text}': ${st ? 'Not a directory' : 'No such file or directory'}`,
+        EXIT.FAILED,
+        'ENOTDIR',
+      )
     const parent = path.dirname(dest.path)
     let pst: fs.Stats
     try {
@@ -280,11 +349,22 @@ export default class Cp extends BaseCommand<typeof Cp> {
     } catch {
       throw new CommandError(`cannot create '${dest.text}': No such file or directory`, EXIT.FAILED, 'ENOENT')
     }
-    if (!pst.isDirectory()) throw new CommandError(`cannot create '${dest.text}': Not a directory`, EXIT.FAILED, 'ENOTDIR')
+    if (!pst.isDirectory())
+      throw new CommandError(`cannot create '${dest.text}': Not a directory`, EXIT.FAILED, 'ENOTDIR')
     if (st && looksLikeImage(dest.path) && !this.flags.force) {
-      throw new CommandError(`'${dest.text}' exists and is a RAZORFS image: to copy into it, write '${dest.text}:' or '${dest.text}:/PATH'; to replace the image file itself, use -f`, EXIT.FAILED, 'EEXIST')
+      throw new CommandError(
+        `'${dest.text}' exists and is a RAZORFS image: to copy into it, write '${dest.text}:' or '${dest.text}:/PATH'; to replace the image file itself, use -f`,
+        EXIT.FAILED,
+        'EEXIST',
+      )
     }
-    return () => ({dir: parent, name: path.basename(dest.path), label: dest.text, into: false, dirOnly: dest.path.endsWith('/')})
+    return () => ({
+      dir: parent,
+      name: path.basename(dest.path),
+      label: dest.text,
+      into: false,
+      dirOnly: dest.path.endsWith('/'),
+    })
   }
 
   private stepsFor(
@@ -295,15 +375,25 @@ export default class Cp extends BaseCommand<typeof Cp> {
     images: ImageSet,
     options: CopyOptions,
   ): Iterator<CopyEvent, void> | AsyncIterator<CopyEvent, void> | undefined {
-    const cannotStat = (code: string) => this.problem({code, path: src.text, message: `cannot stat '${src.text}': ${code === 'ENOENT' ? 'No such file or directory' : code === 'ENOTDIR' ? 'Not a directory' : code}`})
+    const cannotStat = (code: string) =>
+      this.problem({
+        code,
+        path: src.text,
+        message: `cannot stat '${src.text}': ${code === 'ENOENT' ? 'No such file or directory' : code === 'ENOTDIR' ? 'Not a directory' : code}`,
+      })
     if (src.kind === 'stdin') {
       if (!destImage) throw new UsageError("'-' (standard input) can only be copied into an image")
       const p = placeFor(src)
       if (!p) return undefined
-      return copyStreamIn(destImage, p.dir as number, Buffer.from(p.name), process.stdin, {...options, srcLabel: Buffer.from('-'), dstLabel: Buffer.from(p.label)})
+      return copyStreamIn(destImage, p.dir as number, Buffer.from(p.name), process.stdin, {
+        ...options,
+        srcLabel: Buffer.from('-'),
+        dstLabel: Buffer.from(p.label),
+      })
     }
     if (src.kind === 'host') {
-      if (!destImage) throw new UsageError(`'${src.text}' and '${dest.text}' are both host paths: one side must be IMAGE:PATH`)
+      if (!destImage)
+        throw new UsageError(`'${src.text}' and '${dest.text}' are both host paths: one side must be IMAGE:PATH`)
       let st: fs.Stats
       try {
         st = options.followTop ? fs.statSync(src.path) : fs.lstatSync(src.path)
@@ -318,20 +408,36 @@ export default class Cp extends BaseCommand<typeof Cp> {
       const p = placeFor(src)
       if (!p) return undefined
       if (p.dirOnly && !st.isDirectory()) {
-        this.problem({code: 'ENOTDIR', path: dest.text, message: `cannot create regular file '${dest.text}': Not a directory`})
+        this.problem({
+          code: 'ENOTDIR',
+          path: dest.text,
+          message: `cannot create regular file '${dest.text}': Not a directory`,
+        })
         return undefined
       }
       const dir = p.dir as number
       if (p.into && !st.isDirectory()) return undefined
       if (p.into) {
         // 'DIR/.' or similar into an image directory: merge DIR's contents into it
-        return copyIn(destImage, Buffer.from(src.path), dir, Buffer.alloc(0), {...options, into: true, srcLabel: Buffer.from(src.text), dstLabel: Buffer.from(p.label)})
+        return copyIn(destImage, Buffer.from(src.path), dir, Buffer.alloc(0), {
+          ...options,
+          into: true,
+          srcLabel: Buffer.from(src.text),
+          dstLabel: Buffer.from(p.label),
+        })
       }
-      return copyIn(destImage, Buffer.from(src.path), dir, Buffer.from(p.name), {...options, srcLabel: Buffer.from(src.text), dstLabel: Buffer.from(p.label)})
+      return copyIn(destImage, Buffer.from(src.path), dir, Buffer.from(p.name), {
+        ...options,
+        srcLabel: Buffer.from(src.text),
+        dstLabel: Buffer.from(p.label),
+      })
     }
     // an image source
     this.context = {image: src.image, path: src.path}
-    const simg = images.get(src.image, destImage !== undefined && dest.kind === 'image' && ImageSet.same(src.image, dest.image))
+    const simg = images.get(
+      src.image,
+      destImage !== undefined && dest.kind === 'image' && ImageSet.same(src.image, dest.image),
+    )
     let ino: number
     try {
       ino = simg.resolve(src.path, {follow: options.followTop})
@@ -354,14 +460,29 @@ export default class Cp extends BaseCommand<typeof Cp> {
     const p = placeFor(src)
     if (!p) return undefined
     if (p.dirOnly && type !== 'dir') {
-      this.problem({code: 'ENOTDIR', path: dest.text, message: `cannot create regular file '${dest.text}': Not a directory`})
+      this.problem({
+        code: 'ENOTDIR',
+        path: dest.text,
+        message: `cannot create regular file '${dest.text}': Not a directory`,
+      })
       return undefined
     }
     const source = {ino, path: Buffer.from(src.path), label: Buffer.from(src.text)}
     if (destImage) {
-      return copyImage(simg, source, destImage, {dir: p.dir as number, name: Buffer.from(p.name), label: Buffer.from(p.label), into: p.into}, options)
+      return copyImage(
+        simg,
+        source,
+        destImage,
+        {dir: p.dir as number, name: Buffer.from(p.name), label: Buffer.from(p.label), into: p.into},
+        options,
+      )
     }
-    return extract(simg, source, {dir: p.dir as string, name: Buffer.from(p.name), label: Buffer.from(p.label), into: p.into}, options)
+    return extract(
+      simg,
+      source,
+      {dir: p.dir as string, name: Buffer.from(p.name), label: Buffer.from(p.label), into: p.into},
+      options,
+    )
   }
 }
 

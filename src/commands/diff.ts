@@ -14,7 +14,19 @@ import {BaseCommand} from './_base.js'
 import {describeError, describeUsageError, UsageError} from './_shared/errors.js'
 import {printError} from './_shared/report.js'
 
-const FIELDS: readonly string[] = ['mode', 'owner', 'uid', 'gid', 'size', 'content', 'target', 'dev', 'xattrs', 'links', 'times']
+const FIELDS: readonly string[] = [
+  'mode',
+  'owner',
+  'uid',
+  'gid',
+  'size',
+  'content',
+  'target',
+  'dev',
+  'xattrs',
+  'links',
+  'times',
+]
 
 export interface DiffResult {
   image: string
@@ -56,20 +68,37 @@ export default class Diff extends BaseCommand<typeof Diff> {
   ].join('\n\n')
 
   static override examples = [
-    {description: 'Does the image hold exactly the tree it was built from?', command: '<%= config.bin %> <%= command.id %> rootfs.img ./rootfs'},
-    {description: 'Against the tar it was built from with --all-root, ignoring owners.', command: '<%= config.bin %> <%= command.id %> rootfs.img rootfs.tar --ignore owner'},
-    {description: 'Two builds, times included, as JSON.', command: '<%= config.bin %> <%= command.id %> a.img b.img --times --json'},
+    {
+      description: 'Does the image hold exactly the tree it was built from?',
+      command: '<%= config.bin %> <%= command.id %> rootfs.img ./rootfs',
+    },
+    {
+      description: 'Against the tar it was built from with --all-root, ignoring owners.',
+      command: '<%= config.bin %> <%= command.id %> rootfs.img rootfs.tar --ignore owner',
+    },
+    {
+      description: 'Two builds, times included, as JSON.',
+      command: '<%= config.bin %> <%= command.id %> a.img b.img --times --json',
+    },
   ]
 
   static override args = {
     image: Args.string({description: 'The image.', required: true}),
-    other: Args.string({description: 'A directory, an image, or a tar archive (- for standard input).', required: true}),
+    other: Args.string({
+      description: 'A directory, an image, or a tar archive (- for standard input).',
+      required: true,
+    }),
   }
 
   static override flags = {
     times: Flags.boolean({summary: 'Also compare modification times (to the nanosecond).'}),
     ignore: Flags.string({helpValue: 'FIELD,...', summary: `Do not compare these fields: ${FIELDS.join(', ')}.`}),
-    exclude: Flags.string({char: 'x', helpValue: 'PATTERN', multiple: true, summary: 'Leave out paths matching PATTERN on both sides (as mkfs --exclude).'}),
+    exclude: Flags.string({
+      char: 'x',
+      helpValue: 'PATTERN',
+      multiple: true,
+      summary: 'Leave out paths matching PATTERN on both sides (as mkfs --exclude).',
+    }),
   }
 
   static override exitStatus = DIFF_EXIT
@@ -78,7 +107,10 @@ export default class Diff extends BaseCommand<typeof Diff> {
     const {image, other} = this.args
     this.context = {image}
     const ignore = new Set<string>()
-    for (const f of (this.flags.ignore ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    for (const f of (this.flags.ignore ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
       if (!FIELDS.includes(f)) throw new UsageError(`--ignore: unknown field '${f}' (one of ${FIELDS.join(', ')})`)
       ignore.add(f)
     }
@@ -123,8 +155,20 @@ export default class Diff extends BaseCommand<typeof Diff> {
     return this.report(image, other, kind, a, b, ignore, implied)
   }
 
-  private report(image: string, other: string, kind: DiffResult['otherKind'], a: ManifestEntry[], b: ManifestEntry[], ignore: Set<string>, implied?: Set<string>): DiffResult {
-    const differences = diffEntries(a, b, {ignore: ignore as Set<DiffField | 'times' | 'owner'>, times: this.flags.times, impliedInB: implied})
+  private report(
+    image: string,
+    other: string,
+    kind: DiffResult['otherKind'],
+    a: ManifestEntry[],
+    b: ManifestEntry[],
+    ignore: Set<string>,
+    implied?: Set<string>,
+  ): DiffResult {
+    const differences = diffEntries(a, b, {
+      ignore: ignore as Set<DiffField | 'times' | 'owner'>,
+      times: this.flags.times,
+      impliedInB: implied,
+    })
     const result: DiffResult = {image, other, otherKind: kind, equal: differences.length === 0, differences}
     if (!this.jsonEnabled()) {
       const lines: string[] = []
@@ -148,4 +192,3 @@ export default class Diff extends BaseCommand<typeof Diff> {
     return this.exit(2)
   }
 }
-

@@ -15,9 +15,15 @@ export default class Dump extends BaseCommand<typeof Dump> {
 
   static override examples = [
     {description: 'The superblock summary.', command: '<%= config.bin %> <%= command.id %> disk.img'},
-    {description: 'The root directory (inode 1) in detail.', command: '<%= config.bin %> <%= command.id %> disk.img --inode 1'},
+    {
+      description: 'The root directory (inode 1) in detail.',
+      command: '<%= config.bin %> <%= command.id %> disk.img --inode 1',
+    },
     {description: 'As JSON, for scripts.', command: '<%= config.bin %> <%= command.id %> disk.img --json'},
-    {description: 'A manifest of the whole image, to review or rebuild from.', command: '<%= config.bin %> <%= command.id %> disk.img --manifest > disk.manifest'},
+    {
+      description: 'A manifest of the whole image, to review or rebuild from.',
+      command: '<%= config.bin %> <%= command.id %> disk.img --manifest > disk.manifest',
+    },
   ]
 
   static override args = {
@@ -25,9 +31,21 @@ export default class Dump extends BaseCommand<typeof Dump> {
   }
 
   static override flags = {
-    inode: Flags.integer({char: 'i', helpValue: 'N', min: 1, summary: 'Show inode N instead of the superblock.', exclusive: ['manifest']}),
-    manifest: Flags.boolean({char: 'm', summary: 'Print a manifest of every entry instead (the format mkfs --spec reads).'}),
-    'all-times': Flags.boolean({summary: 'With --manifest: list atime, ctime and crtime on every entry.', dependsOn: ['manifest']}),
+    inode: Flags.integer({
+      char: 'i',
+      helpValue: 'N',
+      min: 1,
+      summary: 'Show inode N instead of the superblock.',
+      exclusive: ['manifest'],
+    }),
+    manifest: Flags.boolean({
+      char: 'm',
+      summary: 'Print a manifest of every entry instead (the format mkfs --spec reads).',
+    }),
+    'all-times': Flags.boolean({
+      summary: 'With --manifest: list atime, ctime and crtime on every entry.',
+      dependsOn: ['manifest'],
+    }),
   }
 
   public async run(): Promise<SuperblockReport | InodeReport | JsonManifest> {

@@ -10,8 +10,15 @@ import {colors, isInteractive} from './_shared/terminal.js'
 export const FSCK_EXIT_STATUS = [
   {code: FSCK_EXIT.OK, meaning: 'No errors.'},
   {code: FSCK_EXIT.CORRECTED, meaning: 'Errors were found and corrected.'},
-  {code: FSCK_EXIT.UNCORRECTED, meaning: 'Errors were left uncorrected (-n, -p refusing an unsafe fix, a dry run, data that fails its checksum, or a repair that was rolled back).'},
-  {code: FSCK_EXIT.OPERATIONAL, meaning: 'Operational error: the image could not be opened or checked (not a RAZORFS image, unreadable, in use).'},
+  {
+    code: FSCK_EXIT.UNCORRECTED,
+    meaning:
+      'Errors were left uncorrected (-n, -p refusing an unsafe fix, a dry run, data that fails its checksum, or a repair that was rolled back).',
+  },
+  {
+    code: FSCK_EXIT.OPERATIONAL,
+    meaning: 'Operational error: the image could not be opened or checked (not a RAZORFS image, unreadable, in use).',
+  },
   {code: FSCK_EXIT.USAGE, meaning: 'Usage or syntax error.'},
   {code: FSCK_EXIT.CANCELLED, meaning: 'Cancelled by the user (SIGINT).'},
 ]
@@ -29,14 +36,26 @@ export default class Fsck extends BaseCommand<typeof Fsck> {
     "Repair cannot make an image worse: every block it overwrites is first saved to an undo log (IMAGE.undo, or --undo FILE), the image is re-checked afterwards and rolled back unless clean. A repair that fails once it has begun writing (exit 8) is rolled back too: the image file is then byte for byte as it was. A repair killed once it has begun writing is rolled back from its undo log by the next -y or -p (REPAIR_INTERRUPTED; -n reports it), as long as no other writer has opened the image since. 'fsck --undo FILE IMAGE' (without -y/-p) reverts a repair by hand. --dry-run with -y or -p prints the repair plan and writes nothing.",
     'Repair needs no free space and works on a 100% full image (mkfs --size auto makes them): the rebuilt tree goes into free blocks while there are any, else into the blocks of the old tree, already read in full. Only a block claimed by two files needs room for a copy; with none, the later claimant loses that extent (its range becomes a hole).',
     '--json prints {problems: [{code, id, pass, inode, block, path, message, action, fixed}], actions, summary, exit}. Problem codes are stable: the pass is in the high byte, and a code is never reused. "preen" marks what -p repairs by itself:',
-    PROBLEMS.map((p) => `${formatCode(p.code)} ${p.name}${p.preenOk ? ' (preen)' : ''}: ${p.message.replace(/\{(\w+)\}/g, '<$1>')} → ${p.fix}.`).join('\n'),
+    PROBLEMS.map(
+      (p) =>
+        `${formatCode(p.code)} ${p.name}${p.preenOk ? ' (preen)' : ''}: ${p.message.replace(/\{(\w+)\}/g, '<$1>')} → ${p.fix}.`,
+    ).join('\n'),
   ].join('\n\n')
 
   static override examples = [
     {description: 'Check (read-only).', command: '<%= config.bin %> <%= command.id %> disk.img'},
-    {description: 'Repair everything that can be repaired.', command: '<%= config.bin %> <%= command.id %> -y disk.img'},
-    {description: 'What repair would do, as JSON.', command: '<%= config.bin %> <%= command.id %> -y --dry-run --json disk.img'},
-    {description: 'Put back what a repair changed.', command: '<%= config.bin %> <%= command.id %> --undo disk.img.undo disk.img'},
+    {
+      description: 'Repair everything that can be repaired.',
+      command: '<%= config.bin %> <%= command.id %> -y disk.img',
+    },
+    {
+      description: 'What repair would do, as JSON.',
+      command: '<%= config.bin %> <%= command.id %> -y --dry-run --json disk.img',
+    },
+    {
+      description: 'Put back what a repair changed.',
+      command: '<%= config.bin %> <%= command.id %> --undo disk.img.undo disk.img',
+    },
   ]
 
   static override exitStatus = FSCK_EXIT_STATUS
@@ -47,14 +66,20 @@ export default class Fsck extends BaseCommand<typeof Fsck> {
 
   static override flags = {
     n: Flags.boolean({char: 'n', summary: 'Check only: open read-only, change nothing (the default).'}),
-    preen: Flags.boolean({char: 'p', summary: 'Preen: repair only what is safe without a person; exit 4 on anything else.'}),
+    preen: Flags.boolean({
+      char: 'p',
+      summary: 'Preen: repair only what is safe without a person; exit 4 on anything else.',
+    }),
     a: Flags.boolean({char: 'a', summary: 'Same as -p (for fsck(8)).', hidden: false}),
     repair: Flags.boolean({char: 'y', summary: 'Repair everything that can be repaired.'}),
     force: Flags.boolean({char: 'f', summary: 'Check even when the image is marked clean.'}),
     verbose: Flags.boolean({char: 'v', summary: 'Also list every change repair made.'}),
     'check-data': Flags.boolean({char: 'c', summary: 'Also verify the checksum of every data extent.'}),
     'dry-run': Flags.boolean({summary: 'With -y or -p: print the repair plan, write nothing.'}),
-    undo: Flags.string({helpValue: 'FILE', summary: 'Where repair writes its undo log; without -y/-p, revert the repair recorded in FILE.'}),
+    undo: Flags.string({
+      helpValue: 'FILE',
+      summary: 'Where repair writes its undo log; without -y/-p, revert the repair recorded in FILE.',
+    }),
   }
 
   protected override exitFor(exit: number): number {
@@ -66,7 +91,8 @@ export default class Fsck extends BaseCommand<typeof Fsck> {
     const f = this.flags
     this.context = {image}
     const preen = f.preen || f.a
-    if ([f.n, preen, f.repair].filter(Boolean).length > 1) throw new UsageError('only one of -n, -p/-a and -y may be given')
+    if ([f.n, preen, f.repair].filter(Boolean).length > 1)
+      throw new UsageError('only one of -n, -p/-a and -y may be given')
     checkImageFile(image)
     if (f.undo && !preen && !f.repair) {
       const r = revertRepair(f.undo, image)
@@ -78,10 +104,16 @@ export default class Fsck extends BaseCommand<typeof Fsck> {
     const plain = !this.quiet && !isInteractive()
     let report: FsckReport
     try {
-      report = await runFsck(image, {mode, force: f.force, checkData: f['check-data'], dryRun: f['dry-run'], undoFile: f.undo}, {fancy: !this.quiet && isInteractive(), plain: plain ? (l) => this.log(l) : undefined})
+      report = await runFsck(
+        image,
+        {mode, force: f.force, checkData: f['check-data'], dryRun: f['dry-run'], undoFile: f.undo},
+        {fancy: !this.quiet && isInteractive(), plain: plain ? (l) => this.log(l) : undefined},
+      )
     } catch (e) {
       if (!(e instanceof Cancelled)) throw e
-      process.stderr.write(`razorfsck: ${image}: cancelled; if a repair had started, revert it with 'razorfsck --undo ${f.undo ?? `${image}.undo`} ${image}'\n`)
+      process.stderr.write(
+        `razorfsck: ${image}: cancelled; if a repair had started, revert it with 'razorfsck --undo ${f.undo ?? `${image}.undo`} ${image}'\n`,
+      )
       return this.exit(FSCK_EXIT.CANCELLED)
     }
     this.render(report, Boolean(f.verbose))
@@ -97,15 +129,24 @@ export default class Fsck extends BaseCommand<typeof Fsck> {
       return
     }
     for (const p of r.problems) {
-      const state = p.fixed ? c.green('FIXED') : r.mode === 'check' ? 'not fixed (-n)' : r.dryRun ? 'would fix' : c.red('NOT FIXED')
+      const state = p.fixed
+        ? c.green('FIXED')
+        : r.mode === 'check'
+          ? 'not fixed (-n)'
+          : r.dryRun
+            ? 'would fix'
+            : c.red('NOT FIXED')
       this.log(`${c.bold(p.code)} ${p.id}: ${p.message}. ${p.action[0]!.toUpperCase()}${p.action.slice(1)}: ${state}`)
     }
     if (r.dryRun || verbose) {
       if (r.actions.length) this.log(r.dryRun ? 'Repair plan:' : 'Changes:')
       for (const a of r.actions) this.log(`  ${a.what}${a.field ? ` [${a.field}: ${a.old} → ${a.new}]` : ''}`)
     }
-    if (r.rolledBack) this.log(c.red(`Repair did not leave the image clean: rolled back from ${r.undo}; the image is as it was.`))
-    this.log(`${r.image}: ${s.inodes} inodes (${s.files} files, ${s.directories} directories), ${s.usedBlocks}/${s.blocks} blocks`)
+    if (r.rolledBack)
+      this.log(c.red(`Repair did not leave the image clean: rolled back from ${r.undo}; the image is as it was.`))
+    this.log(
+      `${r.image}: ${s.inodes} inodes (${s.files} files, ${s.directories} directories), ${s.usedBlocks}/${s.blocks} blocks`,
+    )
     if (r.exit & FSCK_EXIT.CORRECTED) {
       this.log(c.bold('***** IMAGE WAS MODIFIED *****'))
       this.log(`Undo log: ${r.undo} (revert with 'razorfsck --undo ${r.undo} ${r.image}')`)

@@ -1,7 +1,16 @@
 import {Args, Flags} from '@oclif/core'
 import type {Image} from '../core/index.js'
 import {BaseCommand} from './_base.js'
-import {listDirectory, lsEntry, renderLong, renderShort, totalLine, withDetails, type Listed, type LsEntry} from './_shared/listing.js'
+import {
+  listDirectory,
+  lsEntry,
+  renderLong,
+  renderShort,
+  totalLine,
+  withDetails,
+  type Listed,
+  type LsEntry,
+} from './_shared/listing.js'
 import {displayName} from './_shared/names.js'
 import {OPERAND_RULE, parseOperand} from './_shared/operand.js'
 
@@ -17,12 +26,18 @@ export default class Ls extends BaseCommand<typeof Ls> {
 
   static override examples = [
     {description: 'The root directory.', command: '<%= config.bin %> <%= command.id %> disk.img'},
-    {description: 'Details of /etc, including hidden files.', command: '<%= config.bin %> <%= command.id %> -la disk.img:/etc'},
+    {
+      description: 'Details of /etc, including hidden files.',
+      command: '<%= config.bin %> <%= command.id %> -la disk.img:/etc',
+    },
     {description: 'Everything, recursively.', command: '<%= config.bin %> <%= command.id %> -lR disk.img'},
   ]
 
   static override args = {
-    'IMAGE[:PATH]': Args.string({description: "The image, optionally followed by ':' and a path inside it (default '/').", required: true}),
+    'IMAGE[:PATH]': Args.string({
+      description: "The image, optionally followed by ':' and a path inside it (default '/').",
+      required: true,
+    }),
   }
 
   static override flags = {

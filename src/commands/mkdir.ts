@@ -15,7 +15,10 @@ export default class Mkdir extends EditCommand<typeof Mkdir> {
   ].join('\n\n')
 
   static override examples = [
-    {description: 'Create /srv/www and its missing parents.', command: '<%= config.bin %> <%= command.id %> -p disk.img:/srv/www'},
+    {
+      description: 'Create /srv/www and its missing parents.',
+      command: '<%= config.bin %> <%= command.id %> -p disk.img:/srv/www',
+    },
     {description: 'A private directory.', command: '<%= config.bin %> <%= command.id %> -m 700 disk.img:/root/.ssh'},
   ]
 
@@ -27,7 +30,11 @@ export default class Mkdir extends EditCommand<typeof Mkdir> {
 
   static override flags = {
     parents: Flags.boolean({char: 'p', summary: 'Create missing parents; no error if the directory exists.'}),
-    mode: Flags.string({char: 'm', helpValue: 'MODE', summary: 'Mode of the new directories (octal or symbolic, as chmod), not minus the umask.'}),
+    mode: Flags.string({
+      char: 'm',
+      helpValue: 'MODE',
+      summary: 'Mode of the new directories (octal or symbolic, as chmod), not minus the umask.',
+    }),
     verbose: Flags.boolean({char: 'v', summary: 'Print a line for each directory created.'}),
   }
 
@@ -44,46 +51,51 @@ export default class Mkdir extends EditCommand<typeof Mkdir> {
     const owner = creator()
     for (const text of argv as string[]) {
       const {op, img} = this.operand(text)
-      this.attempt(text, (code) => opError('cannot create directory', text, code), () => {
-        if (!flags.parents) {
-          const t = this.locate(img, text, op.raw)
-          if (t.ino !== undefined || !t.name) throw opError('cannot create directory', text, 'EEXIST')
-          img.mkdir(t.dir, t.name, {mode, ...owner})
-          if (flags.verbose) this.say(`created directory '${text}'`)
-          return
-        }
-        // -p: each component in turn, like mkdir -p on the host
-        const parts = op.raw.split('/').filter((p) => p !== '')
-        let dir = 1
-        let shown = text.slice(0, text.length - op.raw.length)
-        let sofar = ''
-        for (let i = 0; i < parts.length; i++) {
-          const part = parts[i]!
-          sofar += (sofar || op.raw.startsWith('/') ? '/' : '') + part
-          shown = text.slice(0, text.length - op.raw.length) + sofar
-          const last = i === parts.length - 1
-          if (part === '.') continue
-          if (part === '..') {
-            dir = img.stat(dir).parent
-            continue
+      this.attempt(
+        text,
+        (code) => opError('cannot create directory', text, code),
+        () => {
+          if (!flags.parents) {
+            const t = this.locate(img, text, op.raw)
+            if (t.ino !== undefined || !t.name) throw opError('cannot create directory', text, 'EEXIST')
+            img.mkdir(t.dir, t.name, {mode, ...owner})
+            if (flags.verbose) this.say(`created directory '${text}'`)
+            return
           }
-          let ino = img.lookup(dir, part)
-          if (ino === undefined) {
-            try {
-              ino = img.mkdir(dir, part, {mode: last ? mode : parentMode, ...owner})
-            } catch (e) {
-              if (isRazorError(e)) throw opError('cannot create directory', shown, e.code)
-              throw e
+          // -p: each component in turn, like mkdir -p on the host
+          const parts = op.raw.split('/').filter((p) => p !== '')
+          let dir = 1
+          let shown = text.slice(0, text.length - op.raw.length)
+          let sofar = ''
+          for (let i = 0; i < parts.length; i++) {
+            const part = parts[i]!
+            sofar += (sofar || op.raw.startsWith('/') ? '/' : '') + part
+            shown = text.slice(0, text.length - op.raw.length) + sofar
+            const last = i === parts.length - 1
+            if (part === '.') continue
+            if (part === '..') {
+              dir = img.stat(dir).parent
+              continue
             }
-            if (flags.verbose) this.say(`created directory '${shown}'`)
-          } else {
-            const st = img.stat(ino)
-            if (st.type === 'symlink') ino = img.resolve('/' + parts.slice(0, i + 1).join('/'), {follow: true})
-            if (img.stat(ino).type !== 'dir') throw opError('cannot create directory', shown, last ? 'EEXIST' : 'ENOTDIR')
+            let ino = img.lookup(dir, part)
+            if (ino === undefined) {
+              try {
+                ino = img.mkdir(dir, part, {mode: last ? mode : parentMode, ...owner})
+              } catch (e) {
+                if (isRazorError(e)) throw opError('cannot create directory', shown, e.code)
+                throw e
+              }
+              if (flags.verbose) this.say(`created directory '${shown}'`)
+            } else {
+              const st = img.stat(ino)
+              if (st.type === 'symlink') ino = img.resolve('/' + parts.slice(0, i + 1).join('/'), {follow: true})
+              if (img.stat(ino).type !== 'dir')
+                throw opError('cannot create directory', shown, last ? 'EEXIST' : 'ENOTDIR')
+            }
+            dir = ino
           }
-          dir = ino
-        }
-      })
+        },
+      )
     }
     return this.finishEdit()
   }

@@ -14,7 +14,10 @@ export default class Rm extends EditCommand<typeof Rm> {
 
   static override examples = [
     {description: 'Remove a file.', command: '<%= config.bin %> <%= command.id %> disk.img:/tmp/old.log'},
-    {description: 'Remove a directory tree, quietly if it is not there.', command: '<%= config.bin %> <%= command.id %> -rf disk.img:/var/cache/apt'},
+    {
+      description: 'Remove a directory tree, quietly if it is not there.',
+      command: '<%= config.bin %> <%= command.id %> -rf disk.img:/var/cache/apt',
+    },
   ]
 
   static override strict = false
@@ -36,43 +39,52 @@ export default class Rm extends EditCommand<typeof Rm> {
     const {flags} = this
     for (const text of argv as string[]) {
       const {op, img} = this.operand(text)
-      this.attempt(text, (code) => opError('cannot remove', text, code), () => {
-        let t
-        try {
-          t = this.locate(img, text, op.raw)
-        } catch (e) {
-          if (flags.force && isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return
-          throw e
-        }
-        if (t.dot) throw new OperandError(`refusing to remove '.' or '..' directory: skipping '${text}'`, 'EINVAL')
-        if (t.ino === undefined) {
-          if (flags.force) return
-          throw opError('cannot remove', text, 'ENOENT')
-        }
-        const st = img.stat(t.ino)
-        if (!t.name) {
-          if (!flags.recursive) throw opError('cannot remove', text, 'EISDIR')
-          if (!flags['no-preserve-root']) throw new OperandError(`it is dangerous to operate recursively on '${text}' (the image's root); use --no-preserve-root to override this failsafe`, 'EINVAL')
-          for (const e of img.readdir(t.ino)) this.removeTree(img, t.ino, e.name, `${text.replace(/\/$/, '')}/${e.name}`)
-          return
-        }
-        if (t.slash && st.type !== 'dir') {
-          const target = st.type === 'symlink' ? safeType(img, op.path) : st.type
-          if (target !== 'dir') throw opError('cannot remove', text, 'ENOTDIR')
-        }
-        if (st.type !== 'dir') {
-          img.unlink(t.dir, t.name)
-          if (flags.verbose) this.say(`removed '${text}'`)
-          return
-        }
-        if (flags.recursive) {
-          this.removeTree(img, t.dir, t.name, text)
-          return
-        }
-        if (!flags.dir) throw opError('cannot remove', text, 'EISDIR')
-        img.rmdir(t.dir, t.name)
-        if (flags.verbose) this.say(`removed directory '${text}'`)
-      })
+      this.attempt(
+        text,
+        (code) => opError('cannot remove', text, code),
+        () => {
+          let t
+          try {
+            t = this.locate(img, text, op.raw)
+          } catch (e) {
+            if (flags.force && isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return
+            throw e
+          }
+          if (t.dot) throw new OperandError(`refusing to remove '.' or '..' directory: skipping '${text}'`, 'EINVAL')
+          if (t.ino === undefined) {
+            if (flags.force) return
+            throw opError('cannot remove', text, 'ENOENT')
+          }
+          const st = img.stat(t.ino)
+          if (!t.name) {
+            if (!flags.recursive) throw opError('cannot remove', text, 'EISDIR')
+            if (!flags['no-preserve-root'])
+              throw new OperandError(
+                `it is dangerous to operate recursively on '${text}' (the image's root); use --no-preserve-root to override this failsafe`,
+                'EINVAL',
+              )
+            for (const e of img.readdir(t.ino))
+              this.removeTree(img, t.ino, e.name, `${text.replace(/\/$/, '')}/${e.name}`)
+            return
+          }
+          if (t.slash && st.type !== 'dir') {
+            const target = st.type === 'symlink' ? safeType(img, op.path) : st.type
+            if (target !== 'dir') throw opError('cannot remove', text, 'ENOTDIR')
+          }
+          if (st.type !== 'dir') {
+            img.unlink(t.dir, t.name)
+            if (flags.verbose) this.say(`removed '${text}'`)
+            return
+          }
+          if (flags.recursive) {
+            this.removeTree(img, t.dir, t.name, text)
+            return
+          }
+          if (!flags.dir) throw opError('cannot remove', text, 'EISDIR')
+          img.rmdir(t.dir, t.name)
+          if (flags.verbose) this.say(`removed directory '${text}'`)
+        },
+      )
     }
     return this.finishEdit()
   }
@@ -97,7 +109,8 @@ export default class Rm extends EditCommand<typeof Rm> {
       stack.pop()
       if (st.type === 'dir') img.rmdir(top.dir, top.name)
       else img.unlink(top.dir, top.name)
-      if (this.flags.verbose) this.say(st.type === 'dir' ? `removed directory '${top.shown}'` : `removed '${top.shown}'`)
+      if (this.flags.verbose)
+        this.say(st.type === 'dir' ? `removed directory '${top.shown}'` : `removed '${top.shown}'`)
     }
   }
 }

@@ -19,7 +19,10 @@ export default class Stat extends BaseCommand<typeof Stat> {
   ]
 
   static override args = {
-    'IMAGE[:PATH]': Args.string({description: "The image, optionally followed by ':' and a path inside it (default '/').", required: true}),
+    'IMAGE[:PATH]': Args.string({
+      description: "The image, optionally followed by ':' and a path inside it (default '/').",
+      required: true,
+    }),
   }
 
   static override flags = {

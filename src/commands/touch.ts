@@ -39,11 +39,23 @@ export function parseDate(text: string): Timespec | undefined {
     const ns = BigInt(m[2]!) * 1_000_000_000n + fracNs(m[3])
     return fromNs(m[1] === '-' ? -ns : ns)
   }
-  m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i.exec(t)
+  m =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
+      t,
+    )
   if (m) {
     const [, y, mo, d, h = '0', mi = '0', s = '0', frac, zone] = m
     const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const
-    if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return undefined
+    if (
+      Number(mo) < 1 ||
+      Number(mo) > 12 ||
+      Number(d) < 1 ||
+      Number(d) > 31 ||
+      Number(h) > 23 ||
+      Number(mi) > 59 ||
+      Number(s) > 60
+    )
+      return undefined
     let ms: number
     if (zone) {
       ms = Date.UTC(...fields)
@@ -84,8 +96,14 @@ export default class Touch extends EditCommand<typeof Touch> {
   ].join('\n\n')
 
   static override examples = [
-    {description: 'Create an empty file, or update its times.', command: '<%= config.bin %> <%= command.id %> disk.img:/var/log/boot.log'},
-    {description: 'Set a fixed modification time (reproducible images).', command: '<%= config.bin %> <%= command.id %> -m -d @1700000000 disk.img:/etc/os-release'},
+    {
+      description: 'Create an empty file, or update its times.',
+      command: '<%= config.bin %> <%= command.id %> disk.img:/var/log/boot.log',
+    },
+    {
+      description: 'Set a fixed modification time (reproducible images).',
+      command: '<%= config.bin %> <%= command.id %> -m -d @1700000000 disk.img:/etc/os-release',
+    },
   ]
 
   static override strict = false
@@ -98,10 +116,27 @@ export default class Touch extends EditCommand<typeof Touch> {
     access: Flags.boolean({char: 'a', summary: 'Change only the access time.'}),
     modification: Flags.boolean({char: 'm', summary: 'Change only the modification time.'}),
     'no-create': Flags.boolean({char: 'c', summary: 'Do not create missing files.'}),
-    'no-dereference': Flags.boolean({char: 'h', summary: 'Change a symbolic link itself, not what it points to (implies -c).'}),
-    date: Flags.string({char: 'd', helpValue: 'DATE', summary: 'Use DATE instead of the current time.', exclusive: ['stamp', 'reference']}),
-    stamp: Flags.string({char: 't', helpValue: 'STAMP', summary: 'Use [[CC]YY]MMDDhhmm[.ss] instead of the current time.', exclusive: ['reference']}),
-    reference: Flags.string({char: 'r', helpValue: 'IMAGE:PATH', summary: "Use this file's times (a path in the same image)."}),
+    'no-dereference': Flags.boolean({
+      char: 'h',
+      summary: 'Change a symbolic link itself, not what it points to (implies -c).',
+    }),
+    date: Flags.string({
+      char: 'd',
+      helpValue: 'DATE',
+      summary: 'Use DATE instead of the current time.',
+      exclusive: ['stamp', 'reference'],
+    }),
+    stamp: Flags.string({
+      char: 't',
+      helpValue: 'STAMP',
+      summary: 'Use [[CC]YY]MMDDhhmm[.ss] instead of the current time.',
+      exclusive: ['reference'],
+    }),
+    reference: Flags.string({
+      char: 'r',
+      helpValue: 'IMAGE:PATH',
+      summary: "Use this file's times (a path in the same image).",
+    }),
   }
 
   public async run(): Promise<EditResult> {
@@ -125,38 +160,47 @@ export default class Touch extends EditCommand<typeof Touch> {
           const st = ref.img.stat(ref.img.resolve(ref.op.path, {follow: true}))
           when = {atime: st.atime, mtime: st.mtime}
         } catch (e) {
-          if (isRazorError(e)) throw new UsageError(`failed to get attributes of '${flags.reference}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}`)
+          if (isRazorError(e))
+            throw new UsageError(
+              `failed to get attributes of '${flags.reference}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}`,
+            )
           throw e
         }
       }
-      this.attempt(text, (code) => opError('cannot touch', text, code), () => {
-        const follow = !flags['no-dereference']
-        const t = now()
-        const times = when ?? {atime: t, mtime: t}
-        const attrs: InodeAttrs = {}
-        if (!flags.modification || flags.access) attrs.atime = times.atime
-        if (!flags.access || flags.modification) attrs.mtime = times.mtime
-        let ino: number | undefined
-        try {
-          ino = img.resolve(op.path, {follow})
-        } catch (e) {
-          if (!isRazorError(e, 'ENOENT')) throw e
-        }
-        if (ino === undefined) {
-          if (flags['no-create']) return
-          if (flags['no-dereference']) throw new OperandError(`setting times of '${text}': No such file or directory`, 'ENOENT')
-          // create it (through a dangling symlink, at its target, as open(O_CREAT) does)
-          const target = this.locate(img, text, op.raw)
-          if (target.ino !== undefined && img.stat(target.ino).type === 'symlink') throw opError('cannot touch', text, 'ENOENT')
-          if (!target.name || target.dot) throw opError('cannot touch', text, 'EISDIR')
-          if (target.slash) throw opError('cannot touch', text, 'EISDIR')
-          const created = img.create(target.dir, target.name, {mode: S_IFREG | (0o666 & ~umask()), ...creator()})
-          if (when) img.setattr(created, attrs)
-          return
-        }
-        if (op.raw.endsWith('/') && img.stat(ino).type !== 'dir') throw opError('cannot touch', text, 'ENOTDIR')
-        img.setattr(ino, attrs)
-      })
+      this.attempt(
+        text,
+        (code) => opError('cannot touch', text, code),
+        () => {
+          const follow = !flags['no-dereference']
+          const t = now()
+          const times = when ?? {atime: t, mtime: t}
+          const attrs: InodeAttrs = {}
+          if (!flags.modification || flags.access) attrs.atime = times.atime
+          if (!flags.access || flags.modification) attrs.mtime = times.mtime
+          let ino: number | undefined
+          try {
+            ino = img.resolve(op.path, {follow})
+          } catch (e) {
+            if (!isRazorError(e, 'ENOENT')) throw e
+          }
+          if (ino === undefined) {
+            if (flags['no-create']) return
+            if (flags['no-dereference'])
+              throw new OperandError(`setting times of '${text}': No such file or directory`, 'ENOENT')
+            // create it (through a dangling symlink, at its target, as open(O_CREAT) does)
+            const target = this.locate(img, text, op.raw)
+            if (target.ino !== undefined && img.stat(target.ino).type === 'symlink')
+              throw opError('cannot touch', text, 'ENOENT')
+            if (!target.name || target.dot) throw opError('cannot touch', text, 'EISDIR')
+            if (target.slash) throw opError('cannot touch', text, 'EISDIR')
+            const created = img.create(target.dir, target.name, {mode: S_IFREG | (0o666 & ~umask()), ...creator()})
+            if (when) img.setattr(created, attrs)
+            return
+          }
+          if (op.raw.endsWith('/') && img.stat(ino).type !== 'dir') throw opError('cannot touch', text, 'ENOTDIR')
+          img.setattr(ino, attrs)
+        },
+      )
     }
     return this.finishEdit()
   }

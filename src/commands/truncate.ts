@@ -7,7 +7,9 @@ import {OPERAND_RULE} from './_shared/operand.js'
 const POW: Record<string, number> = {K: 1, M: 2, G: 3, T: 4, P: 5, E: 6}
 
 /** truncate(1)'s SIZE: [+-<>/%]NUMBER[K|KiB|KB|M|...]; K, KiB = 1024, KB = 1000. */
-export function parseTruncateSize(text: string): {op: '' | '+' | '-' | '<' | '>' | '/' | '%'; value: number} | undefined {
+export function parseTruncateSize(
+  text: string,
+): {op: '' | '+' | '-' | '<' | '>' | '/' | '%'; value: number} | undefined {
   const m = /^\s*([+\-<>/%]?)\s*(\d+)([KMGTPE](?:iB|B)?)?$/.exec(text)
   if (!m) return undefined
   const [, op, num, unit] = m
@@ -51,37 +53,59 @@ export default class Truncate extends EditCommand<typeof Truncate> {
     if ((size.op === '/' || size.op === '%') && size.value === 0) throw new UsageError('division by zero')
     for (const text of argv as string[]) {
       const {op, img} = this.operand(text)
-      this.attempt(text, (code) => new OperandError(`cannot open '${text}' for writing: ${errnoText(code)}`, code), () => {
-        let ino: number | undefined
-        try {
-          ino = img.resolve(op.path, {follow: true})
-        } catch (e) {
-          if (!isRazorError(e, 'ENOENT')) throw e
-        }
-        if (ino === undefined) {
-          if (flags['no-create']) return
-          const t = this.locate(img, text, op.raw)
-          if (t.ino !== undefined || !t.name || t.dot || t.slash) throw new OperandError(`cannot open '${text}' for writing: ${t.slash ? 'Is a directory' : 'No such file or directory'}`, t.slash ? 'EISDIR' : 'ENOENT')
-          ino = img.create(t.dir, t.name, {mode: S_IFREG | (0o666 & ~umask()), ...creator()})
-        }
-        const st = img.stat(ino)
-        if (st.type === 'dir') throw new OperandError(`cannot open '${text}' for writing: Is a directory`, 'EISDIR')
-        if (st.type !== 'file') throw new OperandError(`cannot truncate '${text}': Invalid argument`, 'EINVAL')
-        if (op.raw.endsWith('/')) throw new OperandError(`cannot open '${text}' for writing: Not a directory`, 'ENOTDIR')
-        const cur = st.size
-        const v = size.value
-        let want: number
-        switch (size.op) {
-          case '+': want = cur + v; break
-          case '-': want = Math.max(0, cur - v); break
-          case '<': want = Math.min(cur, v); break
-          case '>': want = Math.max(cur, v); break
-          case '/': want = Math.floor(cur / v) * v; break
-          case '%': want = Math.ceil(cur / v) * v; break
-          default: want = v
-        }
-        if (want !== cur) img.truncate(ino, want)
-      })
+      this.attempt(
+        text,
+        (code) => new OperandError(`cannot open '${text}' for writing: ${errnoText(code)}`, code),
+        () => {
+          let ino: number | undefined
+          try {
+            ino = img.resolve(op.path, {follow: true})
+          } catch (e) {
+            if (!isRazorError(e, 'ENOENT')) throw e
+          }
+          if (ino === undefined) {
+            if (flags['no-create']) return
+            const t = this.locate(img, text, op.raw)
+            if (t.ino !== undefined || !t.name || t.dot || t.slash)
+              throw new OperandError(
+                `cannot open '${text}' for writing: ${t.slash ? 'Is a directory' : 'No such file or directory'}`,
+                t.slash ? 'EISDIR' : 'ENOENT',
+              )
+            ino = img.create(t.dir, t.name, {mode: S_IFREG | (0o666 & ~umask()), ...creator()})
+          }
+          const st = img.stat(ino)
+          if (st.type === 'dir') throw new OperandError(`cannot open '${text}' for writing: Is a directory`, 'EISDIR')
+          if (st.type !== 'file') throw new OperandError(`cannot truncate '${text}': Invalid argument`, 'EINVAL')
+          if (op.raw.endsWith('/'))
+            throw new OperandError(`cannot open '${text}' for writing: Not a directory`, 'ENOTDIR')
+          const cur = st.size
+          const v = size.value
+          let want: number
+          switch (size.op) {
+            case '+':
+              want = cur + v
+              break
+            case '-':
+              want = Math.max(0, cur - v)
+              break
+            case '<':
+              want = Math.min(cur, v)
+              break
+            case '>':
+              want = Math.max(cur, v)
+              break
+            case '/':
+              want = Math.floor(cur / v) * v
+              break
+            case '%':
+              want = Math.ceil(cur / v) * v
+              break
+            default:
+              want = v
+          }
+          if (want !== cur) img.truncate(ino, want)
+        },
+      )
     }
     return this.finishEdit()
   }

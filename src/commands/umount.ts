@@ -35,8 +35,15 @@ export default class Umount extends BaseCommand<typeof Umount> {
   }
 
   static override flags = {
-    lazy: Flags.boolean({char: 'l', summary: 'Detach a busy mount now; the image is closed when its last user is done.'}),
-    timeout: Flags.integer({helpValue: 'SECONDS', default: 120, summary: 'How long to wait for the serving process to close the image.'}),
+    lazy: Flags.boolean({
+      char: 'l',
+      summary: 'Detach a busy mount now; the image is closed when its last user is done.',
+    }),
+    timeout: Flags.integer({
+      helpValue: 'SECONDS',
+      default: 120,
+      summary: 'How long to wait for the serving process to close the image.',
+    }),
   }
 
   public async run(): Promise<UmountResult> {
@@ -47,7 +54,9 @@ export default class Umount extends BaseCommand<typeof Umount> {
       const aborted = await abortAndDetach(m).catch((e: unknown) => {
         throw cliError(e)
       })
-      this.warnLine(`the process serving ${mountpoint} is gone; ${aborted ? 'aborted its FUSE connection and ' : ''}detached the dead mount (${m.source} recovers from its journal at its next read-write open)`)
+      this.warnLine(
+        `the process serving ${mountpoint} is gone; ${aborted ? 'aborted its FUSE connection and ' : ''}detached the dead mount (${m.source} recovers from its journal at its next read-write open)`,
+      )
       if (!this.quiet) this.log(`Unmounted ${mountpoint} (dead).`)
       return {mountpoint, image: m.source, closed: false, dead: true}
     }
@@ -57,7 +66,8 @@ export default class Umount extends BaseCommand<typeof Umount> {
       await unmount(mountpoint, Boolean(this.flags.lazy))
     } catch (e) {
       const err = cliError(e)
-      if (err instanceof CommandError && err.code === 'EBUSY' && !this.flags.lazy) throw new CommandError(`${err.message}; close what uses it, or detach it now with --lazy`, EXIT.FAILED, 'EBUSY')
+      if (err instanceof CommandError && err.code === 'EBUSY' && !this.flags.lazy)
+        throw new CommandError(`${err.message}; close what uses it, or detach it now with --lazy`, EXIT.FAILED, 'EBUSY')
       throw err
     }
     // the serving process releases the image's lock once it has closed it
@@ -67,17 +77,30 @@ export default class Umount extends BaseCommand<typeof Umount> {
     const until = Date.now() + this.flags.timeout * 1000
     for (;;) {
       // a lock that is gone once no live holder is seen was released by a clean close, not left by a death
-      if (died && !fs.existsSync(lock)) (died = false), (closed = true)
+      if (died && !fs.existsSync(lock)) {
+        died = false
+        closed = true
+      }
       if (closed || died || Date.now() >= until) break
       await sleep(50)
       closed = !fs.existsSync(lock)
       died = !closed && liveLockHolder(m.source) === undefined
     }
     if (died) {
-      this.warnLine(`the process serving ${mountpoint} had ended without closing ${m.source}; its next read-write open recovers it from the journal`)
+      this.warnLine(
+        `the process serving ${mountpoint} had ended without closing ${m.source}; its next read-write open recovers it from the journal`,
+      )
       closed = false
-    } else if (!closed && !this.flags.lazy) this.warnLine(`${m.source} is still open by the serving process after ${this.flags.timeout} seconds`)
-    if (!this.quiet) this.log(closed ? `Unmounted ${mountpoint}; ${m.source} is closed.` : died ? `Unmounted ${mountpoint}.` : `Detached ${mountpoint}; ${m.source} is closed when its last user is done.`)
+    } else if (!closed && !this.flags.lazy)
+      this.warnLine(`${m.source} is still open by the serving process after ${this.flags.timeout} seconds`)
+    if (!this.quiet)
+      this.log(
+        closed
+          ? `Unmounted ${mountpoint}; ${m.source} is closed.`
+          : died
+            ? `Unmounted ${mountpoint}.`
+            : `Detached ${mountpoint}; ${m.source} is closed when its last user is done.`,
+      )
     return {mountpoint, image: m.source, closed}
   }
 }

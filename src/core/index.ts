@@ -24,7 +24,16 @@ export {copyImage, isWithin} from './host/copy-image.js'
 export type {ImageSource, ImageTarget} from './host/copy-image.js'
 export {copyStreamIn} from './host/copy-stream.js'
 export {LimitReached, emptyTotals, countEntry, unsafeName, errnoText} from './host/copy.js'
-export type {Clobber, CopyOptions, CopyProblem, CopyEvent, CopyEntryEvent, CopyProgressEvent, CopySkippedEvent, CopyTotals} from './host/copy.js'
+export type {
+  Clobber,
+  CopyOptions,
+  CopyProblem,
+  CopyEvent,
+  CopyEntryEvent,
+  CopyProgressEvent,
+  CopySkippedEvent,
+  CopyTotals,
+} from './host/copy.js'
 export {buildImage} from './mkfs/build.js'
 export type {BuildOptions, BuildPhase, BuildProgress, BuildResult, BuildWarning} from './mkfs/build.js'
 export {AttrPolicy, ExcludePattern, excluder, parseIdMap, type AttrPolicyOptions, type IdRange} from './mkfs/attrs.js'
@@ -34,4 +43,14 @@ export {imageDigest, setImageUuid, uuidFromDigest} from './mkfs/stamp.js'
 export {formatUuid, parseUuid} from './image/create-options.js'
 export {PlanPool, defaultWorkers} from './fs/plan-pool.js'
 export {planWindow, type PlanSettings, type WindowPlan} from './fs/data-plan.js'
-export {describeHost, describeImage, describeTar, diffEntries, sortEntries, type DescribeOptions, type Difference, type DiffField, type DiffOptions} from './debug/describe.js'
+export {
+  describeHost,
+  describeImage,
+  describeTar,
+  diffEntries,
+  sortEntries,
+  type DescribeOptions,
+  type Difference,
+  type DiffField,
+  type DiffOptions,
+} from './debug/describe.js'

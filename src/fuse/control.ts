@@ -43,7 +43,8 @@ function serverDir(): string {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
   }
   const st = fs.lstatSync(dir)
-  if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) throw new Error(`${dir} is not a private directory of this user`)
+  if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0)
+    throw new Error(`${dir} is not a private directory of this user`)
   return dir
 }
 
@@ -124,17 +125,23 @@ export async function askServer(dev: string, req: ControlRequest, timeoutMs: num
       if (last.code !== 'ENOENT' && last.code !== 'ECONNREFUSED') throw last
     }
   }
-  throw new MountError(last?.code === 'ECONNREFUSED' ? 'its serving process is gone' : 'no serving process answers', 'ENOTCONN')
+  throw new MountError(
+    last?.code === 'ECONNREFUSED' ? 'its serving process is gone' : 'no serving process answers',
+    'ENOTCONN',
+  )
 }
 
 function ask(file: string, req: ControlRequest, timeoutMs: number): Promise<ControlReply> {
   return new Promise((resolve, reject) => {
     const sock = net.createConnection(file)
     let text = ''
-    const timer = timeoutMs > 0 ? setTimeout(() => {
-      sock.destroy()
-      reject(new MountError(`its serving process did not answer within ${timeoutMs / 1000} seconds`, 'ETIMEDOUT'))
-    }, timeoutMs) : undefined
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            sock.destroy()
+            reject(new MountError(`its serving process did not answer within ${timeoutMs / 1000} seconds`, 'ETIMEDOUT'))
+          }, timeoutMs)
+        : undefined
     sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'))
     sock.on('data', (d: Buffer) => (text += d.toString()))
     sock.on('error', (e) => {
@@ -144,7 +151,8 @@ function ask(file: string, req: ControlRequest, timeoutMs: number): Promise<Cont
     sock.on('close', () => {
       clearTimeout(timer)
       const line = text.split('\n')[0]
-      if (!line) return reject(new MountError('its serving process closed the connection without answering', 'ENOTCONN'))
+      if (!line)
+        return reject(new MountError('its serving process closed the connection without answering', 'ENOTCONN'))
       try {
         resolve(JSON.parse(line) as ControlReply)
       } catch {
@@ -199,7 +207,11 @@ export async function abortAndDetach(m: MountInfo): Promise<boolean> {
   }
   // --no-canonicalize: no stat of the dead mountpoint; lazy: processes may still hold files there
   const r = await run('umount', ['-l', '-c', m.mountpoint])
-  if (r.status !== 0 && razorMounts().some((x) => x.mountpoint === m.mountpoint && x.dev === m.dev)) throw new MountError(`${m.mountpoint}: cannot detach the dead mount: ${r.stderr || r.error?.message || `umount exit status ${r.status}`}`, 'EBUSY')
+  if (r.status !== 0 && razorMounts().some((x) => x.mountpoint === m.mountpoint && x.dev === m.dev))
+    throw new MountError(
+      `${m.mountpoint}: cannot detach the dead mount: ${r.stderr || r.error?.message || `umount exit status ${r.status}`}`,
+      'EBUSY',
+    )
   return aborted
 }
 
@@ -213,7 +225,9 @@ export async function cleanupDeadMounts(image: string, mountpoint: string): Prom
     if (m.source !== image && m.mountpoint !== mountpoint) continue
     if (!(await isDead(m))) continue
     const aborted = await abortAndDetach(m)
-    notes.push(`${m.mountpoint}: the process that served ${m.source} there is gone; ${aborted ? 'aborted its FUSE connection and ' : ''}detached the dead mount`)
+    notes.push(
+      `${m.mountpoint}: the process that served ${m.source} there is gone; ${aborted ? 'aborted its FUSE connection and ' : ''}detached the dead mount`,
+    )
   }
   return notes
 }

@@ -73,7 +73,12 @@ function main(): void {
       let last = Date.now()
       let failing = false
       let synced = 0
-      const session = new KernelSession(fd, razor, {maxWrite: o.maxWrite, attrTimeout: o.attrTimeout, debug: o.debug, wakeNode: new BigInt64Array(shared, 0, 1)})
+      const session = new KernelSession(fd, razor, {
+        maxWrite: o.maxWrite,
+        attrTimeout: o.attrTimeout,
+        debug: o.debug,
+        wakeNode: new BigInt64Array(shared, 0, 1),
+      })
       try {
         session.run(
           () => post({type: 'ready'}),

@@ -27,11 +27,45 @@ const PAGE = 4096
 
 // opcodes
 const Op = {
-  LOOKUP: 1, FORGET: 2, GETATTR: 3, SETATTR: 4, READLINK: 5, SYMLINK: 6, MKNOD: 8, MKDIR: 9, UNLINK: 10, RMDIR: 11,
-  RENAME: 12, LINK: 13, OPEN: 14, READ: 15, WRITE: 16, STATFS: 17, RELEASE: 18, FSYNC: 20, SETXATTR: 21, GETXATTR: 22,
-  LISTXATTR: 23, REMOVEXATTR: 24, FLUSH: 25, INIT: 26, OPENDIR: 27, READDIR: 28, RELEASEDIR: 29, FSYNCDIR: 30,
-  ACCESS: 34, CREATE: 35, INTERRUPT: 36, DESTROY: 38, NOTIFY_REPLY: 41, BATCH_FORGET: 42, FALLOCATE: 43, READDIRPLUS: 44, RENAME2: 45,
-  LSEEK: 46, SYNCFS: 50,
+  LOOKUP: 1,
+  FORGET: 2,
+  GETATTR: 3,
+  SETATTR: 4,
+  READLINK: 5,
+  SYMLINK: 6,
+  MKNOD: 8,
+  MKDIR: 9,
+  UNLINK: 10,
+  RMDIR: 11,
+  RENAME: 12,
+  LINK: 13,
+  OPEN: 14,
+  READ: 15,
+  WRITE: 16,
+  STATFS: 17,
+  RELEASE: 18,
+  FSYNC: 20,
+  SETXATTR: 21,
+  GETXATTR: 22,
+  LISTXATTR: 23,
+  REMOVEXATTR: 24,
+  FLUSH: 25,
+  INIT: 26,
+  OPENDIR: 27,
+  READDIR: 28,
+  RELEASEDIR: 29,
+  FSYNCDIR: 30,
+  ACCESS: 34,
+  CREATE: 35,
+  INTERRUPT: 36,
+  DESTROY: 38,
+  NOTIFY_REPLY: 41,
+  BATCH_FORGET: 42,
+  FALLOCATE: 43,
+  READDIRPLUS: 44,
+  RENAME2: 45,
+  LSEEK: 46,
+  SYNCFS: 50,
 } as const
 export const OPCODE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Op).map(([k, v]) => [v, k]))
 
@@ -44,7 +78,15 @@ const FUSE_READDIRPLUS_AUTO = 1 << 14
 const FUSE_PARALLEL_DIROPS = 1 << 18
 const FUSE_MAX_PAGES = 1 << 22
 const FUSE_CACHE_SYMLINKS = 1 << 23
-const WANTED = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS
+const WANTED =
+  FUSE_ASYNC_READ |
+  FUSE_ATOMIC_O_TRUNC |
+  FUSE_BIG_WRITES |
+  FUSE_DO_READDIRPLUS |
+  FUSE_READDIRPLUS_AUTO |
+  FUSE_PARALLEL_DIROPS |
+  FUSE_MAX_PAGES |
+  FUSE_CACHE_SYMLINKS
 
 // SETATTR valid bits
 const FATTR_MODE = 1 << 0
@@ -137,7 +179,12 @@ export function devToKernel(rdev: number): number {
 export function devFromKernel(dev: number): number {
   const major = (dev >>> 8) & 0xfff
   const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00)
-  return Number((BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff))
+  return Number(
+    (BigInt(major & 0xfffff000) << 32n) |
+      (BigInt(major & 0xfff) << 8n) |
+      (BigInt(minor & 0xffffff00) << 12n) |
+      BigInt(minor & 0xff),
+  )
 }
 
 const ATTR_SIZE = 88
@@ -233,7 +280,9 @@ export class KernelSession {
       between?.()
     }
     this.ended = true
-    if (this.stats) for (const [k, v] of [...this.stats].sort((a, b) => Number(b[1].ns - a[1].ns))) process.stderr.write(`razorfs: stats ${k} ${v.count} requests ${(Number(v.ns) / 1e6).toFixed(1)} ms\n`)
+    if (this.stats)
+      for (const [k, v] of [...this.stats].sort((a, b) => Number(b[1].ns - a[1].ns)))
+        process.stderr.write(`razorfs: stats ${k} ${v.count} requests ${(Number(v.ns) / 1e6).toFixed(1)} ms\n`)
   }
 
   private dispatch(b: Buffer): void {
@@ -250,8 +299,12 @@ export class KernelSession {
     try {
       h(this, r)
     } catch (e) {
-      if (!isExpected(e)) this.onError(`${OPCODE_NAMES[r.opcode] ?? r.opcode} on inode ${r.nodeid}: ${(e as Error).message ?? e}`)
-      if (this.debug) process.stderr.write(`razorfs: ${OPCODE_NAMES[r.opcode]} ${r.nodeid} -> ${errnoName(e)} (${(e as Error).message})\n`)
+      if (!isExpected(e))
+        this.onError(`${OPCODE_NAMES[r.opcode] ?? r.opcode} on inode ${r.nodeid}: ${(e as Error).message ?? e}`)
+      if (this.debug)
+        process.stderr.write(
+          `razorfs: ${OPCODE_NAMES[r.opcode]} ${r.nodeid} -> ${errnoName(e)} (${(e as Error).message})\n`,
+        )
       this.error(r, errnoOf(e))
     }
     if (this.stats) {
@@ -278,7 +331,8 @@ export class KernelSession {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       // ENOENT: the request was interrupted and is gone; ENODEV: unmounted meanwhile
-      if (code !== 'ENOENT' && code !== 'ENODEV') this.onError(`reply to ${OPCODE_NAMES[r.opcode]}: ${(e as Error).message}`)
+      if (code !== 'ENOENT' && code !== 'ENODEV')
+        this.onError(`reply to ${OPCODE_NAMES[r.opcode]}: ${(e as Error).message}`)
     }
   }
 
@@ -454,7 +508,8 @@ const OPS: Record<number, Handler> = {
   [Op.FORGET]: (s, r) => s.forget(r.nodeid, u64at(r.body, 0)),
   [Op.BATCH_FORGET]: (s, r) => {
     const count = r.body.readUInt32LE(0)
-    for (let i = 0; i < count && 8 + i * 16 + 16 <= r.body.length; i++) s.forget(u64at(r.body, 8 + i * 16), u64at(r.body, 16 + i * 16))
+    for (let i = 0; i < count && 8 + i * 16 + 16 <= r.body.length; i++)
+      s.forget(u64at(r.body, 8 + i * 16), u64at(r.body, 16 + i * 16))
   },
   [Op.INTERRUPT]: () => {},
   // the kernel's answer to wakeSession(): nothing to do, and no reply
@@ -472,7 +527,13 @@ const OPS: Record<number, Handler> = {
     const [target] = cstr(r.body, at)
     s.ok(r, s.entry(s.fs.symlink(r.ctx, r.nodeid, name, target)))
   },
-  [Op.MKNOD]: (s, r) => s.ok(r, s.entry(s.fs.mknod(r.ctx, r.nodeid, cstr(r.body, 16)[0], r.body.readUInt32LE(0), devFromKernel(r.body.readUInt32LE(4))))),
+  [Op.MKNOD]: (s, r) =>
+    s.ok(
+      r,
+      s.entry(
+        s.fs.mknod(r.ctx, r.nodeid, cstr(r.body, 16)[0], r.body.readUInt32LE(0), devFromKernel(r.body.readUInt32LE(4))),
+      ),
+    ),
   [Op.MKDIR]: (s, r) => s.ok(r, s.entry(s.fs.mkdir(r.ctx, r.nodeid, cstr(r.body, 8)[0], r.body.readUInt32LE(0)))),
   [Op.UNLINK]: (s, r) => {
     s.fs.unlink(r.nodeid, name0(r))

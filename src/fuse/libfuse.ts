@@ -102,7 +102,16 @@ const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,')
 
 function libfuseOptions(o: MountOptions, image: string): string {
   const max = Math.min(o.maxWrite, 128 * 1024)
-  const opts = ['use_ino', 'big_writes', `max_write=${max}`, `max_read=${max}`, `fsname=${esc(o.fsname ?? image)}`, 'subtype=razorfs', `attr_timeout=${o.attrTimeout}`, `entry_timeout=${o.attrTimeout}`]
+  const opts = [
+    'use_ino',
+    'big_writes',
+    `max_write=${max}`,
+    `max_read=${max}`,
+    `fsname=${esc(o.fsname ?? image)}`,
+    'subtype=razorfs',
+    `attr_timeout=${o.attrTimeout}`,
+    `entry_timeout=${o.attrTimeout}`,
+  ]
   if (o.allowOther) opts.push('allow_other')
   if (o.defaultPermissions) opts.push('default_permissions')
   if (o.readOnly) opts.push('ro')
@@ -137,7 +146,10 @@ function pathOps(razor: RazorFs, log: (m: string) => void): Record<string, unkno
   const hidden = new Map<string, number>()
   const ctx: Ctx = {uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: 0}
   const resolve = (p: string): number => hidden.get(p) ?? img.resolve(p)
-  const parent = (p: string): [number, Buffer] => [img.resolve(path.posix.dirname(p)), Buffer.from(path.posix.basename(p), 'utf8')]
+  const parent = (p: string): [number, Buffer] => [
+    img.resolve(path.posix.dirname(p)),
+    Buffer.from(path.posix.basename(p), 'utf8'),
+  ]
   /** Run fn; report its result (or errno) the way fuse-native wants: cb(0, value) or cb(-errno). */
   const wrap =
     <A extends unknown[]>(name: string, fn: (...a: A) => unknown, raw = false) =>
@@ -157,7 +169,19 @@ function pathOps(razor: RazorFs, log: (m: string) => void): Record<string, unkno
     init: (cb: Cb) => cb(0),
     statfs: wrap('statfs', () => {
       const s = razor.statfs()
-      return {bsize: s.blockSize, frsize: s.blockSize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: s.nameMax}
+      return {
+        bsize: s.blockSize,
+        frsize: s.blockSize,
+        blocks: s.blocks,
+        bfree: s.bfree,
+        bavail: s.bavail,
+        files: s.files,
+        ffree: s.ffree,
+        favail: s.ffree,
+        fsid: 0,
+        flag: 0,
+        namemax: s.nameMax,
+      }
     }),
     getattr: wrap('getattr', (p: string) => statObject(razor.getattr(resolve(p)), blksize)),
     access: wrap('access', (p: string, mode: number) => razor.access(resolve(p), mode, ctx)),
@@ -184,13 +208,21 @@ function pathOps(razor: RazorFs, log: (m: string) => void): Record<string, unkno
       },
       true,
     ),
-    write: wrap('write', (_p: string, fh: number, buf: Buffer, len: number, pos: number) => razor.write(fh, pos, Buffer.from(buf.subarray(0, len))), true),
+    write: wrap(
+      'write',
+      (_p: string, fh: number, buf: Buffer, len: number, pos: number) =>
+        razor.write(fh, pos, Buffer.from(buf.subarray(0, len))),
+      true,
+    ),
     flush: wrap('flush', (_p: string, fh: number) => razor.flush(fh)),
     release: wrap('release', (_p: string, fh: number) => razor.release(fh)),
     fsync: wrap('fsync', (_p: string, _d: number, fh: number) => razor.fsync(fh)),
     fsyncdir: wrap('fsyncdir', () => razor.sync()),
     truncate: wrap('truncate', (p: string, size: number) => void razor.setattr(resolve(p), {size})),
-    ftruncate: wrap('ftruncate', (_p: string, fh: number, size: number) => void razor.setattr(razor.inodeOf(fh), {size})),
+    ftruncate: wrap(
+      'ftruncate',
+      (_p: string, fh: number, size: number) => void razor.setattr(razor.inodeOf(fh), {size}),
+    ),
     utimens: wrap('utimens', (p: string, atime: number, mtime: number) => {
       const ts = (ms: number) => ({sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6})
       razor.setattr(resolve(p), {atime: ts(atime), mtime: ts(mtime)})
@@ -204,7 +236,9 @@ function pathOps(razor: RazorFs, log: (m: string) => void): Record<string, unkno
       const [dir, name] = parent(p)
       razor.mknod(ctx, dir, name, mode, dev)
     }),
-    setxattr: wrap('setxattr', (p: string, name: string, value: Buffer, _pos: number, flags: number) => razor.setxattr(resolve(p), name, Buffer.from(value), flags)),
+    setxattr: wrap('setxattr', (p: string, name: string, value: Buffer, _pos: number, flags: number) =>
+      razor.setxattr(resolve(p), name, Buffer.from(value), flags),
+    ),
     getxattr: wrap('getxattr', (p: string, name: string) => {
       const v = razor.getxattr(resolve(p), name)
       if (!v) throw new FsError('ENODATA')
@@ -251,13 +285,30 @@ function pathOps(razor: RazorFs, log: (m: string) => void): Record<string, unkno
   }
 }
 
-export async function mountLibfuse({image, mountpoint, razor, o, log}: {image: string; mountpoint: string; razor: RazorFs; o: MountOptions; log: (m: string) => void}): Promise<MountedFs> {
+export async function mountLibfuse({
+  image,
+  mountpoint,
+  razor,
+  o,
+  log,
+}: {
+  image: string
+  mountpoint: string
+  razor: RazorFs
+  o: MountOptions
+  log: (m: string) => void
+}): Promise<MountedFs> {
   const Fuse = razorFuseClass(loadFuse(), libfuseOptions(o, image))
   const fuse = new Fuse(mountpoint, pathOps(razor, log), {timeout: false, force: false, mkdir: false})
   await new Promise<void>((resolve, reject) => {
     fuse.mount((err) => {
       if (!err) return resolve()
-      reject(new MountError(`${mountpoint}: libfuse could not mount (${err.message}); is fusermount installed (package fuse) and ${mountpoint} an empty directory you own?`, 'EIO'))
+      reject(
+        new MountError(
+          `${mountpoint}: libfuse could not mount (${err.message}); is fusermount installed (package fuse) and ${mountpoint} an empty directory you own?`,
+          'EIO',
+        ),
+      )
     })
   })
   let stopCommit = () => {}
@@ -295,5 +346,12 @@ export async function mountLibfuse({image, mountpoint, razor, o, log}: {image: s
       }
     }, 250)
   })
-  return {image, mountpoint, backend: 'libfuse', recovery: razor.img.recovery, closed, unmount: () => unmount(mountpoint)}
+  return {
+    image,
+    mountpoint,
+    backend: 'libfuse',
+    recovery: razor.img.recovery,
+    closed,
+    unmount: () => unmount(mountpoint),
+  }
 }

@@ -8,7 +8,6 @@ import path from 'node:path'
 import {spawn} from 'node:child_process'
 import {Worker} from 'node:worker_threads'
 import {Image, RazorError, type RecoveryReport} from '../core/index.js'
-import {FsError} from './errno.js'
 import type {SerializedError, WorkerInput, WorkerMessage} from './kernel-worker.js'
 import {SHARED_BYTES, SHARED_DIRTY, SHARED_SYNC_WANTED, wakeSession} from './kernel.js'
 import {listenControl, type ControlServer} from './control.js'
@@ -61,7 +60,13 @@ export function run(cmd: string, args: string[], extraFd?: number): Promise<RunR
 
 /** The options of the kernel mount (mount(8) -o): the device fd, ownership, access and mount flags. */
 function kernelOptions(o: MountOptions, fd: number): string {
-  const opts = [`fd=${fd}`, 'rootmode=40000', `user_id=${process.getuid?.() ?? 0}`, `group_id=${process.getgid?.() ?? 0}`, `max_read=${o.maxWrite}`]
+  const opts = [
+    `fd=${fd}`,
+    'rootmode=40000',
+    `user_id=${process.getuid?.() ?? 0}`,
+    `group_id=${process.getgid?.() ?? 0}`,
+    `max_read=${o.maxWrite}`,
+  ]
   if (o.allowOther) opts.push('allow_other')
   if (o.defaultPermissions) opts.push('default_permissions')
   if (o.readOnly) opts.push('ro')
@@ -78,8 +83,15 @@ export function checkMountpoint(mountpoint: string): string {
     st = fs.statSync(abs)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO'
-    if (code === 'ENOTCONN') throw new MountError(`${mountpoint}: a dead FUSE mount is still attached there; detach it with 'razorfs umount ${mountpoint}'`, 'EBUSY')
-    throw new MountError(`${mountpoint}: ${code === 'ENOENT' ? 'no such directory; create it first' : (e as Error).message}`, code)
+    if (code === 'ENOTCONN')
+      throw new MountError(
+        `${mountpoint}: a dead FUSE mount is still attached there; detach it with 'razorfs umount ${mountpoint}'`,
+        'EBUSY',
+      )
+    throw new MountError(
+      `${mountpoint}: ${code === 'ENOENT' ? 'no such directory; create it first' : (e as Error).message}`,
+      code,
+    )
   }
   if (!st.isDirectory()) throw new MountError(`${mountpoint}: not a directory`, 'ENOTDIR')
   return abs
@@ -96,7 +108,12 @@ export function chooseBackend(o: MountOptions): 'kernel' | 'libfuse' {
  * is live (the kernel's INIT is answered); errors leave nothing mounted and
  * the image closed.
  */
-export async function mountImage(image: string, mountpoint: string, o: MountOptions, log: (m: string) => void = (m) => process.stderr.write(`razorfs: ${m}\n`)): Promise<MountedFs> {
+export async function mountImage(
+  image: string,
+  mountpoint: string,
+  o: MountOptions,
+  log: (m: string) => void = (m) => process.stderr.write(`razorfs: ${m}\n`),
+): Promise<MountedFs> {
   const abs = checkMountpoint(mountpoint)
   const full = path.resolve(image)
   if (chooseBackend(o) === 'kernel') return mountKernel(image, full, abs, o, log)
@@ -125,21 +142,38 @@ function deserialize(e: SerializedError): Error {
  * then /dev/fuse is opened and mount(8) attaches it at the mountpoint; the
  * worker serves requests until the kernel ends the session.
  */
-async function mountKernel(given: string, image: string, mountpoint: string, o: MountOptions, log: (m: string) => void): Promise<MountedFs> {
+async function mountKernel(
+  given: string,
+  image: string,
+  mountpoint: string,
+  o: MountOptions,
+  log: (m: string) => void,
+): Promise<MountedFs> {
   let fd: number
   try {
     fd = fs.openSync('/dev/fuse', 'r+')
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO'
-    if (code === 'ENOENT') throw new MountError(`/dev/fuse does not exist: the fuse kernel module is not loaded (try 'modprobe fuse') or FUSE is not installed; ${PACKAGES_HINT}`, 'ENODEV')
-    throw new MountError(`/dev/fuse: ${(e as Error).message}; mounting with -o backend=kernel needs root (without root razorfs uses libfuse)`, code)
+    if (code === 'ENOENT')
+      throw new MountError(
+        `/dev/fuse does not exist: the fuse kernel module is not loaded (try 'modprobe fuse') or FUSE is not installed; ${PACKAGES_HINT}`,
+        'ENODEV',
+      )
+    throw new MountError(
+      `/dev/fuse: ${(e as Error).message}; mounting with -o backend=kernel needs root (without root razorfs uses libfuse)`,
+      code,
+    )
   }
   // the worker opens the image by the name given (its errors name it so), and takes the lock as this command
   const shared = new SharedArrayBuffer(SHARED_BYTES)
   const wakeNode = new BigInt64Array(shared, 0, 1)
   const flags = new Int32Array(shared)
   const input: WorkerInput = {image: given, fd, o, argv: process.argv.slice(1), shared}
-  const worker = new Worker(new URL('./kernel-worker.js', import.meta.url), {workerData: input, stdout: false, stderr: false})
+  const worker = new Worker(new URL('./kernel-worker.js', import.meta.url), {
+    workerData: input,
+    stdout: false,
+    stderr: false,
+  })
   const messages: WorkerMessage[] = []
   let wake: (() => void) | undefined
   let exited = false
@@ -168,7 +202,8 @@ async function mountKernel(given: string, image: string, mountpoint: string, o: 
   })
   const next = async (): Promise<WorkerMessage> => {
     while (!messages.length) {
-      if (exited) return {type: 'closed', error: {name: 'Error', code: 'EIO', message: 'the mount worker ended unexpectedly'}}
+      if (exited)
+        return {type: 'closed', error: {name: 'Error', code: 'EIO', message: 'the mount worker ended unexpectedly'}}
       await new Promise<void>((r) => (wake = r))
       wake = undefined
     }
@@ -194,7 +229,14 @@ async function mountKernel(given: string, image: string, mountpoint: string, o: 
   }
   worker.postMessage('start')
   const timer = setTimeout(() => {
-    messages.push({type: 'closed', error: {name: 'Error', code: 'ETIMEDOUT', message: `${mountpoint}: the kernel did not start the mount within 15 seconds`}})
+    messages.push({
+      type: 'closed',
+      error: {
+        name: 'Error',
+        code: 'ETIMEDOUT',
+        message: `${mountpoint}: the kernel did not start the mount within 15 seconds`,
+      },
+    })
     wake?.()
   }, 15000)
   const ready = await next()
@@ -202,7 +244,11 @@ async function mountKernel(given: string, image: string, mountpoint: string, o: 
   if (ready.type !== 'ready') {
     await run('umount', ['-l', mountpoint])
     fs.closeSync(fd)
-    throw deserialize(ready.type === 'closed' && ready.error ? ready.error : {name: 'Error', code: 'EIO', message: 'the mount ended before it started'})
+    throw deserialize(
+      ready.type === 'closed' && ready.error
+        ? ready.error
+        : {name: 'Error', code: 'EIO', message: 'the mount ended before it started'},
+    )
   }
   // From here on this process makes no system call on its own mount (not even stat): one that
   // is in flight when the process is SIGKILLed would keep /dev/fuse open, and the kernel would
@@ -232,7 +278,12 @@ async function mountKernel(given: string, image: string, mountpoint: string, o: 
   }
   // wake the worker now and then while something waits to be committed (by the timer, or a
   // razorfs sync whose wake the kernel may have dropped), so that it commits even when idle
-  const nudge = o.readOnly ? undefined : setInterval(() => (syncs.size || (o.commit && Atomics.load(flags, SHARED_DIRTY))) && wakeWorker(), o.commit ? Math.min(1000, (o.commit * 1000) / 2) : 1000)
+  const nudge = o.readOnly
+    ? undefined
+    : setInterval(
+        () => (syncs.size || (o.commit && Atomics.load(flags, SHARED_DIRTY))) && wakeWorker(),
+        o.commit ? Math.min(1000, (o.commit * 1000) / 2) : 1000,
+      )
   const sync = (): Promise<void> => {
     if (o.readOnly) return Promise.resolve()
     if (ended) return Promise.reject(new MountError('the mount is ending', 'ENOTCONN'))
@@ -289,16 +340,22 @@ function setReadahead(dev: string, bytes: number): void {
 export async function unmount(mountpoint: string, lazy = true): Promise<void> {
   const root = process.getuid?.() === 0
   // -c (--no-canonicalize): umount(8) does not stat the mountpoint (a call into the mount)
-  const tries: Array<[string, string[]]> = root ? [['umount', ['-c', mountpoint]]] : [['fusermount', ['-u', mountpoint]]]
+  const tries: Array<[string, string[]]> = root
+    ? [['umount', ['-c', mountpoint]]]
+    : [['fusermount', ['-u', mountpoint]]]
   if (lazy) tries.push(root ? ['umount', ['-l', '-c', mountpoint]] : ['fusermount', ['-u', '-z', mountpoint]])
   let last: RunResult | undefined
   for (const [cmd, args] of tries) {
     last = await run(cmd, args)
     if (last.status === 0) return
-    if (last.error?.code === 'ENOENT') throw new MountError(`cannot run ${cmd}: not installed; ${PACKAGES_HINT}`, 'ENOENT')
+    if (last.error?.code === 'ENOENT')
+      throw new MountError(`cannot run ${cmd}: not installed; ${PACKAGES_HINT}`, 'ENOENT')
   }
   const text = last?.stderr || 'unmount failed'
-  throw new MountError(`${mountpoint}: ${text.replace(/^(umount|fusermount): /, '')}`, /busy/i.test(text) ? 'EBUSY' : 'EINVAL')
+  throw new MountError(
+    `${mountpoint}: ${text.replace(/^(umount|fusermount): /, '')}`,
+    /busy/i.test(text) ? 'EBUSY' : 'EINVAL',
+  )
 }
 
 /** A mount of a RAZORFS image, as /proc/self/mountinfo shows it. */
@@ -310,7 +367,8 @@ export interface MountInfo {
   dev: string
 }
 
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
+const unescape = (s: string): string =>
+  s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
 
 export function razorMounts(): MountInfo[] {
   let text: string
@@ -325,7 +383,12 @@ export function razorMounts(): MountInfo[] {
     const dash = f.indexOf('-')
     if (dash < 0) continue
     const fstype = f[dash + 1] ?? ''
-    if (fstype !== 'fuse.razorfs' && fstype !== 'fuse.razorfs-libfuse' && !(fstype === 'fuse' && f[dash + 2] === 'razorfs')) continue
+    if (
+      fstype !== 'fuse.razorfs' &&
+      fstype !== 'fuse.razorfs-libfuse' &&
+      !(fstype === 'fuse' && f[dash + 2] === 'razorfs')
+    )
+      continue
     out.push({mountpoint: unescape(f[4]!), source: unescape(f[dash + 2] ?? ''), fstype, dev: f[2] ?? ''})
   }
   return out

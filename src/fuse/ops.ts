@@ -11,7 +11,17 @@
  * periodic commit, atime (relatime), and the POSIX details the kernel leaves
  * to a filesystem (setgid directories, rename flags, xattr create/replace).
  */
-import {Image, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type DirEntry, type FileType, type Stat, type Timespec} from '../core/index.js'
+import {
+  Image,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  type DirEntry,
+  type FileType,
+  type Stat,
+  type Timespec,
+} from '../core/index.js'
 import {FsError} from './errno.js'
 import {wallClock, WriteBack, type WriteBackLimits} from './writeback.js'
 
@@ -88,7 +98,15 @@ const SEEK_DATA = 3
 const SEEK_HOLE = 4
 const DAY = 86400
 
-const TYPE_BITS: Record<FileType, number> = {file: 0o100000, dir: 0o040000, symlink: 0o120000, chardev: 0o020000, blockdev: 0o060000, fifo: 0o010000, socket: 0o140000}
+const TYPE_BITS: Record<FileType, number> = {
+  file: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+  chardev: 0o020000,
+  blockdev: 0o060000,
+  fifo: 0o010000,
+  socket: 0o140000,
+}
 
 /** st_mode type bits of a directory entry type. */
 export function typeBits(t: FileType): number {
@@ -160,7 +178,8 @@ export class RazorFs {
     if (this.noatime || this.readOnly) return
     const st = this.img.stat(ino)
     const now = wallClock()
-    if (before(st.atime, st.mtime) || before(st.atime, st.ctime) || now.sec - st.atime.sec >= DAY) this.img.setattr(ino, {atime: now, ctime: st.ctime})
+    if (before(st.atime, st.mtime) || before(st.atime, st.ctime) || now.sec - st.atime.sec >= DAY)
+      this.img.setattr(ino, {atime: now, ctime: st.ctime})
   }
 
   // ---- attributes -----------------------------------------------------------
@@ -222,7 +241,15 @@ export class RazorFs {
 
   statfs(): StatFs {
     const i = this.img.info()
-    return {blockSize: i.blockSize, blocks: i.blocks, bfree: i.freeBlocks, bavail: i.freeBlocks, files: i.inodeCount + i.freeBlocks, ffree: i.freeBlocks, nameMax: 255}
+    return {
+      blockSize: i.blockSize,
+      blocks: i.blocks,
+      bfree: i.freeBlocks,
+      bavail: i.freeBlocks,
+      files: i.inodeCount + i.freeBlocks,
+      ffree: i.freeBlocks,
+      nameMax: 255,
+    }
   }
 
   // ---- names ------------------------------------------------------------------
@@ -272,7 +299,8 @@ export class RazorFs {
     const replaced = this.img.lookup(newParent, newName)
     if (flags & RENAME_NOREPLACE && replaced !== undefined) throw new FsError('EEXIST')
     this.img.rename(parent, name, newParent, newName)
-    if (replaced !== undefined && this.wb.has(replaced) && !this.openCount.has(replaced) && !this.exists(replaced)) this.wb.discard(replaced)
+    if (replaced !== undefined && this.wb.has(replaced) && !this.openCount.has(replaced) && !this.exists(replaced))
+      this.wb.discard(replaced)
   }
 
   private exists(ino: number): boolean {
@@ -422,7 +450,8 @@ export class RazorFs {
         {name: Buffer.from('.'), ino: h.ino, type: 'dir', offset: 1},
         {name: Buffer.from('..'), ino: st.parent, type: 'dir', offset: 2},
       ]
-      for (let i = 0; i < list.length; i++) items.push({name: list[i]!.name, ino: list[i]!.ino, type: list[i]!.type, offset: i + 3})
+      for (let i = 0; i < list.length; i++)
+        items.push({name: list[i]!.name, ino: list[i]!.ino, type: list[i]!.type, offset: i + 3})
       h.entries = items
       this.touchAtime(h.ino)
     }
@@ -444,7 +473,8 @@ export class RazorFs {
   setxattr(ino: number, name: string, value: Buffer, flags: number): void {
     this.writable()
     if (name.startsWith('system.')) throw new FsError('EOPNOTSUPP', 'system.* attributes (ACLs) are not supported')
-    if (!/^(user|trusted|security)\./.test(name)) throw new FsError('EOPNOTSUPP', `unknown attribute namespace in '${name}'`)
+    if (!/^(user|trusted|security)\./.test(name))
+      throw new FsError('EOPNOTSUPP', `unknown attribute namespace in '${name}'`)
     if (flags & (XATTR_CREATE | XATTR_REPLACE)) {
       const exists = this.img.listXattrs(ino).includes(name)
       if (flags & XATTR_CREATE && exists) throw new FsError('EEXIST')

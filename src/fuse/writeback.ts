@@ -48,7 +48,10 @@ function addRange(ranges: Array<[number, number]>, s: number, e: number): void {
   for (const r of ranges) {
     if (r[1] < s) out.push(r)
     else if (r[0] > e) {
-      if (!placed) out.push([s, e]), (placed = true)
+      if (!placed) {
+        out.push([s, e])
+        placed = true
+      }
       out.push(r)
     } else {
       s = Math.min(s, r[0])
@@ -92,12 +95,17 @@ export class WriteBack {
     const cs = this.cs
     // near a full image write through: ENOSPC then reaches this write(2), and a failed write leaves nothing buffered
     // (another inode's buffers that cannot be written stay for its own fsync or close: not this write's failure)
-    if (this.buffered + data.length + 8 * cs > this.freeBytes() && this.buffered + data.length + 8 * cs > this.freeBytes(true)) {
+    if (
+      this.buffered + data.length + 8 * cs > this.freeBytes() &&
+      this.buffered + data.length + 8 * cs > this.freeBytes(true)
+    ) {
       this.flush(ino)
       for (const other of [...this.dirty.keys()]) {
         try {
           this.flush(other)
-        } catch {}
+        } catch {
+          // that inode's buffers stay for its own fsync or close (see above)
+        }
       }
       this.img.write(ino, offset, data)
       return
@@ -129,7 +137,12 @@ export class WriteBack {
     while (this.buffered > this.limits.total) {
       let worst: number | undefined
       let most = 0
-      for (const [i, x] of this.dirty) if (x.clusters.size > most) (most = x.clusters.size), (worst = i)
+      for (const [i, x] of this.dirty) {
+        if (x.clusters.size > most) {
+          most = x.clusters.size
+          worst = i
+        }
+      }
       if (worst === undefined) break
       this.flush(worst)
     }
@@ -175,7 +188,7 @@ export class WriteBack {
     const todo = keep === undefined ? idxs : idxs.slice(0, -1)
     const size = Math.max(this.img.stat(ino).size, d.end)
     const time = d.time
-    for (let i = 0; i < todo.length; ) {
+    for (let i = 0; i < todo.length;) {
       let j = i + 1
       while (j < todo.length && todo[j] === todo[j - 1]! + 1) j++
       const start = todo[i]! * cs

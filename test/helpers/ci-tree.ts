@@ -33,7 +33,18 @@ export function ciItems(seed = 'ci-tree', files = 120, o: {utf8Names?: boolean} 
   const items: CiItem[] = []
   const b = (s: string) => Buffer.from(s, 'utf8')
   const t = () => REF_TIME + rng.int(-400_000_000, 400_000_000)
-  const dirs = ['etc', 'usr', 'usr/bin', 'usr/lib', 'usr/share', 'usr/share/doc', 'var', 'var/cache', 'var/log', 'opt/deep/a/b/c/d/e']
+  const dirs = [
+    'etc',
+    'usr',
+    'usr/bin',
+    'usr/lib',
+    'usr/share',
+    'usr/share/doc',
+    'var',
+    'var/cache',
+    'var/log',
+    'opt/deep/a/b/c/d/e',
+  ]
   for (const d of ['opt', 'opt/deep', 'opt/deep/a', 'opt/deep/a/b', 'opt/deep/a/b/c', 'opt/deep/a/b/c/d', ...dirs]) {
     if (!items.some((i) => i.rel.equals(b(d)))) items.push({rel: b(d), type: 'dir', mode: 0o755, mtime: t()})
   }
@@ -43,20 +54,52 @@ export function ciItems(seed = 'ci-tree', files = 120, o: {utf8Names?: boolean} 
     const kind = rng.int(0, 9)
     const size = kind < 6 ? rng.int(0, 3000) : kind < 8 ? rng.int(3000, 300_000) : rng.int(100_000, 1_500_000)
     const data = rng.chance(0.25) ? rng.bytes(size) : text(rng, size)
-    items.push({rel: b(`${dir}/f${i}.${rng.pick(['txt', 'so', 'o', 'log', 'bin'])}`), type: 'file', mode: rng.pick([0o644, 0o600, 0o755, 0o4755, 0o640]), data, mtime: t()})
+    items.push({
+      rel: b(`${dir}/f${i}.${rng.pick(['txt', 'so', 'o', 'log', 'bin'])}`),
+      type: 'file',
+      mode: rng.pick([0o644, 0o600, 0o755, 0o4755, 0o640]),
+      data,
+      mtime: t(),
+    })
   }
   items.push({rel: b('usr/lib/big.dat'), type: 'file', mode: 0o644, data: text(rng, 2_500_000), mtime: t()})
-  items.push({rel: b('var/cache/sparse.img'), type: 'file', mode: 0o644, data: text(rng, 10_000), sparse: {offset: 3 << 20, size: 8 << 20}, mtime: t()})
-  items.push({rel: b('usr/bin/tool'), type: 'file', mode: 0o755, data: text(rng, 50_000), mtime: t(), xattrs: {'user.comment': b('a tool'), 'user.bin': Buffer.from([0, 0x80, 0xff, 1])}})
+  items.push({
+    rel: b('var/cache/sparse.img'),
+    type: 'file',
+    mode: 0o644,
+    data: text(rng, 10_000),
+    sparse: {offset: 3 << 20, size: 8 << 20},
+    mtime: t(),
+  })
+  items.push({
+    rel: b('usr/bin/tool'),
+    type: 'file',
+    mode: 0o755,
+    data: text(rng, 50_000),
+    mtime: t(),
+    xattrs: {'user.comment': b('a tool'), 'user.bin': Buffer.from([0, 0x80, 0xff, 1])},
+  })
   items.push({rel: b('usr/bin/tool-alias'), type: 'hardlink', target: b('usr/bin/tool')})
   items.push({rel: b('usr/share/tool-too'), type: 'hardlink', target: b('usr/bin/tool')})
   items.push({rel: b('etc/latest'), type: 'symlink', target: b('../usr/bin/tool'), mtime: t()})
   items.push({rel: b('etc/dangling'), type: 'symlink', target: b('/nonexistent/place'), mtime: t()})
-  const badName = {rel: Buffer.concat([b('etc/bad-'), Buffer.from([0xff, 0xfe]), b('-name')]), type: 'file' as const, mode: 0o644, data: b('latin1 name\n'), mtime: t()}
+  const badName = {
+    rel: Buffer.concat([b('etc/bad-'), Buffer.from([0xff, 0xfe]), b('-name')]),
+    type: 'file' as const,
+    mode: 0o644,
+    data: b('latin1 name\n'),
+    mtime: t(),
+  }
   if (!o.utf8Names) items.push(badName)
   items.push({rel: b('etc/with space and ünïcödé'), type: 'file', mode: 0o644, data: b('hello\n'), mtime: t()})
   items.push({rel: b('var/log/fifo'), type: 'fifo', mode: 0o640, mtime: t()})
-  items.push({rel: b('opt/deep/a/b/c/d/e/' + 'n'.repeat(200)), type: 'file', mode: 0o644, data: b('deep\n'), mtime: t()})
+  items.push({
+    rel: b('opt/deep/a/b/c/d/e/' + 'n'.repeat(200)),
+    type: 'file',
+    mode: 0o644,
+    data: b('deep\n'),
+    mtime: t(),
+  })
   items.push({rel: b('usr/share/empty'), type: 'file', mode: 0o644, data: Buffer.alloc(0), mtime: t()})
   items.find((i) => i.rel.equals(b('usr/share/doc')))!.xattrs = {'user.dir': b('yes')}
   return items

@@ -80,10 +80,16 @@ function utf8SeqLen(b: Buffer, i: number): number {
   let n: number
   let min: number
   if (c < 0x80) return 1
-  if (c >= 0xc2 && c <= 0xdf) (n = 2), (min = 0x80)
-  else if (c >= 0xe0 && c <= 0xef) (n = 3), (min = 0x800)
-  else if (c >= 0xf0 && c <= 0xf4) (n = 4), (min = 0x10000)
-  else return 0
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2
+    min = 0x80
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3
+    min = 0x800
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4
+    min = 0x10000
+  } else return 0
   if (i + n > b.length) return 0
   let cp = c & (0xff >> (n + 1))
   for (let k = 1; k < n; k++) {
@@ -97,7 +103,7 @@ function utf8SeqLen(b: Buffer, i: number): number {
 /** Printable, unambiguous rendering of path bytes. */
 export function showBytes(b: Buffer): string {
   let s = ''
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]
     if (c === 0x5c) {
       s += '\\\\'
@@ -119,7 +125,8 @@ export function showBytes(b: Buffer): string {
   return s
 }
 
-const join = (dir: Buffer, name: Buffer) => (dir.length ? Buffer.concat([dir, Buffer.from('/'), name]) : Buffer.from(name))
+const join = (dir: Buffer, name: Buffer) =>
+  dir.length ? Buffer.concat([dir, Buffer.from('/'), name]) : Buffer.from(name)
 const display = (raw: Buffer) => '/' + showBytes(raw)
 
 // ---------------------------------------------------------------------------
@@ -144,7 +151,10 @@ export function intersects(runs: Run[], lo: number, hi: number): boolean {
 }
 
 const fmtRuns = (runs: Run[], max = 6) =>
-  runs.slice(0, max).map(([s, e]) => `${s}-${e}`).join(' ') + (runs.length > max ? ` … (${runs.length} runs)` : '')
+  runs
+    .slice(0, max)
+    .map(([s, e]) => `${s}-${e}`)
+    .join(' ') + (runs.length > max ? ` … (${runs.length} runs)` : '')
 
 // ---------------------------------------------------------------------------
 // content hashing
@@ -198,14 +208,22 @@ class ContentHasher {
 
 const typeOfMode = (mode: number): FileType => {
   switch (mode & 0o170000) {
-    case 0o100000: return 'file'
-    case 0o040000: return 'dir'
-    case 0o120000: return 'symlink'
-    case 0o020000: return 'chardev'
-    case 0o060000: return 'blockdev'
-    case 0o010000: return 'fifo'
-    case 0o140000: return 'socket'
-    default: throw new Error(`unknown file type in mode ${mode.toString(8)}`)
+    case 0o100000:
+      return 'file'
+    case 0o040000:
+      return 'dir'
+    case 0o120000:
+      return 'symlink'
+    case 0o020000:
+      return 'chardev'
+    case 0o060000:
+      return 'blockdev'
+    case 0o010000:
+      return 'fifo'
+    case 0o140000:
+      return 'socket'
+    default:
+      throw new Error(`unknown file type in mode ${mode.toString(8)}`)
   }
 }
 
@@ -252,7 +270,7 @@ export function describeHost(root: string, opts: HostOptions = {}): Description 
       const h = new ContentHasher()
       const fd = fs.openSync(p, 'r')
       try {
-        for (let off = 0; off < e.size; ) {
+        for (let off = 0; off < e.size;) {
           const n = fs.readSync(fd, buf, 0, Math.min(MiB, e.size - off), off)
           if (n <= 0) throw new Error(`${p.toString()}: short read at ${off}`)
           h.update(buf.subarray(0, n), true)
@@ -287,7 +305,9 @@ export function describeImage(img: ImageT, opts: ImageOptions = {}): Description
   const bs = info.blockSize
   const cs = info.clusterSize
   const rootIno = img.resolve('/')
-  const stack: {raw: Buffer; ino: number; parent: number; dtype?: FileType}[] = [{raw: Buffer.alloc(0), ino: rootIno, parent: rootIno}]
+  const stack: {raw: Buffer; ino: number; parent: number; dtype?: FileType}[] = [
+    {raw: Buffer.alloc(0), ino: rootIno, parent: rootIno},
+  ]
   while (stack.length) {
     const {raw, ino, parent, dtype} = stack.pop()!
     const where = display(raw)
@@ -298,9 +318,11 @@ export function describeImage(img: ImageT, opts: ImageOptions = {}): Description
       problems.push(`${where}: stat(${ino}) failed: ${(err as Error).message}`)
       continue
     }
-    if (dtype !== undefined && dtype !== st.type) problems.push(`${where}: directory entry says ${dtype}, inode says ${st.type}`)
+    if (dtype !== undefined && dtype !== st.type)
+      problems.push(`${where}: directory entry says ${dtype}, inode says ${st.type}`)
     if (st.ino !== ino) problems.push(`${where}: stat(${ino}).ino is ${st.ino}`)
-    if ((st.mode & 0o170000) !== modeBitsOf(st.type)) problems.push(`${where}: mode ${st.mode.toString(8)} does not match type ${st.type}`)
+    if ((st.mode & 0o170000) !== modeBitsOf(st.type))
+      problems.push(`${where}: mode ${st.mode.toString(8)} does not match type ${st.type}`)
     const e: Entry = {
       path: where,
       raw,
@@ -330,9 +352,10 @@ export function describeImage(img: ImageT, opts: ImageOptions = {}): Description
       } catch (err) {
         problems.push(`${where}: readdir failed: ${(err as Error).message}`)
       }
-      const real = list.filter(d => !isDot(d.name))
+      const real = list.filter((d) => !isDot(d.name))
       e.entries = real.length
-      if (st.size !== real.length && st.size !== list.length) problems.push(`${where}: directory size ${st.size} but ${real.length} entries`)
+      if (st.size !== real.length && st.size !== list.length)
+        problems.push(`${where}: directory size ${st.size} but ${real.length} entries`)
       const seen = new Set<string>()
       for (const d of real) {
         const k = d.name.toString('hex')
@@ -343,7 +366,8 @@ export function describeImage(img: ImageT, opts: ImageOptions = {}): Description
     } else if (st.type === 'symlink') {
       try {
         e.target = img.readlink(ino)
-        if (e.target.length !== st.size) problems.push(`${where}: symlink size ${st.size} but target is ${e.target.length} bytes`)
+        if (e.target.length !== st.size)
+          problems.push(`${where}: symlink size ${st.size} but target is ${e.target.length} bytes`)
       } catch (err) {
         problems.push(`${where}: readlink failed: ${(err as Error).message}`)
       }
@@ -352,14 +376,15 @@ export function describeImage(img: ImageT, opts: ImageOptions = {}): Description
         e.extents = img.extents(ino)
         e.data = []
         checkExtents(where, e.extents, st.size, bs, cs, problems)
-        for (const x of [...e.extents].sort((a, b) => a.offset - b.offset)) addRun(e.data, x.offset, Math.min(x.offset + x.length, st.size))
+        for (const x of [...e.extents].sort((a, b) => a.offset - b.offset))
+          addRun(e.data, x.offset, Math.min(x.offset + x.length, st.size))
       } catch (err) {
         problems.push(`${where}: extents failed: ${(err as Error).message}`)
       }
       if (!opts.noContent) {
         try {
           const h = new ContentHasher()
-          for (let off = 0; off < st.size; ) {
+          for (let off = 0; off < st.size;) {
             const want = Math.min(MiB, st.size - off)
             const b = img.read(ino, off, want)
             if (b.length !== want) {
@@ -384,7 +409,15 @@ export function describeImage(img: ImageT, opts: ImageOptions = {}): Description
 }
 
 function modeBitsOf(t: FileType): number {
-  return {file: 0o100000, dir: 0o040000, symlink: 0o120000, chardev: 0o020000, blockdev: 0o060000, fifo: 0o010000, socket: 0o140000}[t]
+  return {
+    file: 0o100000,
+    dir: 0o040000,
+    symlink: 0o120000,
+    chardev: 0o020000,
+    blockdev: 0o060000,
+    fifo: 0o010000,
+    socket: 0o140000,
+  }[t]
 }
 
 /** FORMAT.md §10 reader rules, as seen through img.extents(). */
@@ -408,9 +441,11 @@ function checkExtents(where: string, xs: ExtentInfo[], size: number, bs: number,
       if (x.stored + x.length > cs) problems.push(`${tag}: slice ${x.stored}+${x.length} past the largest pack`)
       if (x !== sorted[sorted.length - 1]) problems.push(`${tag}: packed extent is not the last one`)
     } else {
-      if (x.blocks !== Math.ceil(x.stored / bs)) problems.push(`${tag}: ${x.blocks} blocks for ${x.stored} stored bytes`)
+      if (x.blocks !== Math.ceil(x.stored / bs))
+        problems.push(`${tag}: ${x.blocks} blocks for ${x.stored} stored bytes`)
       if (x.kind === 'raw' && x.stored !== x.length) problems.push(`${tag}: raw extent stores ${x.stored} bytes`)
-      if (x.kind === 'zstd' && x.stored >= x.length) problems.push(`${tag}: zstd extent does not save space (${x.stored} >= ${x.length})`)
+      if (x.kind === 'zstd' && x.stored >= x.length)
+        problems.push(`${tag}: zstd extent does not save space (${x.stored} >= ${x.length})`)
     }
   }
 }
@@ -448,7 +483,10 @@ const fmtNs = (t: bigint) => {
   const a = neg ? -t : t
   return `${neg ? '-' : ''}${a / 1_000_000_000n}.${String(a % 1_000_000_000n).padStart(9, '0')}`
 }
-const hexShort = (b: Buffer) => (b.length <= 24 ? b.toString('hex') : `${b.subarray(0, 12).toString('hex')}…(${b.length} bytes, sha256 ${crypto.createHash('sha256').update(b).digest('hex').slice(0, 12)})`)
+const hexShort = (b: Buffer) =>
+  b.length <= 24
+    ? b.toString('hex')
+    : `${b.subarray(0, 12).toString('hex')}…(${b.length} bytes, sha256 ${crypto.createHash('sha256').update(b).digest('hex').slice(0, 12)})`
 
 function groups(d: Description): Map<string, string[]> {
   const byInode = new Map<string, string[]>()
@@ -475,7 +513,8 @@ export function compare(a: Description, b: Description, opts: CompareOptions = {
   const A = a.source
   const B = b.source
   for (const p of b.problems) out.push(`${B} inconsistency: ${p}`)
-  for (const [p, x] of a.entries) if (!skip(p) && !b.entries.has(p)) out.push(`${p}: missing in ${B} (${x.type} in ${A})`)
+  for (const [p, x] of a.entries)
+    if (!skip(p) && !b.entries.has(p)) out.push(`${p}: missing in ${B} (${x.type} in ${A})`)
   for (const [p, y] of b.entries) if (!skip(p) && !a.entries.has(p)) out.push(`${p}: only in ${B} (${y.type})`)
   const ga = groups(a)
   const gb = groups(b)
@@ -496,8 +535,10 @@ export function compare(a: Description, b: Description, opts: CompareOptions = {
     if (x.type !== 'dir' && x.size !== y.size) d('size', x.size, y.size)
     if (x.rdev !== y.rdev) d('rdev', `0x${x.rdev.toString(16)}`, `0x${y.rdev.toString(16)}`)
     if (attrs && o.mtime && x.mtimeNs !== y.mtimeNs) d('mtime', fmtNs(x.mtimeNs), fmtNs(y.mtimeNs))
-    if (x.type === 'dir' && x.entries !== undefined && y.entries !== undefined && x.entries !== y.entries) d('entry count', x.entries, y.entries)
-    if (x.target && y.target && !x.target.equals(y.target)) d('symlink target', JSON.stringify(showBytes(x.target)), JSON.stringify(showBytes(y.target)))
+    if (x.type === 'dir' && x.entries !== undefined && y.entries !== undefined && x.entries !== y.entries)
+      d('entry count', x.entries, y.entries)
+    if (x.target && y.target && !x.target.equals(y.target))
+      d('symlink target', JSON.stringify(showBytes(x.target)), JSON.stringify(showBytes(y.target)))
     if (x.sha256 && y.sha256 && x.sha256 !== y.sha256) {
       const i = (x.chunks ?? []).findIndex((c, k) => c !== y.chunks?.[k])
       d('content', x.sha256.slice(0, 16), `${y.sha256.slice(0, 16)} (first difference in MiB #${i})`)
@@ -511,8 +552,8 @@ export function compare(a: Description, b: Description, opts: CompareOptions = {
       for (const n of y.xattrs.keys()) if (!x.xattrs.has(n)) out.push(`${p}: xattr ${n} only in ${B}`)
     }
     if (x.type !== 'dir') {
-      const la = ga.get(p)!.filter(q => !skip(q))
-      const lb = gb.get(p)!.filter(q => !skip(q))
+      const la = ga.get(p)!.filter((q) => !skip(q))
+      const lb = gb.get(p)!.filter((q) => !skip(q))
       if (la.join('\0') !== lb.join('\0')) d('hardlink group', `[${la.join(', ')}]`, `[${lb.join(', ')}]`)
     }
     if (o.holes && x.type === 'file' && x.data && y.data) {
@@ -559,8 +600,14 @@ export function holeDiffs(p: string, hostData: Run[], mapped: Run[], size: numbe
     if (unmapped.length >= 4) break
   }
   const out: string[] = []
-  if (zeroMappedCount) out.push(`${p}: ${zeroMappedCount} all-zero block(s) of ${bs} bytes are stored instead of holes (at ${zeroMapped.join(', ')}${zeroMappedCount > 4 ? ', …' : ''}); host data ${fmtRuns(hostData)}, image extents ${fmtRuns(mapped)}`)
-  if (unmapped.length) out.push(`${p}: blocks holding data have no extent (at ${unmapped.join(', ')}); host data ${fmtRuns(hostData)}, image extents ${fmtRuns(mapped)}`)
+  if (zeroMappedCount)
+    out.push(
+      `${p}: ${zeroMappedCount} all-zero block(s) of ${bs} bytes are stored instead of holes (at ${zeroMapped.join(', ')}${zeroMappedCount > 4 ? ', …' : ''}); host data ${fmtRuns(hostData)}, image extents ${fmtRuns(mapped)}`,
+    )
+  if (unmapped.length)
+    out.push(
+      `${p}: blocks holding data have no extent (at ${unmapped.join(', ')}); host data ${fmtRuns(hostData)}, image extents ${fmtRuns(mapped)}`,
+    )
   return out
 }
 
@@ -568,7 +615,9 @@ export function holeDiffs(p: string, hostData: Run[], mapped: Run[], size: numbe
 export function summary(d: Description): string {
   const c: Record<string, number> = {}
   for (const e of d.entries.values()) c[e.type] = (c[e.type] ?? 0) + 1
-  return Object.entries(c).map(([k, v]) => `${v} ${k}`).join(', ')
+  return Object.entries(c)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ')
 }
 
 /** Differences as one string for an assertion message (at most `max` lines). */

@@ -21,7 +21,11 @@ const ROOT = '/w'
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/run.js')
 
 // ---- randomness (seeded) and the log's mark record (src/core/io/device.ts: 24-byte header, kind 'M')
-const stream = crypto.createCipheriv('aes-256-ctr', crypto.createHash('sha256').update(`crash-driver:${SEED}`).digest(), Buffer.alloc(16))
+const stream = crypto.createCipheriv(
+  'aes-256-ctr',
+  crypto.createHash('sha256').update(`crash-driver:${SEED}`).digest(),
+  Buffer.alloc(16),
+)
 const bytes = (n) => stream.update(Buffer.alloc(n))
 const int = (lo, hi) => lo + Math.floor((bytes(4).readUInt32LE(0) / 2 ** 32) * (hi - lo + 1))
 const chance = (p) => int(0, 999999) < p * 1000000
@@ -121,7 +125,12 @@ function everything() {
   const set = {}
   for (const [p, n] of model) {
     if (n.type === 'file') n.acked = sha(n.data)
-    set[`c:${p}`] = n.type === 'file' ? fileExpect(n, true) : n.type === 'symlink' ? {type: 'symlink', target: n.target} : {type: 'dir'}
+    set[`c:${p}`] =
+      n.type === 'file'
+        ? fileExpect(n, true)
+        : n.type === 'symlink'
+          ? {type: 'symlink', target: n.target}
+          : {type: 'dir'}
   }
   for (const names of seen.values()) for (const c of names) if (!model.has(c)) set[`e:${c}`] = {absent: true}
   return set
@@ -265,7 +274,9 @@ const OPS = {
     if (chance(0.6)) dirAck(parentOf(p))
   },
   rmdir() {
-    const empty = [...model].filter(([p, n]) => n.type === 'dir' && p !== ROOT && childrenOf(p).length === 0).map(([p]) => p)
+    const empty = [...model]
+      .filter(([p, n]) => n.type === 'dir' && p !== ROOT && childrenOf(p).length === 0)
+      .map(([p]) => p)
     if (!empty.length) return OPS.mkdir()
     const p = pick(empty)
     forget(p)
@@ -319,6 +330,8 @@ for (let i = 0; i < Number(STEPS); i++) {
   OPS[kind]()
 }
 const out = {}
-for (const [p, n] of model) out[`c:${p}`] = n.type === 'file' ? fileExpect(n, true) : n.type === 'symlink' ? {type: 'symlink', target: n.target} : {type: 'dir'}
+for (const [p, n] of model)
+  out[`c:${p}`] =
+    n.type === 'file' ? fileExpect(n, true) : n.type === 'symlink' ? {type: 'symlink', target: n.target} : {type: 'dir'}
 fs.closeSync(logFd)
 process.stdout.write(JSON.stringify({...counts, model: out}) + '\n')

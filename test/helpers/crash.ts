@@ -34,7 +34,12 @@ export class RecordingDevice implements BlockDevice {
   write(pos: number, data: Buffer): void {
     this.inner.write(pos, data)
     for (let o = 0; o < data.length; o += this.blockSize)
-      this.writes.push({pos: pos + o, data: Buffer.from(data.subarray(o, Math.min(data.length, o + this.blockSize))), op: this.op, epoch: this.flushes.length})
+      this.writes.push({
+        pos: pos + o,
+        data: Buffer.from(data.subarray(o, Math.min(data.length, o + this.blockSize))),
+        op: this.op,
+        epoch: this.flushes.length,
+      })
   }
   flush(): void {
     this.flushes.push(this.writes.length)
@@ -46,7 +51,11 @@ export class RecordingDevice implements BlockDevice {
 }
 
 /** The image after applying `writes` (in the order given) to `base`. */
-export function crashImage(base: Buffer, writes: readonly Recorded[], torn?: {write: Recorded; bytes: number}): MemoryDevice {
+export function crashImage(
+  base: Buffer,
+  writes: readonly Recorded[],
+  torn?: {write: Recorded; bytes: number},
+): MemoryDevice {
   const dev = new MemoryDevice(0)
   dev.write(0, base)
   for (const w of writes) dev.write(w.pos, w.data)
@@ -62,8 +71,11 @@ export function digest(img: Image): string {
     for (const e of entries) {
       const p = `${path}/${e.name.toString('hex')}`
       const st = img.stat(e.ino)
-      h.update(`${p} ${st.type} ${st.mode} ${st.uid} ${st.gid} ${st.nlink} ${st.size} ${st.rdev} ${st.mtime.sec}.${st.mtime.nsec} ${st.ctime.sec}.${st.ctime.nsec} ino=${e.ino}\n`)
-      if (st.type === 'file' || st.type === 'symlink') h.update(crypto.createHash('sha256').update(img.readFile(e.ino)).digest())
+      h.update(
+        `${p} ${st.type} ${st.mode} ${st.uid} ${st.gid} ${st.nlink} ${st.size} ${st.rdev} ${st.mtime.sec}.${st.mtime.nsec} ${st.ctime.sec}.${st.ctime.nsec} ino=${e.ino}\n`,
+      )
+      if (st.type === 'file' || st.type === 'symlink')
+        h.update(crypto.createHash('sha256').update(img.readFile(e.ino)).digest())
       for (const x of img.listXattrs(e.ino)) h.update(`${x}=${img.getXattr(e.ino, x).toString('hex')}\n`)
       if (st.type === 'dir') walk(e.ino, p)
     }

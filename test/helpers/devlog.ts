@@ -48,7 +48,13 @@ export function readDeviceLog(file: string): LogRecord[] {
     if (at + LOG_HEADER > buf.length) throw new Error(`${file}: a record header is cut at byte ${at}`)
     const len = buf.readUInt32LE(at + 12)
     if (at + LOG_HEADER + len > buf.length) throw new Error(`${file}: a record is cut at byte ${at}`)
-    out.push({kind: String.fromCharCode(buf[at]!), pid: buf.readUInt32LE(at + 4), dev: buf.readUInt32LE(at + 8), pos: Number(buf.readBigUInt64LE(at + 16)), data: buf.subarray(at + LOG_HEADER, at + LOG_HEADER + len)})
+    out.push({
+      kind: String.fromCharCode(buf[at]!),
+      pid: buf.readUInt32LE(at + 4),
+      dev: buf.readUInt32LE(at + 8),
+      pos: Number(buf.readBigUInt64LE(at + 16)),
+      data: buf.subarray(at + LOG_HEADER, at + LOG_HEADER + len),
+    })
     at += LOG_HEADER + len
   }
   return out
@@ -110,9 +116,11 @@ export function imageEvents(records: readonly LogRecord[], image: string, blockS
       if (r.data.toString('utf8') === want) mine.add(id)
     } else if (!mine.has(id)) continue
     else if (r.kind === 'W') {
-      for (let o = 0; o < r.data.length; o += blockSize) out.push({kind: 'W', pos: r.pos + o, data: r.data.subarray(o, Math.min(r.data.length, o + blockSize))})
+      for (let o = 0; o < r.data.length; o += blockSize)
+        out.push({kind: 'W', pos: r.pos + o, data: r.data.subarray(o, Math.min(r.data.length, o + blockSize))})
     } else if (r.kind === 'F') out.push({kind: 'F'})
-    else if (r.kind === 'R') throw new Error(`${image} was resized during the workload: the crash states do not model it`)
+    else if (r.kind === 'R')
+      throw new Error(`${image} was resized during the workload: the crash states do not model it`)
   }
   return out
 }
@@ -143,7 +151,8 @@ export function describe(img: Image): Tree {
       .join(',')
     const key = `${st.type} ino=${ino} ${st.mode.toString(8)} ${st.uid}:${st.gid} n${st.nlink} s${st.size} r${st.rdev} m${st.mtime.sec}.${st.mtime.nsec} c${st.ctime.sec}.${st.ctime.nsec} ${sha} ${target} ${x}`
     out.set(p, {type: st.type, mode: st.mode & 0o7777, sha, target, key})
-    if (st.type === 'dir') for (const e of img.readdir(ino)) add(`${p === '/' ? '' : p}/${e.name.toString('latin1')}`, e.ino)
+    if (st.type === 'dir')
+      for (const e of img.readdir(ino)) add(`${p === '/' ? '' : p}/${e.name.toString('latin1')}`, e.ino)
   }
   add('/', 1)
   return out
@@ -177,7 +186,8 @@ export function checkExpectations(tree: Tree, expects: ReadonlyMap<string, Expec
     }
     if (x.type && e.type !== x.type) bad.push(`${key}: ${p} is a ${e.type}, not a ${x.type}`)
     if (x.sha !== undefined && e.sha !== x.sha) bad.push(`${key}: ${p} has other content than acknowledged`)
-    if (x.mode !== undefined && e.mode !== x.mode) bad.push(`${key}: ${p} has mode ${e.mode.toString(8)}, not ${x.mode.toString(8)}`)
+    if (x.mode !== undefined && e.mode !== x.mode)
+      bad.push(`${key}: ${p} has mode ${e.mode.toString(8)}, not ${x.mode.toString(8)}`)
     if (x.target !== undefined && e.target !== x.target) bad.push(`${key}: ${p} points to ${e.target}, not ${x.target}`)
   }
   return bad
@@ -201,7 +211,7 @@ export class CowDevice implements BlockDevice {
   }
   read(pos: number, length: number): Buffer {
     const out = Buffer.alloc(length)
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const at = pos + done
       const n = Math.floor(at / this.page)
       const off = at - n * this.page
@@ -214,7 +224,7 @@ export class CowDevice implements BlockDevice {
     return out
   }
   write(pos: number, data: Buffer): void {
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       const at = pos + done
       const n = Math.floor(at / this.page)
       const off = at - n * this.page
@@ -222,7 +232,8 @@ export class CowDevice implements BlockDevice {
       let pg = this.pages.get(n)
       if (!pg) {
         pg = Buffer.alloc(this.page)
-        if (n * this.page < this.base.length) this.base.copy(pg, 0, n * this.page, Math.min(this.base.length, (n + 1) * this.page))
+        if (n * this.page < this.base.length)
+          this.base.copy(pg, 0, n * this.page, Math.min(this.base.length, (n + 1) * this.page))
         this.pages.set(n, pg)
       }
       data.copy(pg, off, done, done + take)
@@ -246,9 +257,15 @@ export class CowDevice implements BlockDevice {
 }
 
 /** Image bytes: `base` with `writes` applied in order (and the last one torn after `tornBytes`). */
-export function applyWrites(base: Buffer, writes: ReadonlyArray<{pos: number; data: Buffer}>, tornBytes?: number): CowDevice {
+export function applyWrites(
+  base: Buffer,
+  writes: ReadonlyArray<{pos: number; data: Buffer}>,
+  tornBytes?: number,
+): CowDevice {
   const dev = new CowDevice(base)
-  writes.forEach((w, i) => dev.write(w.pos, tornBytes !== undefined && i === writes.length - 1 ? w.data.subarray(0, tornBytes) : w.data))
+  writes.forEach((w, i) =>
+    dev.write(w.pos, tornBytes !== undefined && i === writes.length - 1 ? w.data.subarray(0, tornBytes) : w.data),
+  )
   return dev
 }
 
@@ -335,7 +352,10 @@ export class CrashRun {
   }
 
   private judge(label: string, tree: Tree, cut: number): void {
-    const bad = [...checkExpectations(tree, this.expectsAt[cut]!), ...(this.o.predicate?.(tree, cut, this.expectsAt[cut]!) ?? [])]
+    const bad = [
+      ...checkExpectations(tree, this.expectsAt[cut]!),
+      ...(this.o.predicate?.(tree, cut, this.expectsAt[cut]!) ?? []),
+    ]
     if (bad.length) this.fail(label, `${bad.length} problems, first: ${bad.slice(0, 3).join('; ')}`)
   }
 
@@ -354,7 +374,8 @@ export class CrashRun {
       if (!tree) continue
       const from = w === 0 ? 0 : this.writes[w - 1]!.at + 1
       const to = w === this.writes.length ? this.o.events.length : this.writes[w]!.at
-      for (let cut = from; cut <= to; cut++) if (cut === from || this.o.events[cut - 1]!.kind === 'M') this.judge(`prefix ${w} (event ${cut})`, tree, cut)
+      for (let cut = from; cut <= to; cut++)
+        if (cut === from || this.o.events[cut - 1]!.kind === 'M') this.judge(`prefix ${w} (event ${cut})`, tree, cut)
     }
   }
 
@@ -369,7 +390,8 @@ export class CrashRun {
     const rng = this.o.rng
     const flushes = this.flushes.filter((f) => this.writesBefore[f]! > 0)
     for (let s = 0; s < count; s++) {
-      const cut = s % 2 === 0 && flushes.length ? rng.pick(flushes) : this.writes[rng.int(0, this.writes.length - 1)]!.at + 1
+      const cut =
+        s % 2 === 0 && flushes.length ? rng.pick(flushes) : this.writes[rng.int(0, this.writes.length - 1)]!.at + 1
       const last = [-1, ...this.flushes].filter((f) => f < cut).pop()!
       const durable = this.writesBefore[last + 1]!
       const issued = this.writesBefore[cut]!
@@ -379,14 +401,19 @@ export class CrashRun {
         ;[pending[i], pending[j]] = [pending[j]!, pending[i]!]
       }
       let torn: number | undefined
-      if (s % 3 === 0 && pending.length) torn = 512 * rng.int(0, Math.ceil(pending[pending.length - 1]!.data.length / 512) - 1)
+      if (s % 3 === 0 && pending.length)
+        torn = 512 * rng.int(0, Math.ceil(pending[pending.length - 1]!.data.length / 512) - 1)
       const label = `${torn === undefined ? 'reordered' : 'torn'} ${s} (event ${cut}, ${issued - durable} writes in flight, ${pending.length} kept)`
       const tree = this.recover(label, applyWrites(this.o.base, [...this.writes.slice(0, durable), ...pending], torn))
       if (torn === undefined) this.counts.reordered++
       else this.counts.torn++
       if (!tree) continue
       const d = treeDigest(tree)
-      if (!this.prefixDigest.slice(durable, issued + 1).includes(d)) this.fail(label, `the state is none of the ${issued - durable + 1} states of the prefixes since the last flush (a transaction half-applied, or acknowledged work lost)`)
+      if (!this.prefixDigest.slice(durable, issued + 1).includes(d))
+        this.fail(
+          label,
+          `the state is none of the ${issued - durable + 1} states of the prefixes since the last flush (a transaction half-applied, or acknowledged work lost)`,
+        )
       this.judge(label, tree, cut)
     }
   }
@@ -412,11 +439,15 @@ export function fsckCrashed(run: CrashRun, base: Buffer, flushes: readonly numbe
     const file = path.join(dir, `c${i}.img`)
     fs.writeFileSync(file, applyWrites(base, run.writes.slice(0, w)).contents())
     const r = cli(['fsck', '-f', '-y', file])
-    if (r.status !== 0 && r.status !== 1) problems.push(`crash at write ${w}: razorfsck -fy exit ${r.status}: ${r.stderr.trim() || r.stdout.trim().split('\n').pop()}`)
+    if (r.status !== 0 && r.status !== 1)
+      problems.push(
+        `crash at write ${w}: razorfsck -fy exit ${r.status}: ${r.stderr.trim() || r.stdout.trim().split('\n').pop()}`,
+      )
     const img = Image.open(file)
     const c = img.check({checkData: true})
     if (c.problems.length) problems.push(`crash at write ${w}: after razorfsck -fy: ${c.problems[0]!.message}`)
-    if (treeDigest(describe(img)) !== run.prefixDigest[w]) problems.push(`crash at write ${w}: razorfsck recovered another state than a read-write open`)
+    if (treeDigest(describe(img)) !== run.prefixDigest[w])
+      problems.push(`crash at write ${w}: razorfsck recovered another state than a read-write open`)
     img.close()
   }
   return problems

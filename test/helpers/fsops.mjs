@@ -25,7 +25,11 @@ const OPS = {
     const r = spawnSync('touch', ['-c', p], {encoding: 'utf8'})
     if (r.status === 0) return
     const err = new Error(r.stderr)
-    err.code = /Permission denied/.test(r.stderr) ? 'EACCES' : /not permitted/.test(r.stderr) ? 'EPERM' : r.stderr.trim()
+    err.code = /Permission denied/.test(r.stderr)
+      ? 'EACCES'
+      : /not permitted/.test(r.stderr)
+        ? 'EPERM'
+        : r.stderr.trim()
     throw err
   },
   truncate: (p, n) => fs.truncateSync(p, n),

@@ -20,5 +20,12 @@ export function nonZeroBlocks(file: string, blockSize: number): number[]
 export function damage(file: string, rnd: (n: number) => number, blockSize: number, hot: number[]): string
 export function runFuzz(
   core: typeof Core,
-  opts: {bases: FuzzBase[]; dir: string; count: number; seed: string | number; timeLimitMs?: number; onCase?: (i: number, kind: string, report: Core.FsckReport) => void},
+  opts: {
+    bases: FuzzBase[]
+    dir: string
+    count: number
+    seed: string | number
+    timeLimitMs?: number
+    onCase?: (i: number, kind: string, report: Core.FsckReport) => void
+  },
 ): FuzzResult

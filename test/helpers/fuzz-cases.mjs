@@ -23,7 +23,8 @@ export function nonZeroBlocks(file, blockSize) {
   const buf = fs.readFileSync(file)
   const zero = Buffer.alloc(blockSize)
   const out = []
-  for (let b = 0; b * blockSize < buf.length; b++) if (!buf.subarray(b * blockSize, (b + 1) * blockSize).equals(zero)) out.push(b)
+  for (let b = 0; b * blockSize < buf.length; b++)
+    if (!buf.subarray(b * blockSize, (b + 1) * blockSize).equals(zero)) out.push(b)
   return out
 }
 
@@ -64,7 +65,10 @@ export function runFuzz(core, {bases, dir, count, seed, timeLimitMs = 10000, onC
   let state = crypto.createHash('sha256').update(`fuzz:${seed}`).digest()
   let at = 0
   const rnd = (n) => {
-    if (at + 4 > state.length) (state = crypto.createHash('sha256').update(state).digest()), (at = 0)
+    if (at + 4 > state.length) {
+      state = crypto.createHash('sha256').update(state).digest()
+      at = 0
+    }
     const x = state.readUInt32LE(at)
     at += 4
     return n <= 1 ? 0 : x % n
@@ -85,13 +89,19 @@ export function runFuzz(core, {bases, dir, count, seed, timeLimitMs = 10000, onC
     } catch (e) {
       if (core.isRazorError(e)) {
         // an unusable image, reported cleanly (exit 8), and left as it was; never for lack of space
-        if (e.code === 'ENOSPC') out.failures.push(`case ${i} (${kind}${base.full ? ', full image' : ''}): no space for the repair: ${e.message}`)
-        if (digest(file) !== damaged) out.failures.push(`case ${i} (${kind}): exit 8 (${e.message}) but the image changed`)
+        if (e.code === 'ENOSPC')
+          out.failures.push(
+            `case ${i} (${kind}${base.full ? ', full image' : ''}): no space for the repair: ${e.message}`,
+          )
+        if (digest(file) !== damaged)
+          out.failures.push(`case ${i} (${kind}): exit 8 (${e.message}) but the image changed`)
         out.refused++
         out.cases++
         continue
       }
-      out.failures.push(`case ${i} (${kind}): fsck threw ${e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e}`)
+      out.failures.push(
+        `case ${i} (${kind}): fsck threw ${e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e}`,
+      )
       out.cases++
       continue
     }
@@ -99,13 +109,26 @@ export function runFuzz(core, {bases, dir, count, seed, timeLimitMs = 10000, onC
     out.slowest = Math.max(out.slowest, ms)
     if (ms > timeLimitMs) out.failures.push(`case ${i} (${kind}): took ${ms} ms`)
     if (report.exit === 0) out.untouched++
-    else if (report.rolledBack && digest(file) !== damaged) out.failures.push(`case ${i} (${kind}): rolled back, but the image changed`)
-    else if (report.rolledBack) out.failures.push(`case ${i} (${kind}): repair was rolled back: ${report.problems.slice(-3).map((p) => p.message).join('; ')}`)
+    else if (report.rolledBack && digest(file) !== damaged)
+      out.failures.push(`case ${i} (${kind}): rolled back, but the image changed`)
+    else if (report.rolledBack)
+      out.failures.push(
+        `case ${i} (${kind}): repair was rolled back: ${report.problems
+          .slice(-3)
+          .map((p) => p.message)
+          .join('; ')}`,
+      )
     else {
       out.repaired++
       try {
         const again = core.fsck(file, {mode: 'check', force: true})
-        if (again.exit !== 0) out.failures.push(`case ${i} (${kind}): second check exit ${again.exit}: ${again.problems.slice(0, 3).map((p) => p.message).join('; ')}`)
+        if (again.exit !== 0)
+          out.failures.push(
+            `case ${i} (${kind}): second check exit ${again.exit}: ${again.problems
+              .slice(0, 3)
+              .map((p) => p.message)
+              .join('; ')}`,
+          )
       } catch (e) {
         out.failures.push(`case ${i} (${kind}): second check threw ${e && e.message}`)
       }

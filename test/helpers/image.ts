@@ -40,7 +40,7 @@ export function buildImage(imagePath: string, root: string, opts: CreateOptions)
   const img = Image.create(imagePath, opts)
   let result: PopulateResult
   try {
-    result = populate(img, root, {onWarning: w => warnings.push(w)})
+    result = populate(img, root, {onWarning: (w) => warnings.push(w)})
   } finally {
     img.close()
   }
@@ -67,7 +67,10 @@ export interface RunResult {
 }
 
 /** Run ./bin/run.js with arguments; no stdin, CI-like environment, no colour. */
-export function cli(args: string[], opts: {cwd?: string; timeoutMs?: number; env?: Record<string, string>} = {}): RunResult {
+export function cli(
+  args: string[],
+  opts: {cwd?: string; timeoutMs?: number; env?: Record<string, string>} = {},
+): RunResult {
   const r: SpawnSyncReturns<Buffer> = spawnSync(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? PROJECT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,7 +79,13 @@ export function cli(args: string[], opts: {cwd?: string; timeoutMs?: number; env
     env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true', ...opts.env, NODE_OPTIONS: ''},
   })
   if (r.error) throw r.error
-  return {status: r.status, signal: r.signal, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBuf: r.stdout}
+  return {
+    status: r.status,
+    signal: r.signal,
+    stdout: r.stdout.toString('utf8'),
+    stderr: r.stderr.toString('utf8'),
+    stdoutBuf: r.stdout,
+  }
 }
 
 /**
@@ -87,11 +96,13 @@ export function cli(args: string[], opts: {cwd?: string; timeoutMs?: number; env
 export function cliUnavailable(): string | undefined {
   if (!fs.existsSync(BIN)) return `${path.relative(PROJECT, BIN)} does not exist`
   const dist = path.join(PROJECT, 'dist')
-  if (!fs.existsSync(path.join(dist, 'commands'))) return 'dist/commands is missing: run `npm run build` (npm ci does it through prepare)'
+  if (!fs.existsSync(path.join(dist, 'commands')))
+    return 'dist/commands is missing: run `npm run build` (npm ci does it through prepare)'
   const newest = (dir: string, ext: string): number => {
     let m = 0
     for (const e of fs.readdirSync(dir, {withFileTypes: true, recursive: true})) {
-      if (e.isFile() && e.name.endsWith(ext)) m = Math.max(m, fs.statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs)
+      if (e.isFile() && e.name.endsWith(ext))
+        m = Math.max(m, fs.statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs)
     }
     return m
   }
@@ -102,7 +113,10 @@ export function cliUnavailable(): string | undefined {
 }
 
 /** Run the CLI and hash its stdout as it streams (for large `cat` output). */
-export function cliHash(args: string[], timeoutMs = 300_000): Promise<{status: number | null; sha256: string; bytes: number; stderr: string}> {
+export function cliHash(
+  args: string[],
+  timeoutMs = 300_000,
+): Promise<{status: number | null; sha256: string; bytes: number; stderr: string}> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: PROJECT,
@@ -119,7 +133,7 @@ export function cliHash(args: string[], timeoutMs = 300_000): Promise<{status: n
     })
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
     child.on('error', reject)
-    child.on('close', status => {
+    child.on('close', (status) => {
       clearTimeout(timer)
       resolve({status, sha256: h.digest('hex'), bytes, stderr})
     })

@@ -16,7 +16,8 @@ export function validate(root: Schema, value: unknown): string[] {
       .split('/')
       .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], root) as Schema
   }
-  const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v)
+  const typeOf = (v: unknown) =>
+    v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v
   const check = (s: Schema, v: unknown, at: string, out: string[]): void => {
     if (s === true) return
     if (s === false) return void out.push(`${at}: not allowed`)
@@ -28,9 +29,11 @@ export function validate(root: Schema, value: unknown): string[] {
       if (!ok) return void out.push(`${at}: ${t}, expected ${S.type}`)
     }
     if ('const' in S && JSON.stringify(S.const) !== JSON.stringify(v)) out.push(`${at}: not ${JSON.stringify(S.const)}`)
-    if (S.enum && !(S.enum as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(v))) out.push(`${at}: ${JSON.stringify(v)} not in enum`)
+    if (S.enum && !(S.enum as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(v)))
+      out.push(`${at}: ${JSON.stringify(v)} not in enum`)
     if (typeof v === 'string') {
-      if (S.pattern && !new RegExp(S.pattern as string, 'u').test(v)) out.push(`${at}: '${v}' does not match ${S.pattern}`)
+      if (S.pattern && !new RegExp(S.pattern as string, 'u').test(v))
+        out.push(`${at}: '${v}' does not match ${S.pattern}`)
       if (S.minLength !== undefined && [...v].length < (S.minLength as number)) out.push(`${at}: too short`)
     }
     if (typeof v === 'number') {
@@ -49,11 +52,14 @@ export function validate(root: Schema, value: unknown): string[] {
       }
     }
     for (const sub of (S.allOf as Schema[]) ?? []) check(sub, v, at, out)
-    if (S.anyOf && !(S.anyOf as Schema[]).some((sub) => {
-      const e: string[] = []
-      check(sub, v, at, e)
-      return e.length === 0
-    }))
+    if (
+      S.anyOf &&
+      !(S.anyOf as Schema[]).some((sub) => {
+        const e: string[] = []
+        check(sub, v, at, e)
+        return e.length === 0
+      })
+    )
       out.push(`${at}: matches none of anyOf`)
     if (S.not !== undefined) {
       const e: string[] = []

@@ -48,7 +48,12 @@ export function waitFor(cond: () => boolean, ms = 30000): boolean {
  * `razorfs mount IMAGE MNT -o OPTS` (detached); fails the test when it does
  * not mount. Teardown detaches the mount and waits for the image's lock.
  */
-export function mount(t: TapLike & {fail: (m: string) => void}, image: string, mnt: string, opts: string[] = []): Mounted {
+export function mount(
+  t: TapLike & {fail: (m: string) => void},
+  image: string,
+  mnt: string,
+  opts: string[] = [],
+): Mounted {
   fs.mkdirSync(mnt, {recursive: true})
   const args = ['mount', image, mnt, '--json']
   for (const o of opts) args.push('-o', o)
@@ -70,18 +75,30 @@ export function umount(mnt: string): RunResult {
 
 /** Run a shell command as nobody:nogroup (no supplementary groups). */
 export function asNobody(cmd: string, cwd?: string): SpawnSyncReturns<string> {
-  return spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'sh', '-c', cmd], {cwd, encoding: 'utf8', timeout: 60000})
+  return spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'sh', '-c', cmd], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60000,
+  })
 }
 
 /** Store `data` at `offset` of an existing file through a shared mapping. */
 export function mmapWrite(file: string, offset: number, data: Buffer): void {
-  const r = spawnSync('perl', [MMAP_PL, 'write', file, String(offset)], {input: data, encoding: 'buffer', timeout: 60000})
+  const r = spawnSync('perl', [MMAP_PL, 'write', file, String(offset)], {
+    input: data,
+    encoding: 'buffer',
+    timeout: 60000,
+  })
   if (r.status !== 0) throw new Error(`mmap write ${file}@${offset}: ${r.stderr.toString() || r.signal}`)
 }
 
 /** Read `length` bytes at `offset` through a shared mapping. */
 export function mmapRead(file: string, offset: number, length: number): Buffer {
-  const r = spawnSync('perl', [MMAP_PL, 'read', file, String(offset), String(length)], {encoding: 'buffer', maxBuffer: 1 << 28, timeout: 60000})
+  const r = spawnSync('perl', [MMAP_PL, 'read', file, String(offset), String(length)], {
+    encoding: 'buffer',
+    maxBuffer: 1 << 28,
+    timeout: 60000,
+  })
   if (r.status !== 0) throw new Error(`mmap read ${file}@${offset}: ${r.stderr.toString() || r.signal}`)
   return r.stdout
 }

@@ -127,13 +127,20 @@ export class RawImage {
     // the backup equals the primary except blocknr and crc (and the zero padding after 1024)
     const p = this.bytes(0, 1024)
     const q = backup.subarray(0, 1024)
-    for (const [lo, hi] of [[0, 8], [12, 16], [24, 1024]]) if (!p.subarray(lo, hi).equals(q.subarray(lo, hi))) r.problems.push(`backup superblock differs from the primary in bytes ${lo}..${hi}`)
-    if (this.size !== sb.blockCount * bs) r.problems.push(`image file is ${this.size} bytes, superblock says ${sb.blockCount} × ${bs}`)
+    for (const [lo, hi] of [
+      [0, 8],
+      [12, 16],
+      [24, 1024],
+    ])
+      if (!p.subarray(lo, hi).equals(q.subarray(lo, hi)))
+        r.problems.push(`backup superblock differs from the primary in bytes ${lo}..${hi}`)
+    if (this.size !== sb.blockCount * bs)
+      r.problems.push(`image file is ${this.size} bytes, superblock says ${sb.blockCount} × ${bs}`)
 
     for (let i = 0; i < sb.bitmapBlocks; i++) {
       const n = sb.bitmapStart + i
       const b = this.block(bs, n)
-      if (b.every(x => x === 0)) r.verified.uninitialisedBitmap++
+      if (b.every((x) => x === 0)) r.verified.uninitialisedBitmap++
       else if (check(b, n, 2, 'bitmap')) r.verified.bitmap++
     }
 
@@ -186,7 +193,10 @@ export class RawImage {
     const got = crc32(data) >>> 0
     if (!r.extentCrcs.has(ino)) r.extentCrcs.set(ino, new Map())
     r.extentCrcs.get(ino)!.set(offset, crc)
-    if (got !== crc) r.problems.push(`inode ${ino} extent @${offset} (${storage === 0 ? 'inline' : `block ${block}`}): crc 0x${crc.toString(16)} != recomputed 0x${got.toString(16)}`)
+    if (got !== crc)
+      r.problems.push(
+        `inode ${ino} extent @${offset} (${storage === 0 ? 'inline' : `block ${block}`}): crc 0x${crc.toString(16)} != recomputed 0x${got.toString(16)}`,
+      )
     else if (storage === 0) r.extents.inline++
     else r.extents.blocks++
   }
@@ -203,7 +213,10 @@ export class RawImage {
         const crc = v.readUInt32LE(nameEnd + 8)
         const got = crc32(this.bytes(block * bs, vlen)) >>> 0
         const name = v.subarray(o + 8, nameEnd).toString('utf8')
-        if (got !== crc) r.problems.push(`inode ${ino} xattr ${name} (block ${block}): crc 0x${crc.toString(16)} != recomputed 0x${got.toString(16)}`)
+        if (got !== crc)
+          r.problems.push(
+            `inode ${ino} xattr ${name} (block ${block}): crc 0x${crc.toString(16)} != recomputed 0x${got.toString(16)}`,
+          )
         else r.xattrs.external++
         o = nameEnd + 12
       } else o = nameEnd + vlen
@@ -241,7 +254,15 @@ export interface RawEntry {
   sha256?: string
 }
 
-const TYPES: Record<number, RawEntry['type']> = {0o100000: 'file', 0o040000: 'dir', 0o120000: 'symlink', 0o020000: 'chardev', 0o060000: 'blockdev', 0o010000: 'fifo', 0o140000: 'socket'}
+const TYPES: Record<number, RawEntry['type']> = {
+  0o100000: 'file',
+  0o040000: 'dir',
+  0o120000: 'symlink',
+  0o020000: 'chardev',
+  0o060000: 'blockdev',
+  0o010000: 'fifo',
+  0o140000: 'socket',
+}
 
 export class RawRecovery {
   readonly sb: RawSuper
@@ -255,7 +276,14 @@ export class RawRecovery {
   /** A metadata block as it is on disk, checked as §3 says; undefined when it does not verify. */
   private verified(n: number, type: number): Buffer | undefined {
     const b = this.img.block(this.bs, n)
-    if (b.readUInt32LE(0) !== MAGIC || b.readUInt32LE(8) !== headerCrc(b) || b.readBigUInt64LE(16) !== BigInt(n) || !b.subarray(24, 40).equals(this.sb.uuid) || b.readUInt16LE(4) !== type) return undefined
+    if (
+      b.readUInt32LE(0) !== MAGIC ||
+      b.readUInt32LE(8) !== headerCrc(b) ||
+      b.readBigUInt64LE(16) !== BigInt(n) ||
+      !b.subarray(24, 40).equals(this.sb.uuid) ||
+      b.readUInt16LE(4) !== type
+    )
+      return undefined
     return b
   }
 
@@ -264,7 +292,16 @@ export class RawRecovery {
     const {bs, sb} = this
     const p0 = this.img.bytes(0, 1024)
     const needed = (p0.readUInt32LE(88) & 2) !== 0 // incompat bit 1, needs_recovery
-    const r: RawReplay = {needed, applied: 0, damaged: [], overlay: new Map(), treeRoot: sb.treeRoot, treeHeight: sb.treeHeight, head: u64(p0, 224), seq: u64(p0, 216)}
+    const r: RawReplay = {
+      needed,
+      applied: 0,
+      damaged: [],
+      overlay: new Map(),
+      treeRoot: sb.treeRoot,
+      treeHeight: sb.treeHeight,
+      head: u64(p0, 224),
+      seq: u64(p0, 216),
+    }
     this.replayed = r
     const J = sb.journalBlocks
     if (!needed || J === 0) return r
@@ -273,7 +310,14 @@ export class RawRecovery {
     const cap = Math.floor((bs - 64) / 12)
     let pos = r.head
     let seq = r.seq
-    type Tx = {seq: number; payloads: Array<[number, Buffer]>; checks: Map<number, number>; root: number; height: number; end: number}
+    type Tx = {
+      seq: number
+      payloads: Array<[number, Buffer]>
+      checks: Map<number, number>
+      root: number
+      height: number
+      end: number
+    }
     const txs: Tx[] = []
     let endedByTorn = false
     for (;;) {
@@ -296,7 +340,7 @@ export class RawRecovery {
         else
           for (const [b, c] of entries) {
             const payload = this.img.block(bs, abs(p))
-            if ((crc32(payload) >>> 0) !== c || b >= sb.blockCount) {
+            if (crc32(payload) >>> 0 !== c || b >= sb.blockCount) {
               torn = true
               break
             }
@@ -330,9 +374,15 @@ export class RawRecovery {
     }
     // data checks (on disk: data is never logged); the last transaction, with nothing after it, a bad
     // data block and none of its home blocks written yet, was never acknowledged
-    const damagedOf = (tx: Tx) => [...tx.checks].filter(([b, c]) => (crc32(this.img.block(bs, b)) >>> 0) !== c).map(([b]) => b)
+    const damagedOf = (tx: Tx) =>
+      [...tx.checks].filter(([b, c]) => crc32(this.img.block(bs, b)) >>> 0 !== c).map(([b]) => b)
     const last = txs[txs.length - 1]
-    if (last && !endedByTorn && damagedOf(last).length && !last.payloads.some(([b, data]) => this.img.block(bs, b).equals(data))) {
+    if (
+      last &&
+      !endedByTorn &&
+      damagedOf(last).length &&
+      !last.payloads.some(([b, data]) => this.img.block(bs, b).equals(data))
+    ) {
       txs.pop()
       r.discarded = last.seq
     }
@@ -361,14 +411,20 @@ export class RawRecovery {
     const walk = (n: number, level: number, depth: number) => {
       if (depth > 16) throw new Error('tree deeper than 16')
       const b = this.meta(n)
-      if (b.readUInt32LE(0) !== MAGIC || b.readUInt32LE(8) !== headerCrc(b)) throw new Error(`tree block ${n} does not verify`)
+      if (b.readUInt32LE(0) !== MAGIC || b.readUInt32LE(8) !== headerCrc(b))
+        throw new Error(`tree block ${n} does not verify`)
       const nitems = b.readUInt32LE(HEADER)
       for (let i = 0; i < nitems; i++) {
         const at = HEADER + 8 + i * ITEM
         if (level > 0) walk(u64(b, at + KEY), level - 1, depth + 1)
         else {
           const vo = b.readUInt32LE(at + KEY)
-          items.push({objectid: u64(b, at), type: b[at + 8]!, offset: u64(b, at + 9), value: Buffer.from(b.subarray(vo, vo + b.readUInt32LE(at + KEY + 4)))})
+          items.push({
+            objectid: u64(b, at),
+            type: b[at + 8]!,
+            offset: u64(b, at + 9),
+            value: Buffer.from(b.subarray(vo, vo + b.readUInt32LE(at + KEY + 4))),
+          })
         }
       }
     }
@@ -381,7 +437,7 @@ export class RawRecovery {
       if (it.type === 1) inodes.set(it.objectid, {mode: it.value.readUInt32LE(0), size: u64(it.value, 16)})
       else if (it.type === 2) {
         const list = dirents.get(it.objectid) ?? []
-        for (let o = 0; o < it.value.length; ) {
+        for (let o = 0; o < it.value.length;) {
           const len = it.value[o + 9]!
           list.push({ino: u64(it.value, o), name: Buffer.from(it.value.subarray(o + 10, o + 10 + len))})
           o += 10 + len
@@ -426,9 +482,12 @@ export class RawRecovery {
       if (!inode || depth > 4096) throw new Error(`${p}: inode ${ino} missing`)
       const type = TYPES[inode.mode & 0o170000]!
       const e: RawEntry = {type, size: inode.size}
-      if (type === 'file' || type === 'symlink') e.sha256 = crypto.createHash('sha256').update(content(ino, inode.size)).digest('hex')
+      if (type === 'file' || type === 'symlink')
+        e.sha256 = crypto.createHash('sha256').update(content(ino, inode.size)).digest('hex')
       result.set(p, e)
-      if (type === 'dir') for (const d of dirents.get(ino) ?? []) visit(d.ino, `${p === '/' ? '' : p}/${d.name.toString('hex')}`, depth + 1)
+      if (type === 'dir')
+        for (const d of dirents.get(ino) ?? [])
+          visit(d.ino, `${p === '/' ? '' : p}/${d.name.toString('hex')}`, depth + 1)
     }
     visit(1, '/', 0)
     return result

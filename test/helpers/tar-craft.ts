@@ -20,7 +20,8 @@ export interface HeaderFields {
   magic?: 'ustar' | 'gnu'
 }
 
-const bytes = (v: Buffer | string | undefined) => (v === undefined ? Buffer.alloc(0) : Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8'))
+const bytes = (v: Buffer | string | undefined) =>
+  v === undefined ? Buffer.alloc(0) : Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8')
 
 function octal(n: number, width: number): Buffer {
   return Buffer.from(n.toString(8).padStart(width - 1, '0') + '\0', 'latin1')

@@ -21,9 +21,16 @@ export function memTree(blockSize = 1024, blocks = 65536, cache = 64) {
     for (const {block, data} of [...store.takeDirty(1), ...alloc.takeDirty(1)]) dev.write(block * blockSize, data)
   }
   return {
-    dev, geo, uuid, alloc,
-    get tree() { return tree },
-    get store() { return store },
+    dev,
+    geo,
+    uuid,
+    alloc,
+    get tree() {
+      return tree
+    },
+    get store() {
+      return store
+    },
     persist,
     /** Write everything, then read the tree back through a fresh cache. */
     reopen() {

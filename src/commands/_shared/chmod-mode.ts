@@ -45,7 +45,8 @@ export function parseMode(text: string): ModeChanges | undefined {
     let affected = 0
     for (; p < s.length && 'ugoa'.includes(s[p]!); p++) {
       const c = s[p]
-      affected |= c === 'u' ? S_ISUID | S_IRWXU : c === 'g' ? S_ISGID | S_IRWXG : c === 'o' ? S_ISVTX | S_IRWXO : CHMOD_MODE_BITS
+      affected |=
+        c === 'u' ? S_ISUID | S_IRWXU : c === 'g' ? S_ISGID | S_IRWXG : c === 'o' ? S_ISVTX | S_IRWXO : CHMOD_MODE_BITS
     }
     if (p >= s.length || !'=+-'.includes(s[p]!)) return undefined
     while (p < s.length && '=+-'.includes(s[p]!)) {
@@ -91,7 +92,12 @@ export function parseMode(text: string): ModeChanges | undefined {
 }
 
 /** Apply compiled changes to a mode (permission bits); `bits` are the bits the changes touched (mode_adjust's pmode_bits). */
-export function applyMode(oldMode: number, dir: boolean, umaskValue: number, changes: ModeChanges): {mode: number; bits: number} {
+export function applyMode(
+  oldMode: number,
+  dir: boolean,
+  umaskValue: number,
+  changes: ModeChanges,
+): {mode: number; bits: number} {
   let newmode = oldMode & CHMOD_MODE_BITS
   let bits = 0
   for (const c of changes) {
@@ -121,8 +127,12 @@ export function applyMode(oldMode: number, dir: boolean, umaskValue: number, cha
 
 /** '0755 (rwxr-xr-x)', as chmod -v shows a mode. */
 export function modeDescription(mode: number): string {
-  const rwx = (b: number, special: boolean, on: string, off: string) => (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (special ? (b & 1 ? on : off) : b & 1 ? 'x' : '-')
-  const str = rwx((mode >> 6) & 7, (mode & S_ISUID) !== 0, 's', 'S') + rwx((mode >> 3) & 7, (mode & S_ISGID) !== 0, 's', 'S') + rwx(mode & 7, (mode & S_ISVTX) !== 0, 't', 'T')
+  const rwx = (b: number, special: boolean, on: string, off: string) =>
+    (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (special ? (b & 1 ? on : off) : b & 1 ? 'x' : '-')
+  const str =
+    rwx((mode >> 6) & 7, (mode & S_ISUID) !== 0, 's', 'S') +
+    rwx((mode >> 3) & 7, (mode & S_ISGID) !== 0, 's', 'S') +
+    rwx(mode & 7, (mode & S_ISVTX) !== 0, 't', 'T')
   return `${(mode & CHMOD_MODE_BITS).toString(8).padStart(4, '0')} (${str})`
 }
 

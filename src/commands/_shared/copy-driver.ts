@@ -5,7 +5,14 @@
  * --verbose, and a clean stop on SIGINT/SIGTERM between two steps.
  */
 import {Listr} from 'listr2'
-import {countEntry, emptyTotals, type CopyEntryEvent, type CopyEvent, type CopyTotals, type Image} from '../../core/index.js'
+import {
+  countEntry,
+  emptyTotals,
+  type CopyEntryEvent,
+  type CopyEvent,
+  type CopyTotals,
+  type Image,
+} from '../../core/index.js'
 import {displayName} from './names.js'
 import {formatBytes} from './size.js'
 
@@ -96,7 +103,11 @@ export class CopyDriver {
       return
     }
     this.pending.push(e)
-    if (Date.now() - this.lastCommit >= (this.opts.commitMs ?? DEFAULT_COMMIT_MS) || this.pending.length >= COMMIT_ENTRIES) this.commit()
+    if (
+      Date.now() - this.lastCommit >= (this.opts.commitMs ?? DEFAULT_COMMIT_MS) ||
+      this.pending.length >= COMMIT_ENTRIES
+    )
+      this.commit()
   }
 
   /** Make everything copied so far durable, then report it. */
@@ -144,7 +155,11 @@ class ProgressDisplay {
           },
         },
       ],
-      {registerSignalListeners: false, exitOnError: true, rendererOptions: {showErrorMessage: false, collapseErrors: true}},
+      {
+        registerSignalListeners: false,
+        exitOnError: true,
+        rendererOptions: {showErrorMessage: false, collapseErrors: true},
+      },
     )
     this.running = list.run().catch(() => undefined)
   }

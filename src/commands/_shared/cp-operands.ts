@@ -46,7 +46,14 @@ export function classifyOperand(text: string): CpOperand {
       const image = text.slice(0, i)
       if (isRegularFile(image)) {
         const rest = text.slice(i + 1)
-        return {kind: 'image', text, image, path: normalizeImagePath(rest), raw: rest, trailingSlash: rest.endsWith('/') && rest.replace(/\/+$/, '') !== ''}
+        return {
+          kind: 'image',
+          text,
+          image,
+          path: normalizeImagePath(rest),
+          raw: rest,
+          trailingSlash: rest.endsWith('/') && rest.replace(/\/+$/, '') !== '',
+        }
       }
     }
   }

@@ -21,7 +21,23 @@ import {colors} from './terminal.js'
 export const ROOT_INO = 1
 
 /** Failures that concern one operand: reported, and the command goes on with the next one. */
-const OPERAND_LEVEL = new Set(['ENOENT', 'ENOTDIR', 'EEXIST', 'EISDIR', 'ENOTEMPTY', 'ENAMETOOLONG', 'ELOOP', 'EINVAL', 'EMLINK', 'EXDEV', 'ENODATA', 'ERANGE', 'EFBIG', 'EOVERFLOW', 'EPERM'])
+const OPERAND_LEVEL = new Set([
+  'ENOENT',
+  'ENOTDIR',
+  'EEXIST',
+  'EISDIR',
+  'ENOTEMPTY',
+  'ENAMETOOLONG',
+  'ELOOP',
+  'EINVAL',
+  'EMLINK',
+  'EXDEV',
+  'ENODATA',
+  'ERANGE',
+  'EFBIG',
+  'EOVERFLOW',
+  'EPERM',
+])
 
 /** A failure already worded for the user ("cannot remove 'x': Is a directory"). */
 export class OperandError extends Error {
@@ -84,7 +100,8 @@ export abstract class EditCommand<T extends typeof Command> extends BaseCommand<
   protected locate(img: Image, text: string, raw: string): Target {
     const parts = raw.split('/').filter((p) => p !== '')
     const slash = /\/$/.test(raw) && parts.length > 0
-    if (parts.length === 0) return {img, text, raw, dir: ROOT_INO, name: undefined, ino: ROOT_INO, slash: false, dot: false}
+    if (parts.length === 0)
+      return {img, text, raw, dir: ROOT_INO, name: undefined, ino: ROOT_INO, slash: false, dot: false}
     const last = parts.pop()!
     const dir = img.resolve('/' + parts.join('/'), {follow: true})
     if (img.stat(dir).type !== 'dir') throw new RazorError('ENOTDIR', `${raw}: not a directory`)

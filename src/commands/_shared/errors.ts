@@ -58,10 +58,25 @@ export interface ErrorReport {
 }
 
 /** Codes that mean the image as a whole cannot be used (exit 3). */
-const UNUSABLE_IMAGE: ReadonlySet<RazorErrorCode> = new Set(['ENOTIMAGE', 'EVERSION', 'EFEATURE', 'ETRUNCATED', 'ECHECKSUM', 'ECORRUPT'])
+const UNUSABLE_IMAGE: ReadonlySet<RazorErrorCode> = new Set([
+  'ENOTIMAGE',
+  'EVERSION',
+  'EFEATURE',
+  'ETRUNCATED',
+  'ECHECKSUM',
+  'ECORRUPT',
+])
 
 /** Codes that concern the image rather than one path inside it. */
-const IMAGE_LEVEL: ReadonlySet<RazorErrorCode> = new Set([...UNUSABLE_IMAGE, 'ETOOSMALL', 'ENOSPC', 'EJOURNAL', 'EROFS', 'EIO', 'EBUSY'])
+const IMAGE_LEVEL: ReadonlySet<RazorErrorCode> = new Set([
+  ...UNUSABLE_IMAGE,
+  'ETOOSMALL',
+  'ENOSPC',
+  'EJOURNAL',
+  'EROFS',
+  'EIO',
+  'EBUSY',
+])
 
 /** A way out, per code; `image` and `path` are what the error concerns, when known. */
 type Hint = (image: string, path: string | undefined) => string | undefined
@@ -78,7 +93,8 @@ const RAZOR_HINTS: Partial<Record<RazorErrorCode, Hint>> = {
   ECORRUPT: fsckHint,
   ETOOSMALL: () => 'give a larger --size',
   ENOSPC: () => 'make a larger image with --size (or --size auto with --root)',
-  ENOENT: (image, path) => (path === undefined ? undefined : `see what is there with 'razorfs ls ${joinPath(image, posix.dirname(path))}'`),
+  ENOENT: (image, path) =>
+    path === undefined ? undefined : `see what is there with 'razorfs ls ${joinPath(image, posix.dirname(path))}'`,
   EISDIR: (image, path) => `list it with 'razorfs ls ${joinPath(image, path)}'`,
 }
 
@@ -104,11 +120,13 @@ export function describeRazorError(err: RazorError, ctx: ErrorContext): ErrorRep
   const {code, data} = err
   const path = typeof data.path === 'string' ? data.path : undefined
   let message = err.message.trim() || (ERROR_TABLE[code]?.text ?? code)
-  const startsWith = (prefix: string | undefined): boolean => prefix !== undefined && prefix !== '' && (message.startsWith(prefix + ':') || message.startsWith(prefix + ' '))
+  const startsWith = (prefix: string | undefined): boolean =>
+    prefix !== undefined && prefix !== '' && (message.startsWith(prefix + ':') || message.startsWith(prefix + ' '))
   if (IMAGE_LEVEL.has(code)) {
     if (ctx.image !== undefined && !startsWith(ctx.image)) message = `${ctx.image}: ${message}`
   } else if (path !== undefined && startsWith(path)) {
-    if (ctx.image !== undefined && !startsWith(ctx.image)) message = `${joinPath(ctx.image, path)}${message.slice(path.length)}`
+    if (ctx.image !== undefined && !startsWith(ctx.image))
+      message = `${joinPath(ctx.image, path)}${message.slice(path.length)}`
   } else if (!startsWith(ctx.image)) {
     const subject = joinPath(ctx.image, path ?? ctx.path)
     if (subject !== undefined) message = `${subject}: ${message}`
@@ -130,7 +148,11 @@ const HOST_HINTS: Record<string, string> = {
 
 /** Errors from Node's fs/os layer: they carry a string code and a numeric errno. */
 export function isSystemError(err: unknown): err is NodeJS.ErrnoException & {code: string} {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).errno === 'number'
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    typeof (err as NodeJS.ErrnoException).errno === 'number'
+  )
 }
 
 /** strerror-like text for a Node system error. */
@@ -150,7 +172,12 @@ function isParseError(err: unknown): err is Error {
 }
 
 function firstLine(text: string): string {
-  return text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? text.trim()
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? text.trim()
+  )
 }
 
 /** Rewrite oclif parser messages to one line: "--size: <reason>" or "Missing 1 required arg: IMAGE". */
@@ -165,7 +192,10 @@ function usageMessage(err: Error, commandId: string | undefined): string {
   else if (unknown) text = `unknown flag ${unknown[1]}`
   else if (unexpected) text = `unexpected argument ${unexpected[1]}`
   else {
-    const lines = err.message.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^See more help with/.test(l))
+    const lines = err.message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !/^See more help with/.test(l))
     text = lines.length > 1 && lines[0].endsWith(':') ? `${lines[0]} ${lines[1]}` : firstLine(lines.join('\n'))
     text = text.replace(/\s{2,}/g, ' ')
   }
@@ -186,8 +216,20 @@ export function describeError(err: unknown, ctx: ErrorContext = {}, commandId?: 
   if (err instanceof CommandError) return {code: err.code, message: err.message, exit: err.exit, data: err.data}
   if (isParseError(err)) return {code: 'EUSAGE', message: usageMessage(err, commandId), exit: EXIT.USAGE}
   if (isSystemError(err)) {
-    return {code: err.code, message: hostErrorMessage(err.path ?? (err as {dest?: string}).dest ?? err.syscall, err.code, systemErrorText(err)), exit: EXIT.HOST_IO}
+    return {
+      code: err.code,
+      message: hostErrorMessage(
+        err.path ?? (err as {dest?: string}).dest ?? err.syscall,
+        err.code,
+        systemErrorText(err),
+      ),
+      exit: EXIT.HOST_IO,
+    }
   }
   const message = err instanceof Error ? err.message : String(err)
-  return {code: 'EINTERNAL', message: `internal error: ${firstLine(message)}; run with --debug for a stack trace`, exit: EXIT.FAILED}
+  return {
+    code: 'EINTERNAL',
+    message: `internal error: ${firstLine(message)}; run with --debug for a stack trace`,
+    exit: EXIT.FAILED,
+  }
 }

@@ -21,13 +21,20 @@ export interface ExitStatusRow {
 
 export const EXIT_STATUS: readonly ExitStatusRow[] = [
   {code: EXIT.OK, meaning: 'Success.'},
-  {code: EXIT.FAILED, meaning: 'The operation failed: a path is missing, already exists or is not a directory, the image is full, ...'},
+  {
+    code: EXIT.FAILED,
+    meaning: 'The operation failed: a path is missing, already exists or is not a directory, the image is full, ...',
+  },
   {code: EXIT.USAGE, meaning: 'Usage error: unknown or bad flags or arguments.'},
   {
     code: EXIT.BAD_IMAGE,
-    meaning: 'The image cannot be used: not a RAZORFS image, unsupported version or features, truncated, checksum mismatch or corrupt.',
+    meaning:
+      'The image cannot be used: not a RAZORFS image, unsupported version or features, truncated, checksum mismatch or corrupt.',
   },
-  {code: EXIT.HOST_IO, meaning: 'Host I/O error: a file on the host could not be read or written (the message names it).'},
+  {
+    code: EXIT.HOST_IO,
+    meaning: 'Host I/O error: a file on the host could not be read or written (the message names it).',
+  },
 ]
 
 /** Exit status of razorfsck / fsck.razorfs when the fsck command cannot run at all (fsck(8): operational error). */

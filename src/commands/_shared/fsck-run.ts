@@ -20,7 +20,11 @@ export class Cancelled extends Error {}
 const CANCELLED_EXIT = 32
 
 /** Run fsck in a worker; `onPass` (plain mode) or listr2 (`fancy`) shows the passes. */
-export async function runFsck(path: string, opts: Omit<FsckOptions, 'onPass'>, show: {fancy: boolean; plain?: (line: string) => void}): Promise<FsckReport> {
+export async function runFsck(
+  path: string,
+  opts: Omit<FsckOptions, 'onPass'>,
+  show: {fancy: boolean; plain?: (line: string) => void},
+): Promise<FsckReport> {
   const worker = new Worker(new URL('./fsck-worker.js', import.meta.url), {workerData: {path, opts}})
   const passes: string[] = []
   let wake: (() => void) | undefined
@@ -34,23 +38,30 @@ export async function runFsck(path: string, opts: Omit<FsckOptions, 'onPass'>, s
       reject(new Cancelled('cancelled by the user'))
     }
     process.on('SIGINT', onSigint)
-    worker.on('message', (m: {pass?: string; report?: FsckReport; error?: {razor: boolean; code?: RazorErrorCode; message: string; data?: Record<string, unknown>; stack?: string}}) => {
-      if (m.pass) {
-        passes.push(m.pass)
-        show.plain?.(PASS_TITLES[m.pass] ?? m.pass)
-        wake?.()
-      } else {
-        running = false
-        if (m.report) resolve(m.report)
-        else if (m.error?.razor) reject(new RazorError(m.error.code!, m.error.message, m.error.data))
-        else {
-          const e = new Error(m.error?.message)
-          e.stack = m.error?.stack
-          reject(e)
+    worker.on(
+      'message',
+      (m: {
+        pass?: string
+        report?: FsckReport
+        error?: {razor: boolean; code?: RazorErrorCode; message: string; data?: Record<string, unknown>; stack?: string}
+      }) => {
+        if (m.pass) {
+          passes.push(m.pass)
+          show.plain?.(PASS_TITLES[m.pass] ?? m.pass)
+          wake?.()
+        } else {
+          running = false
+          if (m.report) resolve(m.report)
+          else if (m.error?.razor) reject(new RazorError(m.error.code!, m.error.message, m.error.data))
+          else {
+            const e = new Error(m.error?.message)
+            e.stack = m.error?.stack
+            reject(e)
+          }
         }
-      }
-      wake?.()
-    })
+        wake?.()
+      },
+    )
     worker.on('error', (e) => {
       running = false
       reject(e)
@@ -58,7 +69,10 @@ export async function runFsck(path: string, opts: Omit<FsckOptions, 'onPass'>, s
   })
   if (!show.fancy) return result
   let finished = false
-  void result.then(() => (finished = true), () => (finished = true))
+  void result.then(
+    () => (finished = true),
+    () => (finished = true),
+  )
   // one listr2 task per pass, each done when the next pass starts (or fsck ends)
   const tasks = new Listr(
     [

@@ -10,5 +10,9 @@ try {
   const report = fsck(path, {...opts, onPass: (pass) => parentPort!.postMessage({pass})})
   parentPort!.postMessage({report})
 } catch (e) {
-  parentPort!.postMessage({error: isRazorError(e) ? {razor: true, code: e.code, message: e.message, data: e.data} : {razor: false, message: (e as Error).message, stack: (e as Error).stack}})
+  parentPort!.postMessage({
+    error: isRazorError(e)
+      ? {razor: true, code: e.code, message: e.message, data: e.data}
+      : {razor: false, message: (e as Error).message, stack: (e as Error).stack},
+  })
 }

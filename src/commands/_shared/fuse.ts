@@ -8,7 +8,8 @@ import {EXIT} from './exit-codes.js'
 /** Turn the adapter's own errors into the CLI's: bad -o values are usage errors, host paths exit 4. */
 export function cliError(e: unknown): unknown {
   if (e instanceof MountError) {
-    if (['ENOENT', 'ENOTDIR', 'EACCES'].includes(e.code) && !e.message.startsWith('/dev/fuse')) return new CommandError(e.message, EXIT.HOST_IO, e.code)
+    if (['ENOENT', 'ENOTDIR', 'EACCES'].includes(e.code) && !e.message.startsWith('/dev/fuse'))
+      return new CommandError(e.message, EXIT.HOST_IO, e.code)
     return new CommandError(e.message, EXIT.FAILED, e.code)
   }
   if (e instanceof FsError) return new UsageError(e.message)

@@ -26,7 +26,10 @@ class RazorCommandHelp extends CommandHelp {
     const sections = super.sections()
     const allowed = this.opts.sections?.map((s) => s.toLowerCase())
     if (!allowed || allowed.includes('exit status')) {
-      sections.push({header: 'EXIT STATUS', generate: (_data, header) => [{header, body: exitStatusTable(exitStatusOf(this.command))}]})
+      sections.push({
+        header: 'EXIT STATUS',
+        generate: (_data, header) => [{header, body: exitStatusTable(exitStatusOf(this.command))}],
+      })
     }
     return sections
   }

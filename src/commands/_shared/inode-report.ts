@@ -61,17 +61,31 @@ export function renderInodeReport(r: InodeReport): string[] {
     ['Change', formatFullTime(st.ctime)],
     ['Birth', formatFullTime(st.crtime)],
   )
-  if (r.target) pairs.push(['Target', r.target.encoding === 'utf8' ? JSON.stringify(r.target.value) : `${r.target.encoding}:${r.target.value}`])
+  if (r.target)
+    pairs.push([
+      'Target',
+      r.target.encoding === 'utf8' ? JSON.stringify(r.target.value) : `${r.target.encoding}:${r.target.value}`,
+    ])
   const lines = keyValues(pairs)
 
   lines.push('', `Extents (${r.extents.length}):`)
   if (r.extents.length > 0) {
     const head = ['offset', 'length', 'kind', 'block', 'blocks', 'stored', 'crc']
-    const rows = r.extents.map((e) => [String(e.offset), String(e.length), e.kind, String(e.block), String(e.blocks), String(e.stored), crcHex(e.crc)])
-    for (const l of columns([head, ...rows], ['right', 'right', 'left', 'right', 'right', 'right', 'left'], '  ')) lines.push('  ' + l)
+    const rows = r.extents.map((e) => [
+      String(e.offset),
+      String(e.length),
+      e.kind,
+      String(e.block),
+      String(e.blocks),
+      String(e.stored),
+      crcHex(e.crc),
+    ])
+    for (const l of columns([head, ...rows], ['right', 'right', 'left', 'right', 'right', 'right', 'left'], '  '))
+      lines.push('  ' + l)
   }
 
   lines.push('', `Extended attributes (${r.xattrs.length}):`)
-  for (const x of r.xattrs) lines.push(`  ${x.name} = ${displayValue(Buffer.from(x.value, x.encoding === 'utf8' ? 'utf8' : x.encoding))}`)
+  for (const x of r.xattrs)
+    lines.push(`  ${x.name} = ${displayValue(Buffer.from(x.value, x.encoding === 'utf8' ? 'utf8' : x.encoding))}`)
   return lines
 }

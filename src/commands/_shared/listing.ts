@@ -54,7 +54,12 @@ export function withDetails(img: Image, e: Listed): Listed {
  * Entries of directory `dir` (inode), sorted by name bytes. Names starting with '.'
  * are left out unless `all`, which also adds '.' and '..' first.
  */
-export function listDirectory(img: Image, dir: number, dirPath: Buffer, opts: {all: boolean; details: boolean}): Listed[] {
+export function listDirectory(
+  img: Image,
+  dir: number,
+  dirPath: Buffer,
+  opts: {all: boolean; details: boolean},
+): Listed[] {
   const entries: Listed[] = img
     .readdir(dir)
     .filter((d) => opts.all || d.name[0] !== 0x2e)
@@ -124,7 +129,15 @@ export function renderLong(entries: readonly Listed[], label?: (e: Listed) => st
     }
     let name = styledName(e, label?.(e))
     if (e.target) name += ` -> ${displayName(e.target)}`
-    return [modeString(st.mode), String(st.nlink), String(st.uid), String(st.gid), size, formatShortTime(st.mtime), name]
+    return [
+      modeString(st.mode),
+      String(st.nlink),
+      String(st.uid),
+      String(st.gid),
+      size,
+      formatShortTime(st.mtime),
+      name,
+    ]
   })
   return columns(rows, ['left', 'right', 'left', 'left', 'right', 'left', 'left'])
 }

@@ -27,7 +27,10 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<void
   process.stdout.removeAllListeners('error')
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-    printError({code: err.code ?? 'EIO', message: `standard output: ${systemErrorText(err)}`, exit: EXIT.HOST_IO}, false)
+    printError(
+      {code: err.code ?? 'EIO', message: `standard output: ${systemErrorText(err)}`, exit: EXIT.HOST_IO},
+      false,
+    )
     process.exit(EXIT.HOST_IO)
   })
   try {
@@ -52,7 +55,8 @@ function notFoundReport(err: Error, exit: number): ErrorReport | undefined {
   if (!m) return undefined
   const name = m[1].split(':')[0]
   let message = `'${name}' is not a razorfs command; see 'razorfs --help'`
-  if (name === 'fsck' && exit !== EXIT.USAGE) message = "fsck is not available in this version of razorfs; see 'razorfs --help'"
+  if (name === 'fsck' && exit !== EXIT.USAGE)
+    message = "fsck is not available in this version of razorfs; see 'razorfs --help'"
   else if (name.startsWith('-')) message = `unknown option '${name}'; see 'razorfs --help'`
   return {code: exit === EXIT.USAGE ? 'EUSAGE' : 'ENOCOMMAND', message, exit}
 }

@@ -17,7 +17,8 @@ export const DEFAULTS = {
 /** Parse --compression: none | zstd | zstd:LEVEL. */
 export function parseCompression(text: string): CompressionSpec {
   const m = /^(none|zstd)(?::(\d+))?$/i.exec(text.trim())
-  if (!m || (m[1].toLowerCase() === 'none' && m[2] !== undefined)) throw new UsageError(`'${text}' is not a compression; use ${COMPRESSION_SYNTAX}`)
+  if (!m || (m[1].toLowerCase() === 'none' && m[2] !== undefined))
+    throw new UsageError(`'${text}' is not a compression; use ${COMPRESSION_SYNTAX}`)
   if (m[1].toLowerCase() === 'none') return {algorithm: 'none', level: 0}
   const level = m[2] === undefined ? ZSTD_DEFAULT_LEVEL : Number(m[2])
   if (level < 1 || level > 22) throw new UsageError(`zstd level ${level} is out of range; use 1 to 22`)
@@ -36,10 +37,14 @@ export interface MkfsFlags {
 }
 
 /** CreateOptions from the flags; `size` stays 'auto' for the caller to measure (auto needs an input). */
-export function createOptions(flags: MkfsFlags, hasInput: boolean): Omit<CreateOptions, 'size'> & {size: number | 'auto'; blockSize: number} {
+export function createOptions(
+  flags: MkfsFlags,
+  hasInput: boolean,
+): Omit<CreateOptions, 'size'> & {size: number | 'auto'; blockSize: number} {
   const size = flags.size ?? (hasInput ? 'auto' : undefined)
   if (size === undefined) throw new UsageError('--size is required unless there is an input (--root, --tar or --spec)')
-  if (size === 'auto' && !hasInput) throw new UsageError('--size auto needs an input to measure: --root DIR, --tar FILE or --spec FILE')
+  if (size === 'auto' && !hasInput)
+    throw new UsageError('--size auto needs an input to measure: --root DIR, --tar FILE or --spec FILE')
   const blockSize = flags['block-size'] ?? DEFAULT_BLOCK_SIZE
   const journalBytes = flags['journal-size']
   return {
@@ -68,6 +73,7 @@ export function parseHeadroom(text: string): {bytes?: number; percent?: number} 
 /** SOURCE_DATE_EPOCH / --timestamp: whole seconds since 1970 (a fraction is accepted). */
 export function parseTimestamp(text: string, what: string): Timespec {
   const m = /^\s*(-?\d+)(?:\.(\d{1,9}))?\s*$/.exec(text)
-  if (!m || !Number.isSafeInteger(Number(m[1]))) throw new UsageError(`${what} '${text}' is not a number of seconds since 1970`)
+  if (!m || !Number.isSafeInteger(Number(m[1])))
+    throw new UsageError(`${what} '${text}' is not a number of seconds since 1970`)
   return {sec: Number(m[1]), nsec: Number((m[2] ?? '').padEnd(9, '0') || '0')}
 }

@@ -80,10 +80,18 @@ export interface Estimate {
  * image will probably have after shrinking (half this estimate when data is
  * compressed), 256 to 32768 blocks: even a small image keeps one.
  */
-export function estimateFromCensus(c: TreeCensus, blockSize: number, journalBytes: number | undefined, compressed: boolean): Estimate {
+export function estimateFromCensus(
+  c: TreeCensus,
+  blockSize: number,
+  journalBytes: number | undefined,
+  compressed: boolean,
+): Estimate {
   const base = Math.ceil(c.blockBytes * 1.1) + c.inodes * INODE_ALLOWANCE + 2 * c.nameBytes + SLACK
   const guess = Math.ceil((compressed ? base / 2 : base) / blockSize)
-  const journalBlocks = journalBytes === undefined ? Math.min(32768, Math.max(256, Math.floor(guess / 64))) : Math.ceil(journalBytes / blockSize)
+  const journalBlocks =
+    journalBytes === undefined
+      ? Math.min(32768, Math.max(256, Math.floor(guess / 64)))
+      : Math.ceil(journalBytes / blockSize)
   return {size: Math.ceil((base + journalBlocks * blockSize) / blockSize) * blockSize, journalBlocks}
 }
 
@@ -93,7 +101,11 @@ export function readSpec(file: string): {entries: ManifestEntry[]; dir: string} 
   try {
     text = fs.readFileSync(file, 'utf8')
   } catch (e) {
-    throw new HostError(file, (e as NodeJS.ErrnoException).code ?? 'EIO', `cannot read the manifest (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+    throw new HostError(
+      file,
+      (e as NodeJS.ErrnoException).code ?? 'EIO',
+      `cannot read the manifest (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    )
   }
   return {entries: parseManifest(text, file), dir: path.dirname(path.resolve(file))}
 }

@@ -37,9 +37,23 @@ export interface MkfsResult {
   warnings: PopulateWarning[]
 }
 
-const EMPTY: PopulateResult = {files: 0, directories: 0, symlinks: 0, hardlinks: 0, specials: 0, bytesIn: 0, warnings: 0}
+const EMPTY: PopulateResult = {
+  files: 0,
+  directories: 0,
+  symlinks: 0,
+  hardlinks: 0,
+  specials: 0,
+  bytesIn: 0,
+  warnings: 0,
+}
 
-export function mkfsResult(image: string, info: ImageInfo, stats: ImageStats, populated: PopulateResult | undefined, warnings: PopulateWarning[]): MkfsResult {
+export function mkfsResult(
+  image: string,
+  info: ImageInfo,
+  stats: ImageStats,
+  populated: PopulateResult | undefined,
+  warnings: PopulateWarning[],
+): MkfsResult {
   const p = populated ?? EMPTY
   return {
     image,
@@ -73,7 +87,9 @@ function withExact(bytes: number): string {
 export function renderMkfsResult(r: MkfsResult): string[] {
   const used = r.usedBlocks * r.blockSize
   const pct = r.blocks === 0 ? 0 : Math.round((100 * r.usedBlocks) / r.blocks)
-  const lines = [`Created ${r.image}: RAZORFS version ${r.version}, UUID ${r.uuid}${r.label ? `, label '${r.label}'` : ''}`]
+  const lines = [
+    `Created ${r.image}: RAZORFS version ${r.version}, UUID ${r.uuid}${r.label ? `, label '${r.label}'` : ''}`,
+  ]
   lines.push(
     ...keyValues([
       ['Files', r.files.toLocaleString('en-US')],
@@ -84,10 +100,17 @@ export function renderMkfsResult(r: MkfsResult): string[] {
       ['Bytes in', withExact(r.bytesIn)],
       ['Image size', `${withExact(r.size)}, ${r.blocks.toLocaleString('en-US')} blocks of ${r.blockSize}`],
       ['Used', `${formatBytes(used)} (${pct}%)`],
-      ['Compression', `${compressionName(r.compression)}, ratio ${r.compressionRatio.toFixed(2)} (${formatBytes(r.dataBytes)} stored in ${formatBytes(r.storedBytes)})`],
+      [
+        'Compression',
+        `${compressionName(r.compression)}, ratio ${r.compressionRatio.toFixed(2)} (${formatBytes(r.dataBytes)} stored in ${formatBytes(r.storedBytes)})`,
+      ],
     ]).map((l) => '  ' + l),
   )
-  if (r.seconds !== undefined) lines.push(`  Time:           ${r.seconds.toFixed(1)} s${r.workers !== undefined ? ` (${r.workers} compression worker${r.workers === 1 ? '' : 's'})` : ''}${r.reproducible ? `, reproducible (timestamp ${r.timestamp})` : ''}`)
-  if (r.warnings.length > 0) lines.push(`  ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'} (see above)`)
+  if (r.seconds !== undefined)
+    lines.push(
+      `  Time:           ${r.seconds.toFixed(1)} s${r.workers !== undefined ? ` (${r.workers} compression worker${r.workers === 1 ? '' : 's'})` : ''}${r.reproducible ? `, reproducible (timestamp ${r.timestamp})` : ''}`,
+    )
+  if (r.warnings.length > 0)
+    lines.push(`  ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'} (see above)`)
   return lines
 }

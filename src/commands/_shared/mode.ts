@@ -1,5 +1,15 @@
 /** st_mode as ls(1) and stat(1) show it. */
-import {S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type FileType} from '../../core/index.js'
+import {
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  type FileType,
+} from '../../core/index.js'
 
 const TYPE_CHARS: Record<number, string> = {
   [S_IFREG]: '-',

@@ -55,7 +55,7 @@ function isControl(cp: number): boolean {
 export function displayName(name: Uint8Array | string): string {
   const buf = toBuffer(name)
   let needsEscape = false
-  for (let i = 0; i < buf.length; ) {
+  for (let i = 0; i < buf.length;) {
     const len = sequenceLength(buf, i)
     if (len === 0 || (len === 1 && (isControl(buf[i]) || buf[i] === 0x5c))) {
       needsEscape = true
@@ -69,7 +69,7 @@ export function displayName(name: Uint8Array | string): string {
   }
   if (!needsEscape) return buf.toString('utf8')
   let out = ''
-  for (let i = 0; i < buf.length; ) {
+  for (let i = 0; i < buf.length;) {
     const len = sequenceLength(buf, i)
     if (len === 0) {
       out += octal(buf[i])

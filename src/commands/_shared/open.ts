@@ -21,7 +21,9 @@ export function recoveryNote(path: string, img: Pick<Image, 'recovery'>, readOnl
   const torn = r.discarded ? `; discarded ${r.discarded.state} transaction ${r.discarded.seq}` : ''
   const orphans = r.orphans ? `; freed ${r.orphans} inode${r.orphans === 1 ? '' : 's'} deleted while open` : ''
   const hurt = (r.damaged ?? []).filter((d) => d.ino !== undefined)
-  const damaged = hurt.length ? `; damaged data kept (reads of it fail its checksum): ${hurt.map(describeDamage).join('; ')}` : ''
+  const damaged = hurt.length
+    ? `; damaged data kept (reads of it fail its checksum): ${hurt.map(describeDamage).join('; ')}`
+    : ''
   return readOnly
     ? `${path} was not closed cleanly: showing it with ${what} from its journal applied in memory${torn}${damaged}; the image is not changed (replay it with 'razorfs journal replay ${path}')`
     : `${path} was not closed cleanly: replayed ${what} from its journal${torn}${orphans}${damaged}`

@@ -49,5 +49,10 @@ export function parseOperand(text: string, exists: (path: string) => boolean = i
     }
   }
   if (split === -1) split = text.indexOf(':')
-  return {image: text.slice(0, split), path: normalizeImagePath(text.slice(split + 1)), explicitPath: true, raw: text.slice(split + 1)}
+  return {
+    image: text.slice(0, split),
+    path: normalizeImagePath(text.slice(split + 1)),
+    explicitPath: true,
+    raw: text.slice(split + 1),
+  }
 }

@@ -24,7 +24,11 @@ function describe(title: string, c: Counts): string {
  * With `show`, a listr2 task line shows the counts and the current path; redraws
  * happen synchronously from the callback, so a synchronous `work` still animates.
  */
-export async function withProgress<T>(show: boolean, title: string, work: (report: (c: Counts) => void) => T): Promise<T> {
+export async function withProgress<T>(
+  show: boolean,
+  title: string,
+  work: (report: (c: Counts) => void) => T,
+): Promise<T> {
   if (!show) return work(() => {})
   let result: T | undefined
   const tasks = new Listr(

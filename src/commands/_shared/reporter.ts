@@ -48,7 +48,11 @@ function counts(c: ProgressCounts): string {
  * Run `work` with a reporter of the given mode. `prefix` starts plain lines
  * ("razorfs mkfs"). Under tty the work runs inside a listr2 task.
  */
-export async function withReporter<T>(mode: Exclude<ProgressMode, 'auto'>, prefix: string, work: (r: Reporter) => Promise<T>): Promise<T> {
+export async function withReporter<T>(
+  mode: Exclude<ProgressMode, 'auto'>,
+  prefix: string,
+  work: (r: Reporter) => Promise<T>,
+): Promise<T> {
   const started = Date.now()
   const elapsed = () => Math.round((Date.now() - started) / 10) / 100
   if (mode === 'none') return work({phase() {}, progress() {}, warning() {}, event() {}})

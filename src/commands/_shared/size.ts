@@ -4,7 +4,8 @@
  */
 import {UsageError} from './errors.js'
 
-export const SIZE_SYNTAX = 'a number of bytes with an optional binary unit suffix K, M, G, T or P (powers of 1024; KiB and KB are accepted too), e.g. 4096, 64K, 512M, 10G'
+export const SIZE_SYNTAX =
+  'a number of bytes with an optional binary unit suffix K, M, G, T or P (powers of 1024; KiB and KB are accepted too), e.g. 4096, 64K, 512M, 10G'
 
 const UNITS: Record<string, number> = {'': 0, K: 1, M: 2, G: 3, T: 4, P: 5}
 
@@ -15,7 +16,9 @@ export function parseSize(text: string): number {
   const [, num, unit] = m
   const value = Number(num) * 1024 ** UNITS[unit.toUpperCase()]
   if (!Number.isSafeInteger(value)) {
-    throw new UsageError(Number.isInteger(value) ? `'${text}' is too large` : `'${text}' is not a whole number of bytes`)
+    throw new UsageError(
+      Number.isInteger(value) ? `'${text}' is too large` : `'${text}' is not a whole number of bytes`,
+    )
   }
   return value
 }

@@ -63,14 +63,16 @@ export async function copyOut(img: Image, ino: number, size: number, out: Writab
       const batch = img.mappedRanges(ino, pos, 64)
       const next = batch.length ? Math.min(size, Math.max(pos, batch[0]!.offset)) : size
       // the hole up to the next extent
-      for (; pos < next && !failure; pos += Math.min(CHUNK, next - pos)) await put(ZEROS.subarray(0, Math.min(CHUNK, next - pos)))
+      for (; pos < next && !failure; pos += Math.min(CHUNK, next - pos))
+        await put(ZEROS.subarray(0, Math.min(CHUNK, next - pos)))
       for (const x of batch) {
         if (failure || pos >= size) break
         if (x.offset > pos) {
-          for (const end = Math.min(size, x.offset); pos < end && !failure; pos += Math.min(CHUNK, end - pos)) await put(ZEROS.subarray(0, Math.min(CHUNK, end - pos)))
+          for (const end = Math.min(size, x.offset); pos < end && !failure; pos += Math.min(CHUNK, end - pos))
+            await put(ZEROS.subarray(0, Math.min(CHUNK, end - pos)))
         }
         const end = Math.min(size, x.offset + x.length)
-        for (; pos < end && !failure; ) {
+        for (; pos < end && !failure;) {
           const n = Math.min(CHUNK, end - pos)
           await put(img.read(ino, pos, n))
           pos += n

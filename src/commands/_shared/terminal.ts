@@ -46,10 +46,21 @@ export function colors(): {out: ChalkInstance; err: ChalkInstance} {
 /** The environment variables the policy above reads, for the manual. */
 export const ENVIRONMENT: readonly {name: string; meaning: string}[] = [
   {name: 'NO_COLOR', meaning: 'If set and not empty, no colour is used (unless FORCE_COLOR is set).'},
-  {name: 'FORCE_COLOR', meaning: 'If set, overrides the terminal check: 0 or false turns colour off, anything else turns it on.'},
+  {
+    name: 'FORCE_COLOR',
+    meaning: 'If set, overrides the terminal check: 0 or false turns colour off, anything else turns it on.',
+  },
   {name: 'TERM', meaning: 'If dumb, no colour is used.'},
-  {name: 'CI', meaning: 'If set (and not 0 or false), no progress display is drawn (mkfs logs plain progress lines on standard error instead).'},
-  {name: 'SOURCE_DATE_EPOCH', meaning: 'mkfs: build a reproducible image with this time, in seconds since 1970 (see razorfs-mkfs(1)); --timestamp overrides it.'},
+  {
+    name: 'CI',
+    meaning:
+      'If set (and not 0 or false), no progress display is drawn (mkfs logs plain progress lines on standard error instead).',
+  },
+  {
+    name: 'SOURCE_DATE_EPOCH',
+    meaning:
+      'mkfs: build a reproducible image with this time, in seconds since 1970 (see razorfs-mkfs(1)); --timestamp overrides it.',
+  },
   {name: 'TMPDIR', meaning: 'Where mkfs --tar - --size auto keeps its copy of standard input while measuring it.'},
   {name: 'TZ', meaning: 'Time zone for the times that are shown (they are stored in UTC).'},
 ]

@@ -20,15 +20,24 @@ export default class XattrGet extends BaseCommand<typeof XattrGet> {
     OPERAND_RULE,
   ].join('\n\n')
 
-  static override examples = [{description: 'Show an attribute.', command: '<%= config.bin %> <%= command.id %> disk.img:/srv user.origin'}]
+  static override examples = [
+    {description: 'Show an attribute.', command: '<%= config.bin %> <%= command.id %> disk.img:/srv user.origin'},
+  ]
 
   static override args = {
     'IMAGE:PATH': Args.string({description: 'The file.', required: true}),
-    NAME: Args.string({description: 'Attribute name, with its namespace (user., trusted., security., system.).', required: true}),
+    NAME: Args.string({
+      description: 'Attribute name, with its namespace (user., trusted., security., system.).',
+      required: true,
+    }),
   }
 
   static override flags = {
-    encoding: Flags.option({options: ['raw', 'hex', 'base64'] as const, default: 'raw' as const, summary: 'How to print the value.'})(),
+    encoding: Flags.option({
+      options: ['raw', 'hex', 'base64'] as const,
+      default: 'raw' as const,
+      summary: 'How to print the value.',
+    })(),
     'no-dereference': Flags.boolean({char: 'h', summary: 'Read the attribute of a symbolic link itself.'}),
   }
 
@@ -43,7 +52,8 @@ export default class XattrGet extends BaseCommand<typeof XattrGet> {
       try {
         value = img.getXattr(ino, name)
       } catch (e) {
-        if (isRazorError(e, 'ENODATA')) throw new CommandError(`${text}: ${name}: No such attribute`, EXIT.FAILED, 'ENODATA')
+        if (isRazorError(e, 'ENODATA'))
+          throw new CommandError(`${text}: ${name}: No such attribute`, EXIT.FAILED, 'ENODATA')
         throw e
       }
       if (this.jsonEnabled()) return {path: text, name, size: value.length, ...renderValue(value, true)}

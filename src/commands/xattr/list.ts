@@ -19,7 +19,9 @@ export default class XattrList extends BaseCommand<typeof XattrList> {
     OPERAND_RULE,
   ].join('\n\n')
 
-  static override examples = [{description: 'Names and values.', command: '<%= config.bin %> <%= command.id %> --values disk.img:/usr/bin/ping'}]
+  static override examples = [
+    {description: 'Names and values.', command: '<%= config.bin %> <%= command.id %> --values disk.img:/usr/bin/ping'},
+  ]
 
   static override strict = false
 
@@ -52,11 +54,13 @@ export default class XattrList extends BaseCommand<typeof XattrList> {
         }
         const names = img.listXattrs(ino)
         const entry: XattrListEntry = {path: text, names}
-        if (this.flags.values) entry.values = Object.fromEntries(names.map((n) => [n, renderValue(img.getXattr(ino, n), true)]))
+        if (this.flags.values)
+          entry.values = Object.fromEntries(names.map((n) => [n, renderValue(img.getXattr(ino, n), true)]))
         out.push(entry)
         if (this.jsonEnabled()) return
         const prefix = texts.length > 1 ? `${text}: ` : ''
-        for (const n of names) process.stdout.write(`${prefix}${n}${this.flags.values ? `=${displayValue(img.getXattr(ino, n))}` : ''}\n`)
+        for (const n of names)
+          process.stdout.write(`${prefix}${n}${this.flags.values ? `=${displayValue(img.getXattr(ino, n))}` : ''}\n`)
       })
     }
     if (failed) process.exitCode = EXIT.FAILED

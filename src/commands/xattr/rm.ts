@@ -13,7 +13,12 @@ export default class XattrRm extends EditCommand<typeof XattrRm> {
     OPERAND_RULE,
   ].join('\n\n')
 
-  static override examples = [{description: 'Remove a label.', command: '<%= config.bin %> <%= command.id %> disk.img:/etc/shadow security.selinux'}]
+  static override examples = [
+    {
+      description: 'Remove a label.',
+      command: '<%= config.bin %> <%= command.id %> disk.img:/etc/shadow security.selinux',
+    },
+  ]
 
   static override strict = false
 
@@ -41,15 +46,20 @@ export default class XattrRm extends EditCommand<typeof XattrRm> {
     }
     if (ino !== undefined) {
       for (const name of names) {
-        this.attempt(`${text}: ${name}`, (code) => new OperandError(`${text}: ${name}: ${code === 'ENODATA' ? 'No such attribute' : errnoText(code)}`, code), () => {
-          try {
-            img.removeXattr(ino!, name)
-          } catch (e) {
-            if (this.flags.force && isRazorError(e, 'ENODATA')) return
-            if (isRazorError(e) && e.code === 'EINVAL') throw new UsageError(e.message)
-            throw e
-          }
-        })
+        this.attempt(
+          `${text}: ${name}`,
+          (code) =>
+            new OperandError(`${text}: ${name}: ${code === 'ENODATA' ? 'No such attribute' : errnoText(code)}`, code),
+          () => {
+            try {
+              img.removeXattr(ino!, name)
+            } catch (e) {
+              if (this.flags.force && isRazorError(e, 'ENODATA')) return
+              if (isRazorError(e) && e.code === 'EINVAL') throw new UsageError(e.message)
+              throw e
+            }
+          },
+        )
       }
     }
     return this.finishEdit()

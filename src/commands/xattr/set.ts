@@ -15,9 +15,20 @@ export default class XattrSet extends EditCommand<typeof XattrSet> {
   ].join('\n\n')
 
   static override examples = [
-    {description: 'A text attribute.', command: '<%= config.bin %> <%= command.id %> disk.img:/srv user.origin "built by CI"'},
-    {description: 'An SELinux label.', command: '<%= config.bin %> <%= command.id %> disk.img:/etc/shadow security.selinux system_u:object_r:shadow_t:s0'},
-    {description: 'A binary value.', command: '<%= config.bin %> <%= command.id %> --encoding hex disk.img:/bin/ping security.capability 0100000200200000000000000000000000000000'},
+    {
+      description: 'A text attribute.',
+      command: '<%= config.bin %> <%= command.id %> disk.img:/srv user.origin "built by CI"',
+    },
+    {
+      description: 'An SELinux label.',
+      command:
+        '<%= config.bin %> <%= command.id %> disk.img:/etc/shadow security.selinux system_u:object_r:shadow_t:s0',
+    },
+    {
+      description: 'A binary value.',
+      command:
+        '<%= config.bin %> <%= command.id %> --encoding hex disk.img:/bin/ping security.capability 0100000200200000000000000000000000000000',
+    },
   ]
 
   static override args = {
@@ -27,7 +38,11 @@ export default class XattrSet extends EditCommand<typeof XattrSet> {
   }
 
   static override flags = {
-    encoding: Flags.option({options: ['text', 'hex', 'base64'] as const, default: 'text' as const, summary: 'How VALUE is written.'})(),
+    encoding: Flags.option({
+      options: ['text', 'hex', 'base64'] as const,
+      default: 'text' as const,
+      summary: 'How VALUE is written.',
+    })(),
     file: Flags.string({helpValue: 'FILE', summary: "Read the value from a host file ('-' for standard input)."}),
     'no-dereference': Flags.boolean({char: 'h', summary: 'Set the attribute on a symbolic link itself.'}),
   }
@@ -35,7 +50,8 @@ export default class XattrSet extends EditCommand<typeof XattrSet> {
   public async run(): Promise<EditResult> {
     const {flags, args} = this
     if (flags.file === undefined && args.VALUE === undefined) throw new UsageError('missing VALUE (or --file FILE)')
-    if (flags.file !== undefined && args.VALUE !== undefined) throw new UsageError('give either VALUE or --file, not both')
+    if (flags.file !== undefined && args.VALUE !== undefined)
+      throw new UsageError('give either VALUE or --file, not both')
     let value: Buffer
     if (flags.file !== undefined) value = flags.file === '-' ? fs.readFileSync(0) : fs.readFileSync(flags.file)
     else if (flags.encoding === 'hex') {
@@ -45,21 +61,25 @@ export default class XattrSet extends EditCommand<typeof XattrSet> {
     else value = Buffer.from(args.VALUE!, 'utf8')
     const text = args['IMAGE:PATH']
     const {op, img} = this.operand(text)
-    this.attempt(text, (code) => new OperandError(`${text}: ${errnoText(code)}`, code), () => {
-      let ino: number
-      try {
-        ino = img.resolve(op.path, {follow: !flags['no-dereference']})
-      } catch (e) {
-        if (isRazorError(e)) throw new OperandError(`${text}: ${errnoText(e.code)}`, e.code)
-        throw e
-      }
-      try {
-        img.setXattr(ino, args.NAME, value)
-      } catch (e) {
-        if (isRazorError(e) && (e.code === 'EINVAL' || e.code === 'ERANGE')) throw new UsageError(e.message)
-        throw e
-      }
-    })
+    this.attempt(
+      text,
+      (code) => new OperandError(`${text}: ${errnoText(code)}`, code),
+      () => {
+        let ino: number
+        try {
+          ino = img.resolve(op.path, {follow: !flags['no-dereference']})
+        } catch (e) {
+          if (isRazorError(e)) throw new OperandError(`${text}: ${errnoText(e.code)}`, e.code)
+          throw e
+        }
+        try {
+          img.setXattr(ino, args.NAME, value)
+        } catch (e) {
+          if (isRazorError(e) && (e.code === 'EINVAL' || e.code === 'ERANGE')) throw new UsageError(e.message)
+          throw e
+        }
+      },
+    )
     return this.finishEdit()
   }
 }

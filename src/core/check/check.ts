@@ -67,7 +67,8 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
         report('BLOCK_IN_FIXED_AREA', {block: x, detail: what, ino})
         return
       }
-      if (owned[x >> 3]! & (1 << (x & 7))) report('BLOCK_CLAIMED_TWICE', {block: x, detail: `${what} and another owner`, ino})
+      if (owned[x >> 3]! & (1 << (x & 7)))
+        report('BLOCK_CLAIMED_TWICE', {block: x, detail: `${what} and another owner`, ino})
       owned[x >> 3]! |= 1 << (x & 7)
     }
   }
@@ -97,7 +98,8 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
       for (let i = 0; i < keys.length; i++) items.push({key: keys[i]!, value: n.values[i]!})
       return
     }
-    for (let i = 0; i < n.children.length; i++) walk(n.children[i]!, level - 1, i === 0 ? lo : keys[i], i + 1 < keys.length ? keys[i + 1] : hi)
+    for (let i = 0; i < n.children.length; i++)
+      walk(n.children[i]!, level - 1, i === 0 ? lo : keys[i], i + 1 < keys.length ? keys[i + 1] : hi)
   }
   walk(v.tree.root, v.tree.height - 1, undefined, undefined)
 
@@ -150,13 +152,17 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
         report('INODE_BAD', {ino, detail: `invalid mode 0${rec.mode.toString(8)}`})
         continue
       }
-      for (const t of ['atime', 'mtime', 'ctime', 'crtime'] as const) if (rec[`${t}Nsec`] >= 1e9) report('INODE_BAD', {ino, detail: `${t} nanoseconds ${rec[`${t}Nsec`]} out of range`})
+      for (const t of ['atime', 'mtime', 'ctime', 'crtime'] as const)
+        if (rec[`${t}Nsec`] >= 1e9)
+          report('INODE_BAD', {ino, detail: `${t} nanoseconds ${rec[`${t}Nsec`]} out of range`})
       cur.info = {type, nlink: rec.nlink, size: rec.size, parent: rec.parent, allocBlocks: rec.allocBlocks, counted: 0}
       inodes.set(ino, cur.info)
       if (ino >= v.sb.nextIno) report('INO_ABOVE_NEXT', {ino, found: v.sb.nextIno})
       continue
     }
-    const kind = {[ItemType.DIRENT]: 'directory entry', [ItemType.EXTENT]: 'extent', [ItemType.XATTR]: 'xattr'}[key.type] ?? `type ${key.type}`
+    const kind =
+      {[ItemType.DIRENT]: 'directory entry', [ItemType.EXTENT]: 'extent', [ItemType.XATTR]: 'xattr'}[key.type] ??
+      `type ${key.type}`
     if (!cur.info) {
       report('ITEM_ORPHANED', {ino, detail: kind})
       continue
@@ -195,13 +201,26 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
       }
       if (e.offset < cur.extEnd) report('EXTENT_BAD', {ino, detail: `extent at ${e.offset} overlaps the previous one`})
       cur.extEnd = e.offset + e.rec.length
-      if (cur.packedAt !== undefined) report('PACKED_EXTENT_BAD', {ino, found: cur.packedAt, detail: `not the last extent (one follows at ${e.offset})`})
+      if (cur.packedAt !== undefined)
+        report('PACKED_EXTENT_BAD', {
+          ino,
+          found: cur.packedAt,
+          detail: `not the last extent (one follows at ${e.offset})`,
+        })
       cur.packedAt = undefined
       if (e.rec.storage === STORAGE_PACKED) {
         cur.packedAt = e.offset
-        packedRefs.push({ino, offset: e.offset, block: e.rec.block, start: e.rec.stored, length: e.rec.length, crc: e.rec.crc})
+        packedRefs.push({
+          ino,
+          offset: e.offset,
+          block: e.rec.block,
+          start: e.rec.stored,
+          length: e.rec.length,
+          crc: e.rec.crc,
+        })
       }
-      if (e.offset + e.rec.length > Math.ceil(info.size / geo.blockSize) * geo.blockSize) report('EXTENT_PAST_EOF', {ino, found: e.offset, expected: info.size})
+      if (e.offset + e.rec.length > Math.ceil(info.size / geo.blockSize) * geo.blockSize)
+        report('EXTENT_PAST_EOF', {ino, found: e.offset, expected: info.size})
       const n = blocksOf(v, e)
       if (n) {
         claim(e.rec.block, n, `inode ${ino}`, ino)
@@ -223,11 +242,13 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
       }
       for (const x of list) {
         const name = x.name.toString('utf8')
-        if (!XATTR_NAMESPACES.some((ns) => name.startsWith(ns))) report('XATTR_BAD', {ino, detail: `'${name}' has no known namespace`})
+        if (!XATTR_NAMESPACES.some((ns) => name.startsWith(ns)))
+          report('XATTR_BAD', {ino, detail: `'${name}' has no known namespace`})
         if (nameHash(x.name) !== key.offset) report('XATTR_BAD', {ino, detail: `'${name}' stored under the wrong hash`})
         if (x.block !== undefined) {
           const n = Math.ceil(x.valueLen / geo.blockSize)
-          if (x.block < geo.firstFree || x.block + n > geo.backupSuperblock) report('XATTR_BAD', {ino, detail: `'${name}' value outside the data area`})
+          if (x.block < geo.firstFree || x.block + n > geo.backupSuperblock)
+            report('XATTR_BAD', {ino, detail: `'${name}' value outside the data area`})
           else {
             claim(x.block, n, `inode ${ino} xattr`, ino)
             info.counted += n
@@ -249,7 +270,12 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
       continue
     }
     counted.set(r.block, (counted.get(r.block) ?? 0) + 1)
-    if (r.start + r.length > p.length) report('PACKED_EXTENT_BAD', {ino: r.ino, found: r.offset, detail: `slice ${r.start}+${r.length} lies outside pack ${r.block} of ${p.length} bytes`})
+    if (r.start + r.length > p.length)
+      report('PACKED_EXTENT_BAD', {
+        ino: r.ino,
+        found: r.offset,
+        detail: `slice ${r.start}+${r.length} lies outside pack ${r.block} of ${p.length} bytes`,
+      })
     else if (opts.checkData) {
       try {
         loadSlice(v, r.ino, r.offset, r.block, r.start, r.length, r.crc)
@@ -266,7 +292,8 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
     if (n === 0) report('PACK_UNREFERENCED', {block})
     else if (p.refs !== n) report('PACK_REFS_WRONG', {block, found: p.refs, expected: n})
   }
-  if (depth !== v.tree.height && problems.every((p) => p.id !== 'TREE_BLOCK_BAD')) report('TREE_HEIGHT', {found: depth, expected: v.tree.height})
+  if (depth !== v.tree.height && problems.every((p) => p.id !== 'TREE_BLOCK_BAD'))
+    report('TREE_HEIGHT', {found: depth, expected: v.tree.height})
 
   // pass: directories — entries point at live inodes of the right type; one name per directory; reachability
   opts.onPass?.('directories')
@@ -284,13 +311,20 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
       report('DIRENT_TO_MISSING', {ino: e.dir, name: e.name.toString('utf8'), found: e.ino})
       continue
     }
-    if (ftypeName(e.ftype) !== target.type) report('DIRENT_TYPE', {ino: e.dir, name: e.name.toString('utf8'), found: ftypeName(e.ftype) ?? e.ftype, expected: target.type})
+    if (ftypeName(e.ftype) !== target.type)
+      report('DIRENT_TYPE', {
+        ino: e.dir,
+        name: e.name.toString('utf8'),
+        found: ftypeName(e.ftype) ?? e.ftype,
+        expected: target.type,
+      })
     refs.set(e.ino, (refs.get(e.ino) ?? 0) + 1)
     if (!children.has(e.dir)) children.set(e.dir, [])
     children.get(e.dir)!.push(e.ino)
     if (target.type === 'dir') {
       subdirs.set(e.dir, (subdirs.get(e.dir) ?? 0) + 1)
-      if (e.ino === ROOT_INO || namedIn.has(e.ino)) report('DIR_MULTIPLY_LINKED', {ino: e.dir, name: e.name.toString('utf8'), found: e.ino})
+      if (e.ino === ROOT_INO || namedIn.has(e.ino))
+        report('DIR_MULTIPLY_LINKED', {ino: e.dir, name: e.name.toString('utf8'), found: e.ino})
       else namedIn.set(e.ino, e.dir)
     }
   }
@@ -309,7 +343,8 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
     if (orphans.has(ino) && info.nlink === 0) continue
     if (info.type === 'dir') {
       const expectedParent = ino === ROOT_INO ? ROOT_INO : namedIn.get(ino)
-      if (expectedParent !== undefined && info.parent !== expectedParent) report('DIR_PARENT_WRONG', {ino, found: info.parent, expected: expectedParent})
+      if (expectedParent !== undefined && info.parent !== expectedParent)
+        report('DIR_PARENT_WRONG', {ino, found: info.parent, expected: expectedParent})
     }
     if (!reached.has(ino)) {
       let cycle = false
@@ -332,16 +367,18 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
   let dirs = 0
   let files = 0
   for (const [ino, info] of inodes) {
-    const expected = info.type === 'dir' ? 2 + (subdirs.get(ino) ?? 0) : refs.get(ino) ?? 0
+    const expected = info.type === 'dir' ? 2 + (subdirs.get(ino) ?? 0) : (refs.get(ino) ?? 0)
     if (info.nlink !== expected && reached.has(ino)) report('NLINK_WRONG', {ino, found: info.nlink, expected})
     if (info.type === 'dir') {
       dirs++
       const n = entryCount.get(ino) ?? 0
       if (info.size !== n) report('DIR_SIZE_WRONG', {ino, found: info.size, expected: n})
     } else files++
-    if (info.allocBlocks !== info.counted) report('ALLOC_BLOCKS_WRONG', {ino, found: info.allocBlocks, expected: info.counted})
+    if (info.allocBlocks !== info.counted)
+      report('ALLOC_BLOCKS_WRONG', {ino, found: info.allocBlocks, expected: info.counted})
   }
-  if (v.sb.inodeCount !== inodes.size) report('SB_COUNT_WRONG', {detail: 'inode count', found: v.sb.inodeCount, expected: inodes.size})
+  if (v.sb.inodeCount !== inodes.size)
+    report('SB_COUNT_WRONG', {detail: 'inode count', found: v.sb.inodeCount, expected: inodes.size})
   if (maxIno >= v.sb.nextIno) report('SB_NEXT_INO_LOW', {ino: maxIno, found: v.sb.nextIno})
 
   // pass: free space — the bitmap against what is in use
@@ -379,6 +416,7 @@ export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
   }
   if (strayCount) report('BLOCK_MARKED_NOT_USED', {found: strayCount, block: strayFirst})
   const free = geo.blockCount - used
-  if (v.alloc.freeBlocks !== free && !badMaps.size) report('SB_COUNT_WRONG', {detail: 'free block count', found: v.alloc.freeBlocks, expected: free})
+  if (v.alloc.freeBlocks !== free && !badMaps.size)
+    report('SB_COUNT_WRONG', {detail: 'free block count', found: v.alloc.freeBlocks, expected: free})
   return {problems, inodes: inodes.size, directories: dirs, files, usedBlocks: used, blocks: geo.blockCount}
 }

@@ -149,7 +149,17 @@ export function fsck(path: string, opts: FsckOptions): FsckReport {
 }
 
 function fsckImage(path: string, opts: FsckOptions): FsckReport {
-  const report: FsckReport = {image: path, mode: opts.mode, dryRun: Boolean(opts.dryRun), skipped: false, problems: [], actions: [], rolledBack: false, summary: {inodes: 0, directories: 0, files: 0, usedBlocks: 0, blocks: 0}, exit: 0}
+  const report: FsckReport = {
+    image: path,
+    mode: opts.mode,
+    dryRun: Boolean(opts.dryRun),
+    skipped: false,
+    problems: [],
+    actions: [],
+    rolledBack: false,
+    summary: {inodes: 0, directories: 0, files: 0, usedBlocks: 0, blocks: 0},
+    exit: 0,
+  }
   const found: Problem[] = []
   const add = (name: string, ctx: Parameters<typeof makeProblem>[1]) => found.push(makeProblem(name, ctx))
 
@@ -171,7 +181,11 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
       } else if (e.code === 'EVERSION' || e.code === 'EFEATURE') throw e
       else {
         const backup = findBackup(probe, path)
-        if (!backup) throw fail(e.code === 'ENOTIMAGE' ? 'ENOTIMAGE' : e.code, `${e.message}; no backup superblock found at the end of the file either`)
+        if (!backup)
+          throw fail(
+            e.code === 'ENOTIMAGE' ? 'ENOTIMAGE' : e.code,
+            `${e.message}; no backup superblock found at the end of the file either`,
+          )
         add('SB_PRIMARY_BAD', {block: 0, detail: e.message.replace(`${path}: `, '')})
         sbl = backup
         patch = primaryFromBackup(probe, backup)
@@ -180,7 +194,9 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
     if (!patch && truncatedTo === undefined) {
       try {
         const b = loadSuperblock(probe, path, {blocknr: sbl.geo.backupSuperblock, blockSize: sbl.geo.blockSize})
-        const differs = (['blockCount', 'blockSize', 'clusterSize', 'journalBlocks', 'version'] as const).filter((f) => b.sb[f] !== sbl.sb[f])
+        const differs = (['blockCount', 'blockSize', 'clusterSize', 'journalBlocks', 'version'] as const).filter(
+          (f) => b.sb[f] !== sbl.sb[f],
+        )
         if (differs.length || !b.uuid.equals(sbl.uuid)) add('SB_BACKUP_DIFFERS', {detail: differs.join(', ') || 'UUID'})
       } catch (e) {
         if (!isRazorError(e)) throw e
@@ -195,14 +211,27 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
   const clean = (sb.state & STATE_CLEAN) !== 0 && !needsRecovery
   if (!opts.force && clean && !found.length && !opts.checkData) {
     report.skipped = true
-    report.summary = {inodes: sb.inodeCount, directories: 0, files: 0, usedBlocks: sb.blockCount - sb.freeBlocks, blocks: sb.blockCount}
+    report.summary = {
+      inodes: sb.inodeCount,
+      directories: 0,
+      files: 0,
+      usedBlocks: sb.blockCount - sb.freeBlocks,
+      blocks: sb.blockCount,
+    }
     return report
   }
 
   // passes: journal, then the check, on a read-only view (primary patched from the backup, truncation zero-filled)
   opts.onPass?.('journal')
   const view = (inner: BlockDevice): BlockDevice =>
-    patch || truncatedTo !== undefined ? new OverlayDevice(inner, geo.blockSize, patch ? new Map([[0, patch]]) : new Map(), geo.blockCount * geo.blockSize) : inner
+    patch || truncatedTo !== undefined
+      ? new OverlayDevice(
+          inner,
+          geo.blockSize,
+          patch ? new Map([[0, patch]]) : new Map(),
+          geo.blockCount * geo.blockSize,
+        )
+      : inner
   const ro = Image.openDevice(path, view(FileDevice.open(path, true)), {readOnly: true})
   let result: CheckResult
   try {
@@ -214,9 +243,17 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
     }
     result = ro.check({checkData: opts.checkData, onPass: opts.onPass})
     // a damaged range recovery named is not reported a second time by --check-data
-    const named = new Set((ro.recovery?.damaged ?? []).filter((x) => x.offset !== undefined).map((x) => `${x.ino}:${x.offset}`))
+    const named = new Set(
+      (ro.recovery?.damaged ?? []).filter((x) => x.offset !== undefined).map((x) => `${x.ino}:${x.offset}`),
+    )
     found.push(...result.problems.filter((p) => !(p.id === 'DATA_CHECKSUM' && named.has(`${p.ino}:${p.found}`))))
-    report.summary = {inodes: result.inodes, directories: result.directories, files: result.files, usedBlocks: result.usedBlocks, blocks: result.blocks}
+    report.summary = {
+      inodes: result.inodes,
+      directories: result.directories,
+      files: result.files,
+      usedBlocks: result.usedBlocks,
+      blocks: result.blocks,
+    }
     const inconsistent = found.filter((p) => !AFTER_CRASH.has(p.id))
     const fixable = found.filter((p) => !UNFIXABLE.has(p.id))
     if (opts.mode !== 'check' && fixable.length) {
@@ -251,12 +288,20 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
     const file = FileDevice.open(path, false)
     let undo: UndoDevice
     try {
-      const inner = opts.failWrite ? failingAt(file, opts.failWrite) : opts.crashAtWrite ? failingAt(file, opts.crashAtWrite, true) : file
+      const inner = opts.failWrite
+        ? failingAt(file, opts.failWrite)
+        : opts.crashAtWrite
+          ? failingAt(file, opts.crashAtWrite, true)
+          : file
       undo = new UndoDevice(inner, geo.blockSize, undoPath, sbl.uuid)
     } catch (e) {
       file.close()
       if (isRazorError(e)) throw e
-      throw fail('EIO', `cannot write the undo log ${undoPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed: give a writable place with --undo FILE`, {path: undoPath})
+      throw fail(
+        'EIO',
+        `cannot write the undo log ${undoPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed: give a writable place with --undo FILE`,
+        {path: undoPath},
+      )
     }
     report.undo = undoPath
     try {
@@ -271,7 +316,13 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
         const v = img.volume
         const r = repairVolume(v, {time: now()})
         report.actions = r.actions
-        Object.assign(v.sb, {treeRoot: r.superblock.treeRoot, treeHeight: r.superblock.treeHeight, freeBlocks: r.superblock.freeBlocks, inodeCount: r.superblock.inodeCount, nextIno: r.superblock.nextIno})
+        Object.assign(v.sb, {
+          treeRoot: r.superblock.treeRoot,
+          treeHeight: r.superblock.treeHeight,
+          freeBlocks: r.superblock.freeBlocks,
+          inodeCount: r.superblock.inodeCount,
+          nextIno: r.superblock.nextIno,
+        })
         v.sb.generation++
         v.sb.state = (v.sb.state | STATE_CLEAN) & ~2
         v.sb.incompat = withoutFeature(v.sb.incompat, 'needs_recovery')
@@ -295,7 +346,13 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
       try {
         const c = again.check({checkData: opts.checkData})
         remaining = c.problems.filter((p) => p.id !== 'DATA_CHECKSUM')
-        report.summary = {inodes: c.inodes, directories: c.directories, files: c.files, usedBlocks: c.usedBlocks, blocks: c.blocks}
+        report.summary = {
+          inodes: c.inodes,
+          directories: c.directories,
+          files: c.files,
+          usedBlocks: c.usedBlocks,
+          blocks: c.blocks,
+        }
       } finally {
         again.close()
       }
@@ -316,14 +373,25 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
     return report
   }
   report.problems = found.map((p) => record(p, !UNFIXABLE.has(p.id)))
-  report.exit = found.some((p) => UNFIXABLE.has(p.id)) ? FSCK_EXIT.CORRECTED | FSCK_EXIT.UNCORRECTED : FSCK_EXIT.CORRECTED
+  report.exit = found.some((p) => UNFIXABLE.has(p.id))
+    ? FSCK_EXIT.CORRECTED | FSCK_EXIT.UNCORRECTED
+    : FSCK_EXIT.CORRECTED
   return report
 }
 
 /** Where a damaged block recovery found lies, as a problem's context. */
 function damagedContext(x: DamagedData): Parameters<typeof makeProblem>[1] {
-  const what = x.xattr !== undefined ? `the value of xattr ${x.xattr}` : `bytes ${x.offset}-${x.offset! + x.length! - 1}${x.pack !== undefined ? ` (a packed tail; pack at block ${x.pack})` : ''}`
-  return {ino: x.ino, path: x.path || `inode ${x.ino}`, block: x.block, found: x.seq, detail: `${what} (inode ${x.ino}, block ${x.block})`}
+  const what =
+    x.xattr !== undefined
+      ? `the value of xattr ${x.xattr}`
+      : `bytes ${x.offset}-${x.offset! + x.length! - 1}${x.pack !== undefined ? ` (a packed tail; pack at block ${x.pack})` : ''}`
+  return {
+    ino: x.ino,
+    path: x.path || `inode ${x.ino}`,
+    block: x.block,
+    found: x.seq,
+    detail: `${what} (inode ${x.ino}, block ${x.block})`,
+  }
 }
 
 /**
@@ -337,21 +405,47 @@ function rolledBack(e: unknown, undoPath: string, path: string): unknown {
     endUndo(undoPath)
   } catch (u) {
     const why = u instanceof Error ? u.message : String(u)
-    if (isRazorError(e)) return new RazorError(e.code, `${e.message}; rolling the repair back failed too (${why}): revert it with 'razorfsck --undo ${undoPath} ${path}'`, e.data)
+    if (isRazorError(e))
+      return new RazorError(
+        e.code,
+        `${e.message}; rolling the repair back failed too (${why}): revert it with 'razorfsck --undo ${undoPath} ${path}'`,
+        e.data,
+      )
     return e
   }
-  if (isRazorError(e)) return new RazorError(e.code, `${e.message}; the repair was rolled back: the image is as it was`, e.data)
+  if (isRazorError(e))
+    return new RazorError(e.code, `${e.message}; the repair was rolled back: the image is as it was`, e.data)
   if (e instanceof Error) e.message += '; the repair was rolled back: the image is as it was'
   return e
 }
 
 function record(p: Problem, fixed: boolean): FsckProblem {
-  return {code: formatCode(p.code), id: p.id, pass: p.pass, severity: p.severity, inode: p.ino, block: p.block, path: p.path, message: p.message, action: problemDef(p.id).fix, fixed}
+  return {
+    code: formatCode(p.code),
+    id: p.id,
+    pass: p.pass,
+    severity: p.severity,
+    inode: p.ino,
+    block: p.block,
+    path: p.path,
+    message: p.message,
+    action: problemDef(p.id).fix,
+    fixed,
+  }
 }
 
 /** A device whose close() does nothing (several opens share one undo device). */
 function nonClosing(d: BlockDevice): BlockDevice {
-  return {get size() { return d.size }, read: (p, l) => d.read(p, l), write: (p, b) => d.write(p, b), flush: () => d.flush(), resize: (s) => d.resize(s), close: () => {}}
+  return {
+    get size() {
+      return d.size
+    },
+    read: (p, l) => d.read(p, l),
+    write: (p, b) => d.write(p, b),
+    flush: () => d.flush(),
+    resize: (s) => d.resize(s),
+    close: () => {},
+  }
 }
 
 /** A device whose `n`th write or resize fails (FsckOptions.failWrite), or stops the repair as a crash would (crashAtWrite). */
@@ -362,7 +456,16 @@ function failingAt(d: BlockDevice, n: number, crash = false): BlockDevice {
     if (crash) throw new SimulatedCrash(`crash at write ${n} of the repair (injected)`)
     throw fail('ENOSPC', `write ${n} of the repair failed (injected)`)
   }
-  return {get size() { return d.size }, read: (p, l) => d.read(p, l), write: (p, b) => (step(), d.write(p, b)), flush: () => d.flush(), resize: (s) => (step(), d.resize(s)), close: () => d.close()}
+  return {
+    get size() {
+      return d.size
+    },
+    read: (p, l) => d.read(p, l),
+    write: (p, b) => (step(), d.write(p, b)),
+    flush: () => d.flush(),
+    resize: (s) => (step(), d.resize(s)),
+    close: () => d.close(),
+  }
 }
 
 /** `fsck --undo FILE IMAGE`: put back what a repair overwrote. */

@@ -172,7 +172,14 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     }
     for (const t of ['atime', 'mtime', 'ctime', 'crtime'] as const) {
       if (rec[`${t}Nsec`] >= 1e9) {
-        act({problem: 'INODE_BAD', ino, field: `${t}.nsec`, old: rec[`${t}Nsec`], new: 0, what: `inode ${ino}: ${t} nanoseconds reset`})
+        act({
+          problem: 'INODE_BAD',
+          ino,
+          field: `${t}.nsec`,
+          old: rec[`${t}Nsec`],
+          new: 0,
+          what: `inode ${ino}: ${t} nanoseconds reset`,
+        })
         rec[`${t}Nsec`] = 0
       }
     }
@@ -186,14 +193,19 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       if (key.offset !== 0) throw new Error(`key offset ${key.offset}, not 0`)
       packs.set(key.objectid, {rec: decodePack(v, key.objectid, value), refs: 0})
     } catch (e) {
-      act({problem: 'PACK_BAD', block: key.objectid, what: `removed pack at block ${key.objectid}: ${(e as Error).message.replace(/^pack at block \d+: /, '')}`})
+      act({
+        problem: 'PACK_BAD',
+        block: key.objectid,
+        what: `removed pack at block ${key.objectid}: ${(e as Error).message.replace(/^pack at block \d+: /, '')}`,
+      })
     }
   }
   for (const {key, value} of sorted) {
     if (key.type === ItemType.INODE || key.type === ItemType.PACK) continue
     const ino = key.objectid
     const node = nodes.get(ino)
-    const kind = ({2: 'directory entry', 3: 'extent', 4: 'xattr'} as Record<number, string>)[key.type] ?? `type ${key.type}`
+    const kind =
+      ({2: 'directory entry', 3: 'extent', 4: 'xattr'} as Record<number, string>)[key.type] ?? `type ${key.type}`
     if (!node) {
       act({problem: 'ITEM_ORPHANED', ino, what: `removed ${kind} item of missing inode ${ino}`})
       continue
@@ -210,11 +222,21 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       }
       for (const d of list) {
         const name = d.name
-        if (name.includes(0x2f) || name.includes(0) || name.equals(Buffer.from('.')) || name.equals(Buffer.from('..'))) {
-          act({problem: 'DIRENT_BAD_NAME', ino, what: `removed entry with invalid name '${name}' from directory ${ino}`})
+        if (
+          name.includes(0x2f) ||
+          name.includes(0) ||
+          name.equals(Buffer.from('.')) ||
+          name.equals(Buffer.from('..'))
+        ) {
+          act({
+            problem: 'DIRENT_BAD_NAME',
+            ino,
+            what: `removed entry with invalid name '${name}' from directory ${ino}`,
+          })
           continue
         }
-        if (nameHash(name) !== key.offset) act({problem: 'DIRENT_HASH', ino, what: `moved entry '${name}' of directory ${ino} under its hash`})
+        if (nameHash(name) !== key.offset)
+          act({problem: 'DIRENT_HASH', ino, what: `moved entry '${name}' of directory ${ino} under its hash`})
         if (node.dirents.some((x) => x.name.equals(name))) {
           act({problem: 'DIRENT_HASH', ino, what: `removed duplicate entry '${name}' from directory ${ino}`})
           continue
@@ -230,7 +252,11 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
         node.extents.push({key, value, e: decodeExtent(v, ino, key, value)})
       } catch (e) {
         if (!isRazorError(e)) throw e
-        act({problem: 'EXTENT_BAD', ino, what: `removed extent at ${key.offset} of inode ${ino}: ${e.message.replace(/^inode \d+: /, '')}`})
+        act({
+          problem: 'EXTENT_BAD',
+          ino,
+          what: `removed extent at ${key.offset} of inode ${ino}: ${e.message.replace(/^inode \d+: /, '')}`,
+        })
       }
     } else if (key.type === ItemType.XATTR) {
       const list = decodeXattrs(value)
@@ -241,7 +267,10 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       for (const x of list) {
         const name = x.name.toString('utf8')
         const n = x.block === undefined ? 0 : Math.ceil(x.valueLen / geo.blockSize)
-        if (!XATTR_NAMESPACES.some((ns) => name.startsWith(ns)) || (n && (x.block! < geo.firstFree || x.block! + n > geo.backupSuperblock))) {
+        if (
+          !XATTR_NAMESPACES.some((ns) => name.startsWith(ns)) ||
+          (n && (x.block! < geo.firstFree || x.block! + n > geo.backupSuperblock))
+        ) {
           act({problem: 'XATTR_BAD', ino, what: `removed xattr '${name}' of inode ${ino}`})
           continue
         }
@@ -261,7 +290,11 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     for (let b = block; b < block + n; b++) if (claimed.has(b)) clash = true
     if (clash) {
       packs.delete(block)
-      act({problem: 'BLOCK_CLAIMED_TWICE', block, what: `removed pack at block ${block} (its blocks belong to another pack)`})
+      act({
+        problem: 'BLOCK_CLAIMED_TWICE',
+        block,
+        what: `removed pack at block ${block} (its blocks belong to another pack)`,
+      })
       continue
     }
     for (let b = block; b < block + n; b++) claimed.set(b, 0)
@@ -272,18 +305,36 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     const limit = Math.ceil(node.rec.size / geo.blockSize) * geo.blockSize
     for (const x of node.extents) {
       if (x.e.offset < end) {
-        act({problem: 'EXTENT_BAD', ino, what: `removed extent at ${x.e.offset} of inode ${ino} (overlaps the previous one)`})
+        act({
+          problem: 'EXTENT_BAD',
+          ino,
+          what: `removed extent at ${x.e.offset} of inode ${ino} (overlaps the previous one)`,
+        })
         continue
       }
       if (x.e.offset + x.e.rec.length > limit) {
-        act({problem: 'EXTENT_PAST_EOF', ino, what: `removed extent at ${x.e.offset} of inode ${ino} (past the size ${node.rec.size})`})
+        act({
+          problem: 'EXTENT_PAST_EOF',
+          ino,
+          what: `removed extent at ${x.e.offset} of inode ${ino} (past the size ${node.rec.size})`,
+        })
         continue
       }
       if (x.e.rec.storage === STORAGE_PACKED) {
         const p = packs.get(x.e.rec.block)
-        const why = !p ? `pack ${x.e.rec.block} is missing or unreadable` : x.e.rec.stored + x.e.rec.length > p.rec.length ? `its slice lies outside pack ${x.e.rec.block}` : x !== node.extents[node.extents.length - 1] ? 'it is not the last extent' : undefined
+        const why = !p
+          ? `pack ${x.e.rec.block} is missing or unreadable`
+          : x.e.rec.stored + x.e.rec.length > p.rec.length
+            ? `its slice lies outside pack ${x.e.rec.block}`
+            : x !== node.extents[node.extents.length - 1]
+              ? 'it is not the last extent'
+              : undefined
         if (why) {
-          act({problem: 'PACKED_EXTENT_BAD', ino, what: `removed packed extent at ${x.e.offset} of inode ${ino} (${why}): its range is now a hole`})
+          act({
+            problem: 'PACKED_EXTENT_BAD',
+            ino,
+            what: `removed packed extent at ${x.e.offset} of inode ${ino} (${why}): its range is now a hole`,
+          })
           continue
         }
         p!.refs++
@@ -308,7 +359,12 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
   let nextIno = Math.max(v.sb.nextIno, ...[...nodes.keys()].map((i) => i + 1))
   const root = nodes.get(ROOT_INO)
   if (!root || root.type !== 'dir') {
-    if (root) act({problem: 'ROOT_MISSING', ino: ROOT_INO, what: `inode 1 is a ${root.type}, not a directory: replaced by a new root (its data is lost)`})
+    if (root)
+      act({
+        problem: 'ROOT_MISSING',
+        ino: ROOT_INO,
+        what: `inode 1 is a ${root.type}, not a directory: replaced by a new root (its data is lost)`,
+      })
     else act({problem: 'ROOT_MISSING', ino: ROOT_INO, what: 'created a new root directory'})
     const rec = newInode(S_IFDIR | 0o755, opts.time, v.sb.generation)
     rec.parent = ROOT_INO
@@ -320,16 +376,31 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     node.dirents = node.dirents.filter((d) => {
       const target = nodes.get(d.ino)
       if (!target) {
-        act({problem: 'DIRENT_TO_MISSING', ino: dir, what: `removed entry '${d.name}' of directory ${dir} (inode ${d.ino} does not exist)`})
+        act({
+          problem: 'DIRENT_TO_MISSING',
+          ino: dir,
+          what: `removed entry '${d.name}' of directory ${dir} (inode ${d.ino} does not exist)`,
+        })
         return false
       }
       if (ftypeName(d.ftype) !== target.type) {
-        act({problem: 'DIRENT_TYPE', ino: dir, field: `'${d.name}'.type`, old: ftypeName(d.ftype) ?? d.ftype, new: target.type, what: `entry '${d.name}' of directory ${dir}: type set to ${target.type}`})
+        act({
+          problem: 'DIRENT_TYPE',
+          ino: dir,
+          field: `'${d.name}'.type`,
+          old: ftypeName(d.ftype) ?? d.ftype,
+          new: target.type,
+          what: `entry '${d.name}' of directory ${dir}: type set to ${target.type}`,
+        })
         d.ftype = ftypeCode(target.type)
       }
       if (target.type === 'dir') {
         if (d.ino === ROOT_INO || namedIn.has(d.ino)) {
-          act({problem: 'DIR_MULTIPLY_LINKED', ino: dir, what: `removed extra entry '${d.name}' of directory ${d.ino} from directory ${dir}`})
+          act({
+            problem: 'DIR_MULTIPLY_LINKED',
+            ino: dir,
+            what: `removed extra entry '${d.name}' of directory ${d.ino} from directory ${dir}`,
+          })
           return false
         }
         namedIn.set(d.ino, dir)
@@ -348,7 +419,11 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     const rec = newInode(S_IFDIR | 0o700, opts.time, v.sb.generation)
     rec.parent = ROOT_INO
     nodes.set(ino, {rec, type: 'dir', dirents: [], extents: [], xattrs: []})
-    rootNode.dirents.push({ino, ftype: ftypeCode('dir'), name: existing ? Buffer.from(`lost+found.${ino}`) : LOST_FOUND})
+    rootNode.dirents.push({
+      ino,
+      ftype: ftypeCode('dir'),
+      name: existing ? Buffer.from(`lost+found.${ino}`) : LOST_FOUND,
+    })
     namedIn.set(ino, ROOT_INO)
     act({problem: 'UNREACHABLE', ino, what: 'created /lost+found'})
     return (lostFound = ino)
@@ -378,7 +453,11 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
         if (namer !== undefined && !seen.has(namer)) {
           const p = nodes.get(namer)!
           p.dirents = p.dirents.filter((d) => d.ino !== ino)
-          act({problem: 'DIR_CYCLE', ino, what: `removed the entry of directory ${ino} from unreachable directory ${namer}`})
+          act({
+            problem: 'DIR_CYCLE',
+            ino,
+            what: `removed the entry of directory ${ino} from unreachable directory ${namer}`,
+          })
         } else if (namer !== undefined) continue
       } else {
         // a file named somewhere unreachable becomes reachable when that directory is reconnected
@@ -405,7 +484,13 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       }
     }
   }
-  const set = (ino: number, rec: InodeRecord, field: 'nlink' | 'size' | 'parent' | 'allocBlocks', value: number, problem: string) => {
+  const set = (
+    ino: number,
+    rec: InodeRecord,
+    field: 'nlink' | 'size' | 'parent' | 'allocBlocks',
+    value: number,
+    problem: string,
+  ) => {
     if (rec[field] === value) return
     act({problem, ino, field, old: rec[field], new: value, what: `inode ${ino}: ${field} ${rec[field]} → ${value}`})
     rec[field] = value
@@ -415,10 +500,12 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     if (node.type === 'dir') {
       set(ino, rec, 'nlink', 2 + (subdirs.get(ino) ?? 0), 'NLINK_WRONG')
       set(ino, rec, 'size', node.dirents.length, 'DIR_SIZE_WRONG')
-      set(ino, rec, 'parent', ino === ROOT_INO ? ROOT_INO : namedIn.get(ino) ?? ROOT_INO, 'DIR_PARENT_WRONG')
+      set(ino, rec, 'parent', ino === ROOT_INO ? ROOT_INO : (namedIn.get(ino) ?? ROOT_INO), 'DIR_PARENT_WRONG')
     } else set(ino, rec, 'nlink', refs.get(ino) ?? 0, 'NLINK_WRONG')
     if ((rec.mode & S_IFMT) !== S_IFDIR && node.type === 'dir') rec.mode = (rec.mode & 0o7777) | S_IFDIR
-    const blocks = node.extents.reduce((n, x) => n + blocksOf(v, x.e), 0) + node.xattrs.reduce((n, x) => n + (x.block === undefined ? 0 : Math.ceil(x.valueLen / geo.blockSize)), 0)
+    const blocks =
+      node.extents.reduce((n, x) => n + blocksOf(v, x.e), 0) +
+      node.xattrs.reduce((n, x) => n + (x.block === undefined ? 0 : Math.ceil(x.valueLen / geo.blockSize)), 0)
     set(ino, rec, 'allocBlocks', blocks, 'ALLOC_BLOCKS_WRONG')
   }
   for (const [block, p] of packs) {
@@ -427,7 +514,14 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       for (let b = block; b < block + packBlocks(v, p.rec); b++) claimed.delete(b)
       act({problem: 'PACK_UNREFERENCED', block, what: `freed pack at block ${block} (named by no extent)`})
     } else if (p.refs !== p.rec.refs) {
-      act({problem: 'PACK_REFS_WRONG', block, field: 'refs', old: p.rec.refs, new: p.refs, what: `pack at block ${block}: refs ${p.rec.refs} → ${p.refs}`})
+      act({
+        problem: 'PACK_REFS_WRONG',
+        block,
+        field: 'refs',
+        old: p.rec.refs,
+        new: p.refs,
+        what: `pack at block ${block}: refs ${p.rec.refs} → ${p.refs}`,
+      })
       p.rec.refs = p.refs
     }
   }
@@ -451,12 +545,26 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       // a full image with no room for the copy: the later claimant loses the extent (its range becomes a hole)
       const node = nodes.get(ino)!
       node.extents = node.extents.filter((x) => x !== ext)
-      act({problem: 'BLOCK_CLAIMED_TWICE', ino, block: ext.e.rec.block, field: 'allocBlocks', old: node.rec.allocBlocks, new: node.rec.allocBlocks - n, what: `inode ${ino}: no free space for a copy of blocks ${ext.e.rec.block}+${n}: removed the extent at ${ext.e.offset} (its range is now a hole)`})
+      act({
+        problem: 'BLOCK_CLAIMED_TWICE',
+        ino,
+        block: ext.e.rec.block,
+        field: 'allocBlocks',
+        old: node.rec.allocBlocks,
+        new: node.rec.allocBlocks - n,
+        what: `inode ${ino}: no free space for a copy of blocks ${ext.e.rec.block}+${n}: removed the extent at ${ext.e.offset} (its range is now a hole)`,
+      })
       node.rec.allocBlocks -= n
       continue
     }
-    if (!opts.dryRun) v.dev.write(run.start * geo.blockSize, v.dev.read(ext.e.rec.block * geo.blockSize, n * geo.blockSize))
-    act({problem: 'BLOCK_CLAIMED_TWICE', ino, block: ext.e.rec.block, what: `inode ${ino}: gave the extent at ${ext.e.offset} its own copy of blocks ${ext.e.rec.block}+${n} (now ${run.start})`})
+    if (!opts.dryRun)
+      v.dev.write(run.start * geo.blockSize, v.dev.read(ext.e.rec.block * geo.blockSize, n * geo.blockSize))
+    act({
+      problem: 'BLOCK_CLAIMED_TWICE',
+      ino,
+      block: ext.e.rec.block,
+      what: `inode ${ino}: gave the extent at ${ext.e.offset} its own copy of blocks ${ext.e.rec.block}+${n} (now ${run.start})`,
+    })
     ext.e.rec.block = run.start
     ext.value = Buffer.from(ext.value)
     ext.value.writeUInt32LE(run.start % 0x100000000, 16)
@@ -476,7 +584,8 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       if (!byHash.has(h)) byHash.set(h, [])
       byHash.get(h)!.push(d)
     }
-    for (const h of [...byHash.keys()].sort((a, b) => a - b)) put({objectid: ino, type: ItemType.DIRENT, offset: h}, encodeDirents(byHash.get(h)!))
+    for (const h of [...byHash.keys()].sort((a, b) => a - b))
+      put({objectid: ino, type: ItemType.DIRENT, offset: h}, encodeDirents(byHash.get(h)!))
     for (const x of node.extents) put(x.key, x.value)
     const xByHash = new Map<number, XattrRecord[]>()
     for (const x of node.xattrs) {
@@ -484,7 +593,8 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       if (!xByHash.has(h)) xByHash.set(h, [])
       xByHash.get(h)!.push(x)
     }
-    for (const h of [...xByHash.keys()].sort((a, b) => a - b)) put({objectid: ino, type: ItemType.XATTR, offset: h}, encodeXattrs(xByHash.get(h)!))
+    for (const h of [...xByHash.keys()].sort((a, b) => a - b))
+      put({objectid: ino, type: ItemType.XATTR, offset: h}, encodeXattrs(xByHash.get(h)!))
   }
   for (const [block, p] of packs) put(packKey(block), packRecord.encode(p.rec))
   const newTree = store.takeDirty(v.sb.generation + 1)
@@ -502,12 +612,23 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     return b.length > 12 ? `${b.slice(0, 12).join(', ')}, ... (${b.length} blocks)` : b.join(', ')
   }
   const reused = newTree.filter((n) => treeBlocks.has(n.block))
-  act({problem: 'REBUILD', what: `write the rebuilt tree (${items.size} items) into ${reused.length ? `blocks ${blockList(newTree)} (${reused.length} of them the old tree's: no other space is free)` : `free blocks ${blockList(newTree)}`}`})
+  act({
+    problem: 'REBUILD',
+    what: `write the rebuilt tree (${items.size} items) into ${reused.length ? `blocks ${blockList(newTree)} (${reused.length} of them the old tree's: no other space is free)` : `free blocks ${blockList(newTree)}`}`,
+  })
   act({problem: 'REBUILD', what: `rewrite the bitmap blocks ${blockList(bitmap)} from the blocks in use`})
   const sbNew = {treeRoot: tree.root, treeHeight: tree.height, freeBlocks: alloc.freeBlocks, inodeCount, nextIno}
   for (const [field, value] of Object.entries(sbNew)) {
     const old = (v.sb as unknown as Record<string, number>)[field]
-    if (old !== value) act({problem: 'REBUILD', block: 0, field: `superblock.${field}`, old, new: value, what: `superblock ${field} ${old} → ${value} (primary and backup)`})
+    if (old !== value)
+      act({
+        problem: 'REBUILD',
+        block: 0,
+        field: `superblock.${field}`,
+        old,
+        new: value,
+        what: `superblock ${field} ${old} → ${value} (primary and backup)`,
+      })
   }
   return {
     actions,

@@ -33,7 +33,11 @@ const SLASH = Buffer.from('/')
 
 const sameTime = (a: Timespec, b: Timespec) => a.sec === b.sec && a.nsec === b.nsec
 
-function setTimes(e: ManifestEntry, t: {mtime: Timespec; atime?: Timespec; ctime?: Timespec; crtime?: Timespec}, all: boolean): void {
+function setTimes(
+  e: ManifestEntry,
+  t: {mtime: Timespec; atime?: Timespec; ctime?: Timespec; crtime?: Timespec},
+  all: boolean,
+): void {
   e.mtime = t.mtime
   for (const k of ['atime', 'ctime', 'crtime'] as const) {
     const v = t[k]
@@ -41,7 +45,8 @@ function setTimes(e: ManifestEntry, t: {mtime: Timespec; atime?: Timespec; ctime
   }
 }
 
-const childPath = (dir: Buffer, name: Buffer) => (dir.length === 1 ? Buffer.concat([SLASH, name]) : Buffer.concat([dir, SLASH, name]))
+const childPath = (dir: Buffer, name: Buffer) =>
+  dir.length === 1 ? Buffer.concat([SLASH, name]) : Buffer.concat([dir, SLASH, name])
 
 // ---------------------------------------------------------------------------
 // image
@@ -91,7 +96,10 @@ export function describeImage(img: Image, opts: DescribeOptions = {}): ManifestE
 function tsOf(ns: bigint): Timespec {
   let sec = ns / 1_000_000_000n
   let nsec = ns % 1_000_000_000n
-  if (nsec < 0n) (nsec += 1_000_000_000n), (sec -= 1n)
+  if (nsec < 0n) {
+    nsec += 1_000_000_000n
+    sec -= 1n
+  }
   return {sec: Number(sec), nsec: Number(nsec)}
 }
 
@@ -159,7 +167,16 @@ export function describeHost(root: string, opts: DescribeOptions = {}): Manifest
       firstName.set(key, p)
     }
     const e: ManifestEntry = {path: p, type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid)}
-    setTimes(e, {mtime: tsOf(st.mtimeNs), atime: tsOf(st.atimeNs), ctime: tsOf(st.ctimeNs), crtime: st.birthtimeNs > 0n ? tsOf(st.birthtimeNs) : undefined}, opts.allTimes ?? false)
+    setTimes(
+      e,
+      {
+        mtime: tsOf(st.mtimeNs),
+        atime: tsOf(st.atimeNs),
+        ctime: tsOf(st.ctimeNs),
+        crtime: st.birthtimeNs > 0n ? tsOf(st.birthtimeNs) : undefined,
+      },
+      opts.allTimes ?? false,
+    )
     if (type === 'file') {
       e.size = Number(st.size)
       if (hashes) {
@@ -184,7 +201,8 @@ export function describeHost(root: string, opts: DescribeOptions = {}): Manifest
       const at = paths.at(host)
       try {
         const names = xa.listAttributesSync(at.path).sort()
-        if (names.length) e.xattrs = names.map((name): ManifestXattr => ({name, value: xa.getAttributeSync(at.path, name)}))
+        if (names.length)
+          e.xattrs = names.map((name): ManifestXattr => ({name, value: xa.getAttributeSync(at.path, name)}))
       } catch {
         // no xattr support on this host file system: nothing to compare
       } finally {
@@ -219,7 +237,11 @@ export function describeHost(root: string, opts: DescribeOptions = {}): Manifest
  * replace earlier ones, directories that are only implied by their contents
  * are marked `implied` (their attributes are unknown).
  */
-export async function describeTar(stream: Readable, name: string, opts: DescribeOptions = {}): Promise<{entries: ManifestEntry[]; implied: Set<string>}> {
+export async function describeTar(
+  stream: Readable,
+  name: string,
+  opts: DescribeOptions = {},
+): Promise<{entries: ManifestEntry[]; implied: Set<string>}> {
   const byPath = new Map<string, ManifestEntry>()
   const implied = new Set<string>()
   const hashes = opts.hashes ?? true
@@ -285,7 +307,21 @@ export function sortEntries(entries: ManifestEntry[]): void {
 // ---------------------------------------------------------------------------
 // comparison
 
-export type DiffField = 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'atime' | 'ctime' | 'size' | 'content' | 'target' | 'dev' | 'xattrs' | 'links' | 'flags'
+export type DiffField =
+  | 'type'
+  | 'mode'
+  | 'uid'
+  | 'gid'
+  | 'mtime'
+  | 'atime'
+  | 'ctime'
+  | 'size'
+  | 'content'
+  | 'target'
+  | 'dev'
+  | 'xattrs'
+  | 'links'
+  | 'flags'
 
 export interface Difference {
   path: string
@@ -357,7 +393,10 @@ function linkStructure(m: Map<string, ManifestEntry>): {holder: Map<string, stri
 /** Differences between two descriptions (A: the image, B: what it is compared with). */
 export function diffEntries(a: ManifestEntry[], b: ManifestEntry[], opts: DiffOptions = {}): Difference[] {
   const ign = opts.ignore ?? new Set()
-  const skip = (f: DiffField) => ign.has(f) || ((f === 'uid' || f === 'gid') && ign.has('owner')) || ((f === 'mtime' || f === 'atime' || f === 'ctime') && ign.has('times'))
+  const skip = (f: DiffField) =>
+    ign.has(f) ||
+    ((f === 'uid' || f === 'gid') && ign.has('owner')) ||
+    ((f === 'mtime' || f === 'atime' || f === 'ctime') && ign.has('times'))
   const compareTimes = opts.times ?? false
   const index = (list: ManifestEntry[]) => new Map(list.map((e) => [e.path.toString('latin1'), e]))
   const A = index(a)
@@ -390,7 +429,12 @@ export function diffEntries(a: ManifestEntry[], b: ManifestEntry[], opts: DiffOp
     const repA = la.rep.get(k) ?? k
     const repB = lb.rep.get(k) ?? k
     if (!skip('links') && repA !== repB) {
-      diffs.push({path: p, kind: 'links', a: repA === k ? 'not linked to another path' : `same inode as ${shown(repA)}`, b: repB === k ? 'not linked to another path' : `same inode as ${shown(repB)}`})
+      diffs.push({
+        path: p,
+        kind: 'links',
+        a: repA === k ? 'not linked to another path' : `same inode as ${shown(repA)}`,
+        b: repB === k ? 'not linked to another path' : `same inode as ${shown(repB)}`,
+      })
     }
     // attributes once per inode: at A's representative
     if (repA !== k) continue

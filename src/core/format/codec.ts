@@ -8,9 +8,7 @@
  */
 
 type FieldType =
-  | {kind: 'u8' | 'u16' | 'u32' | 'u64' | 's64'}
-  | {kind: 'bytes'; length: number}
-  | {kind: 'reserved'; length: number}
+  {kind: 'u8' | 'u16' | 'u32' | 'u64' | 's64'} | {kind: 'bytes'; length: number} | {kind: 'reserved'; length: number}
 
 const WIDTH = {u8: 1, u16: 2, u32: 4, u64: 8, s64: 8} as const
 
@@ -80,9 +78,15 @@ export function struct<const F extends Fields>(fields: F): Struct<F> {
       let o = at
       for (const [name, t] of fields) {
         switch (t.kind) {
-          case 'u8': out[name] = buf.readUInt8(o); break
-          case 'u16': out[name] = buf.readUInt16LE(o); break
-          case 'u32': out[name] = buf.readUInt32LE(o); break
+          case 'u8':
+            out[name] = buf.readUInt8(o)
+            break
+          case 'u16':
+            out[name] = buf.readUInt16LE(o)
+            break
+          case 'u32':
+            out[name] = buf.readUInt32LE(o)
+            break
           case 'u64': {
             const hi = buf.readUInt32LE(o + 4)
             if (hi >= 0x200000) throw new RangeDecodeError(`${name} exceeds 2^53`)
@@ -91,12 +95,16 @@ export function struct<const F extends Fields>(fields: F): Struct<F> {
           }
           case 's64': {
             const v = buf.readBigInt64LE(o)
-            if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw new RangeDecodeError(`${name} out of range`)
+            if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER))
+              throw new RangeDecodeError(`${name} out of range`)
             out[name] = Number(v)
             break
           }
-          case 'bytes': out[name] = Buffer.from(buf.subarray(o, o + t.length)); break
-          case 'reserved': break
+          case 'bytes':
+            out[name] = Buffer.from(buf.subarray(o, o + t.length))
+            break
+          case 'reserved':
+            break
         }
         o += fieldWidth(t)
       }
@@ -108,23 +116,33 @@ export function struct<const F extends Fields>(fields: F): Struct<F> {
       for (const [name, t] of fields) {
         const x = v[name]
         switch (t.kind) {
-          case 'u8': buf.writeUInt8(x as number, o); break
-          case 'u16': buf.writeUInt16LE(x as number, o); break
-          case 'u32': buf.writeUInt32LE(x as number, o); break
+          case 'u8':
+            buf.writeUInt8(x as number, o)
+            break
+          case 'u16':
+            buf.writeUInt16LE(x as number, o)
+            break
+          case 'u32':
+            buf.writeUInt32LE(x as number, o)
+            break
           case 'u64': {
             const n = x as number
             buf.writeUInt32LE(n % 0x100000000, o)
             buf.writeUInt32LE(Math.floor(n / 0x100000000), o + 4)
             break
           }
-          case 's64': buf.writeBigInt64LE(BigInt(x as number), o); break
+          case 's64':
+            buf.writeBigInt64LE(BigInt(x as number), o)
+            break
           case 'bytes': {
             const b = x as Buffer
             buf.fill(0, o, o + t.length)
             b.copy(buf, o, 0, Math.min(b.length, t.length))
             break
           }
-          case 'reserved': buf.fill(0, o, o + t.length); break
+          case 'reserved':
+            buf.fill(0, o, o + t.length)
+            break
         }
         o += fieldWidth(t)
       }

@@ -42,7 +42,11 @@ export function decodeDirents(buf: Buffer): DirentRecord[] | undefined {
     const len = buf[o + 9]!
     if (len === 0 || o + FIXED + len > buf.length) return undefined
     let ino: number
-    try { ino = readU64(buf, o) } catch { return undefined }
+    try {
+      ino = readU64(buf, o)
+    } catch {
+      return undefined
+    }
     out.push({ino, ftype: buf[o + 8]!, name: Buffer.from(buf.subarray(o + FIXED, o + FIXED + len))})
     o += FIXED + len
   }

@@ -13,7 +13,12 @@ export interface Feature {
 
 export const FEATURES: readonly Feature[] = [
   {name: 'zstd', kind: 'incompat', bit: 0, description: 'extents may be zstd-compressed'},
-  {name: 'needs_recovery', kind: 'incompat', bit: 1, description: 'the journal may hold transactions not yet written home'},
+  {
+    name: 'needs_recovery',
+    kind: 'incompat',
+    bit: 1,
+    description: 'the journal may hold transactions not yet written home',
+  },
   {name: 'packed', kind: 'incompat', bit: 2, description: 'file tails may be packed together into shared packs'},
   {name: 'journal', kind: 'compat', bit: 0, description: 'every change goes through the write-ahead journal'},
 ]

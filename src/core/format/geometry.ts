@@ -42,7 +42,12 @@ export function defaultJournalBlocks(blockCount: number): number {
   return j > blockCount / 4 ? 0 : j
 }
 
-export function computeGeometry(blockSize: number, clusterSize: number, blockCount: number, journalBlocks: number): Geometry {
+export function computeGeometry(
+  blockSize: number,
+  clusterSize: number,
+  blockCount: number,
+  journalBlocks: number,
+): Geometry {
   const bitmapBlocks = bitmapBlocksFor(blockCount, blockSize)
   const bitmapStart = 1
   const journalStart = bitmapStart + bitmapBlocks

@@ -18,7 +18,14 @@ export const BlockType = {
 } as const
 export type BlockTypeValue = (typeof BlockType)[keyof typeof BlockType]
 
-export const BLOCK_TYPE_NAMES: Record<number, string> = {1: 'superblock', 2: 'bitmap', 3: 'tree leaf', 4: 'tree node', 5: 'journal descriptor', 6: 'journal commit'}
+export const BLOCK_TYPE_NAMES: Record<number, string> = {
+  1: 'superblock',
+  2: 'bitmap',
+  3: 'tree leaf',
+  4: 'tree node',
+  5: 'journal descriptor',
+  6: 'journal commit',
+}
 
 export const blockHeader = struct([
   ['magic', u32],

@@ -44,7 +44,8 @@ export function writeDescriptorEntries(buf: Buffer, entries: readonly Descriptor
 
 export function readDescriptorEntries(buf: Buffer, count: number): DescriptorEntry[] {
   const out: DescriptorEntry[] = []
-  for (let i = 0, o = DESCRIPTOR_ENTRIES_AT; i < count; i++, o += DESCRIPTOR_ENTRY) out.push({target: readU64(buf, o), crc: buf.readUInt32LE(o + 8)})
+  for (let i = 0, o = DESCRIPTOR_ENTRIES_AT; i < count; i++, o += DESCRIPTOR_ENTRY)
+    out.push({target: readU64(buf, o), crc: buf.readUInt32LE(o + 8)})
   return out
 }
 

@@ -21,7 +21,14 @@ export const ItemType = {
   PACK: 6,
 } as const
 
-export const ITEM_TYPE_NAMES: Record<number, string> = {1: 'INODE', 2: 'DIRENT', 3: 'EXTENT', 4: 'XATTR', 5: 'ORPHAN', 6: 'PACK'}
+export const ITEM_TYPE_NAMES: Record<number, string> = {
+  1: 'INODE',
+  2: 'DIRENT',
+  3: 'EXTENT',
+  4: 'XATTR',
+  5: 'ORPHAN',
+  6: 'PACK',
+}
 
 export function compareKeys(a: Key, b: Key): number {
   if (a.objectid !== b.objectid) return a.objectid < b.objectid ? -1 : 1

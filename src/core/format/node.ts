@@ -67,7 +67,13 @@ export function encodeNode(n: TreeNode, blockSize: number, uuid: Buffer, generat
       o += ITEM_SIZE
     }
   }
-  sealBlock(buf, {type: isLeaf(n) ? BlockType.LEAF : BlockType.NODE, level: n.level, blocknr: n.block, uuid, generation})
+  sealBlock(buf, {
+    type: isLeaf(n) ? BlockType.LEAF : BlockType.NODE,
+    level: n.level,
+    blocknr: n.block,
+    uuid,
+    generation,
+  })
   return buf
 }
 

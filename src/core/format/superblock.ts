@@ -1,7 +1,7 @@
 /**
  * The superblock record (FORMAT.md §4): block 0, with a backup in the last block.
  */
-import {bytes, reserved, s64, struct, u16, u32, u64, u8, type Decoded} from './codec.js'
+import {bytes, reserved, s64, struct, u32, u64, u8, type Decoded} from './codec.js'
 import {HEADER_SIZE} from './header.js'
 
 export const SIGNATURE = Buffer.from('RAZORFS\0', 'latin1')

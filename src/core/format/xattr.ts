@@ -51,7 +51,11 @@ export function decodeXattrs(buf: Buffer): XattrRecord[] | undefined {
     const name = Buffer.from(buf.subarray(o + FIXED, nameEnd))
     if (ext) {
       let block: number
-      try { block = readU64(buf, nameEnd) } catch { return undefined }
+      try {
+        block = readU64(buf, nameEnd)
+      } catch {
+        return undefined
+      }
       out.push({name, valueLen: vlen, block, crc: buf.readUInt32LE(nameEnd + 8)})
     } else {
       out.push({name, valueLen: vlen, value: Buffer.from(buf.subarray(nameEnd, end))})

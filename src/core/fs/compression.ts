@@ -45,9 +45,18 @@ export function zstdDecompress(data: Buffer, length: number, where: {ino?: numbe
   try {
     n = dctx.decompress(out, data)
   } catch (e) {
-    throw fail('ECORRUPT', `compressed extent${where.ino ? ` of inode ${where.ino}` : ''} at block ${where.block ?? 0} does not decompress: ${(e as Error).message}`, where)
+    throw fail(
+      'ECORRUPT',
+      `compressed extent${where.ino ? ` of inode ${where.ino}` : ''} at block ${where.block ?? 0} does not decompress: ${(e as Error).message}`,
+      where,
+    )
   }
-  if (n !== length) throw fail('ECORRUPT', `compressed extent${where.ino ? ` of inode ${where.ino}` : ''} decompresses to ${n} bytes, expected ${length}`, where)
+  if (n !== length)
+    throw fail(
+      'ECORRUPT',
+      `compressed extent${where.ino ? ` of inode ${where.ino}` : ''} decompresses to ${n} bytes, expected ${length}`,
+      where,
+    )
   return out
 }
 

@@ -69,7 +69,10 @@ export function planWindow(content: Buffer, atStart: boolean, s: PlanSettings): 
     const limit = maxInline(bs)
     if (stored.length > limit && s.compress) {
       const c = zstdCompress(content, s.level, limit + 1)
-      if (c) (stored = c), (comp = COMPRESSION_ZSTD)
+      if (c) {
+        stored = c
+        comp = COMPRESSION_ZSTD
+      }
     }
     if (stored.length <= limit) {
       plan.inline = {compression: comp, stored: Buffer.from(stored), crc: crc32(stored)}

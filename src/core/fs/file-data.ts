@@ -8,7 +8,17 @@
 import {fail, isRazorError} from '../errors.js'
 import {crc32} from '../format/checksum.js'
 import {decodeOr} from '../format/codec.js'
-import {COMPRESSION_NONE, COMPRESSION_ZSTD, encodeExtent, extentRecord, maxInline, STORAGE_BLOCKS, STORAGE_INLINE, STORAGE_PACKED, type ExtentRecord} from '../format/extent.js'
+import {
+  COMPRESSION_NONE,
+  COMPRESSION_ZSTD,
+  encodeExtent,
+  extentRecord,
+  maxInline,
+  STORAGE_BLOCKS,
+  STORAGE_INLINE,
+  STORAGE_PACKED,
+  type ExtentRecord,
+} from '../format/extent.js'
 import {planWindow, type PlanSettings, type RunPlan, type WindowPlan} from './data-plan.js'
 import {INODE_FLAG_NOCOMPRESS, type InodeRecord} from '../format/inode.js'
 import {ItemType, type Key} from '../format/keys.js'
@@ -36,13 +46,15 @@ export function decodeExtent(v: Volume, ino: number, key: Key, raw: Buffer): Ext
   const {blockSize: bs, clusterSize: cs} = v.geo
   if (key.offset % bs !== 0) throw bad('offset not block-aligned')
   if (rec.length < 1 || rec.length > cs) throw bad(`length ${rec.length} out of range`)
-  if (Math.floor(key.offset / cs) !== Math.floor((key.offset + rec.length - 1) / cs)) throw bad('crosses a cluster boundary')
+  if (Math.floor(key.offset / cs) !== Math.floor((key.offset + rec.length - 1) / cs))
+    throw bad('crosses a cluster boundary')
   if (rec.storage === STORAGE_PACKED) {
     // `stored` is the slice's offset in the pack's raw content (FORMAT.md §10)
     if (rec.compression !== COMPRESSION_NONE) throw bad('packed extent with compression')
     if (raw.length !== extentRecord.size) throw bad('record size wrong')
     if (rec.stored + rec.length > cs) throw bad(`slice ${rec.stored}+${rec.length} past the largest pack`)
-    if (rec.block < v.geo.firstFree || rec.block >= v.geo.backupSuperblock) throw bad(`pack ${rec.block} outside the data area`)
+    if (rec.block < v.geo.firstFree || rec.block >= v.geo.backupSuperblock)
+      throw bad(`pack ${rec.block} outside the data area`)
     return {offset: key.offset, rec}
   }
   if (rec.compression === COMPRESSION_NONE) {
@@ -58,7 +70,8 @@ export function decodeExtent(v: Volume, ino: number, key: Key, raw: Buffer): Ext
   if (rec.storage !== STORAGE_BLOCKS) throw bad(`unknown storage ${rec.storage}`)
   if (raw.length !== extentRecord.size) throw bad('record size wrong')
   const n = Math.ceil(rec.stored / bs)
-  if (rec.block < v.geo.firstFree || rec.block + n > v.geo.backupSuperblock) throw bad(`blocks ${rec.block}+${n} outside the data area`)
+  if (rec.block < v.geo.firstFree || rec.block + n > v.geo.backupSuperblock)
+    throw bad(`blocks ${rec.block}+${n} outside the data area`)
   return {offset: key.offset, rec}
 }
 
@@ -83,7 +96,8 @@ export function allExtents(v: Volume, ino: number): Extent[] {
 
 /** The logical bytes of one extent, checksum verified. */
 export function loadExtent(v: Volume, ino: number, e: Extent): Buffer {
-  if (e.rec.storage === STORAGE_PACKED) return loadSlice(v, ino, e.offset, e.rec.block, e.rec.stored, e.rec.length, e.rec.crc)
+  if (e.rec.storage === STORAGE_PACKED)
+    return loadSlice(v, ino, e.offset, e.rec.block, e.rec.stored, e.rec.length, e.rec.crc)
   let stored: Buffer
   if (e.inline) stored = e.inline
   else {
@@ -91,7 +105,11 @@ export function loadExtent(v: Volume, ino: number, e: Extent): Buffer {
     stored = v.dev.read(e.rec.block * v.geo.blockSize, e.rec.stored)
   }
   if (crc32(stored) !== e.rec.crc)
-    throw fail('ECHECKSUM', `inode ${ino}: data checksum mismatch in extent at offset ${e.offset}${e.inline ? ' (inline)' : `, block ${e.rec.block}`}`, {ino, block: e.rec.block})
+    throw fail(
+      'ECHECKSUM',
+      `inode ${ino}: data checksum mismatch in extent at offset ${e.offset}${e.inline ? ' (inline)' : `, block ${e.rec.block}`}`,
+      {ino, block: e.rec.block},
+    )
   if (e.rec.compression === COMPRESSION_ZSTD) return zstdDecompress(stored, e.rec.length, {ino, block: e.rec.block})
   return stored
 }
@@ -109,7 +127,14 @@ function readRawRun(v: Volume, ino: number, exts: Extent[], off: number, n: numb
   let block = first.rec.block
   for (let i = 0; i < exts.length; i++) {
     const e = exts[i]!
-    if (e.inline || e.rec.storage !== STORAGE_BLOCKS || e.rec.compression !== COMPRESSION_NONE || e.offset !== logical || e.rec.block !== block) return undefined
+    if (
+      e.inline ||
+      e.rec.storage !== STORAGE_BLOCKS ||
+      e.rec.compression !== COMPRESSION_NONE ||
+      e.offset !== logical ||
+      e.rec.block !== block
+    )
+      return undefined
     if (i < exts.length - 1 && e.rec.length % bs !== 0) return undefined
     logical += e.rec.length
     block += Math.ceil(e.rec.stored / bs)
@@ -120,7 +145,11 @@ function readRawRun(v: Volume, ino: number, exts: Extent[], off: number, n: numb
   let pos = 0
   for (const e of exts) {
     if (crc32(buf.subarray(pos, pos + e.rec.stored)) !== e.rec.crc)
-      throw fail('ECHECKSUM', `inode ${ino}: data checksum mismatch in extent at offset ${e.offset}, block ${e.rec.block}`, {ino, block: e.rec.block})
+      throw fail(
+        'ECHECKSUM',
+        `inode ${ino}: data checksum mismatch in extent at offset ${e.offset}, block ${e.rec.block}`,
+        {ino, block: e.rec.block},
+      )
     pos += Math.ceil(e.rec.stored / bs) * bs
   }
   return buf.subarray(0, n)
@@ -168,20 +197,43 @@ function storeWindow(v: Volume, ino: number, rec: InodeRecord, wStart: number, c
 }
 
 /** Allocate, write and record the extents a plan describes; returns the keys written. */
-function applyPlan(v: Volume, ino: number, rec: InodeRecord, wStart: number, content: Buffer, plan: WindowPlan): Set<number> {
+function applyPlan(
+  v: Volume,
+  ino: number,
+  rec: InodeRecord,
+  wStart: number,
+  content: Buffer,
+  plan: WindowPlan,
+): Set<number> {
   const written = new Set<number>()
   if (plan.inline) {
     const {stored, compression, crc} = plan.inline
-    const e: ExtentRecord = {storage: STORAGE_INLINE, compression, crc, length: content.length, block: 0, stored: stored.length}
+    const e: ExtentRecord = {
+      storage: STORAGE_INLINE,
+      compression,
+      crc,
+      length: content.length,
+      block: 0,
+      stored: stored.length,
+    }
     v.tree.put(extentKey(ino, 0), encodeExtent(e, stored))
     written.add(0)
     return written
   }
-  for (const run of plan.runs) storeRun(v, ino, rec, wStart + run.offset, content.subarray(run.offset, run.offset + run.length), run, written)
+  for (const run of plan.runs)
+    storeRun(v, ino, rec, wStart + run.offset, content.subarray(run.offset, run.offset + run.length), run, written)
   return written
 }
 
-function storeRun(v: Volume, ino: number, rec: InodeRecord, offset: number, data: Buffer, plan: RunPlan, written: Set<number>): void {
+function storeRun(
+  v: Volume,
+  ino: number,
+  rec: InodeRecord,
+  offset: number,
+  data: Buffer,
+  plan: RunPlan,
+  written: Set<number>,
+): void {
   const bs = v.geo.blockSize
   const c = plan.zstd
   if (c) {
@@ -189,7 +241,14 @@ function storeRun(v: Volume, ino: number, rec: InodeRecord, offset: number, data
     const run = v.alloc.alloc(cblocks, 1)
     if (run.count === cblocks) {
       writeBlocks(v, run.start, c)
-      const e: ExtentRecord = {storage: STORAGE_BLOCKS, compression: COMPRESSION_ZSTD, crc: plan.zcrc ?? crc32(c), length: data.length, block: run.start, stored: c.length}
+      const e: ExtentRecord = {
+        storage: STORAGE_BLOCKS,
+        compression: COMPRESSION_ZSTD,
+        crc: plan.zcrc ?? crc32(c),
+        length: data.length,
+        block: run.start,
+        stored: c.length,
+      }
       v.tree.put(extentKey(ino, offset), encodeExtent(e))
       written.add(offset)
       rec.allocBlocks += cblocks
@@ -203,7 +262,14 @@ function storeRun(v: Volume, ino: number, rec: InodeRecord, offset: number, data
     const piece = data.subarray(pos, Math.min(data.length, pos + run.count * bs))
     writeBlocks(v, run.start, piece)
     const crc = piece.length === data.length ? plan.crc : crc32(piece)
-    const e: ExtentRecord = {storage: STORAGE_BLOCKS, compression: COMPRESSION_NONE, crc, length: piece.length, block: run.start, stored: piece.length}
+    const e: ExtentRecord = {
+      storage: STORAGE_BLOCKS,
+      compression: COMPRESSION_NONE,
+      crc,
+      length: piece.length,
+      block: run.start,
+      stored: piece.length,
+    }
     v.tree.put(extentKey(ino, offset + pos), encodeExtent(e))
     written.add(offset + pos)
     rec.allocBlocks += run.count
@@ -227,14 +293,26 @@ function ensureSpace(v: Volume, bytes: number): void {
   const need = Math.ceil(bytes / v.geo.blockSize) + 32
   if (v.alloc.available < need) v.alloc.onPressure?.()
   if (v.alloc.available < need)
-    throw fail('ENOSPC', `no space left in image: ${v.alloc.available * v.geo.blockSize} bytes free, about ${need * v.geo.blockSize} needed`)
+    throw fail(
+      'ENOSPC',
+      `no space left in image: ${v.alloc.available * v.geo.blockSize} bytes free, about ${need * v.geo.blockSize} needed`,
+    )
 }
 
 /**
  * Rewrite every cluster window touching [start, end) with the file sized
  * `newSize`; `apply` edits each window's content (offsets are file offsets).
  */
-function rewrite(v: Volume, ino: number, rec: InodeRecord, start: number, end: number, newSize: number, apply: (content: Buffer, wStart: number) => void, covers: (wStart: number, wEnd: number) => boolean): void {
+function rewrite(
+  v: Volume,
+  ino: number,
+  rec: InodeRecord,
+  start: number,
+  end: number,
+  newSize: number,
+  apply: (content: Buffer, wStart: number) => void,
+  covers: (wStart: number, wEnd: number) => boolean,
+): void {
   const cs = v.geo.clusterSize
   for (let w = Math.floor(start / cs) * cs; w < end; w += cs) {
     const wEnd = Math.min(w + cs, newSize)
@@ -261,7 +339,12 @@ export function writeData(v: Volume, ino: number, rec: InodeRecord, off: number,
   const newSize = Math.max(rec.size, end)
   unpackBeforeGrowth(v, ino, rec, off)
   rewrite(
-    v, ino, rec, off, end, newSize,
+    v,
+    ino,
+    rec,
+    off,
+    end,
+    newSize,
     (content, w) => {
       const s = Math.max(off, w)
       const t = Math.min(end, w + content.length)
@@ -284,7 +367,16 @@ function unpackBeforeGrowth(v: Volume, ino: number, rec: InodeRecord, from: numb
   const w = Math.floor((rec.size - 1) / cs) * cs
   if (from < w + cs) return
   if (!extentsIn(v, ino, w, w + cs).some((e) => e.rec.storage === STORAGE_PACKED)) return
-  rewrite(v, ino, rec, w, w + 1, rec.size, () => {}, () => false)
+  rewrite(
+    v,
+    ino,
+    rec,
+    w,
+    w + 1,
+    rec.size,
+    () => {},
+    () => false,
+  )
 }
 
 /**
@@ -292,11 +384,23 @@ function unpackBeforeGrowth(v: Volume, ino: number, rec: InodeRecord, from: numb
  * worker): the window starts on a cluster boundary and its content is the
  * file's whole content there (a full cluster, or up to the new end of file).
  */
-export function writePlannedWindow(v: Volume, ino: number, rec: InodeRecord, wStart: number, content: Buffer, plan: WindowPlan): void {
+export function writePlannedWindow(
+  v: Volume,
+  ino: number,
+  rec: InodeRecord,
+  wStart: number,
+  content: Buffer,
+  plan: WindowPlan,
+): void {
   const cs = v.geo.clusterSize
   const end = wStart + content.length
   const newSize = Math.max(rec.size, end)
-  if (wStart % cs !== 0 || content.length > cs || plan.length !== content.length || (content.length < cs && end < newSize))
+  if (
+    wStart % cs !== 0 ||
+    content.length > cs ||
+    plan.length !== content.length ||
+    (content.length < cs && end < newSize)
+  )
     throw fail('EINVAL', `inode ${ino}: a planned write must cover a whole cluster window`, {ino})
   if (end > MAX_FILE_SIZE) throw fail('EFBIG', `write past the largest file size`, {ino})
   unpackBeforeGrowth(v, ino, rec, wStart)
@@ -311,7 +415,12 @@ export function punchData(v: Volume, ino: number, rec: InodeRecord, off: number,
   const end = Math.min(rec.size, off + len)
   if (end <= off) return
   rewrite(
-    v, ino, rec, off, end, rec.size,
+    v,
+    ino,
+    rec,
+    off,
+    end,
+    rec.size,
     (content, w) => {
       const s = Math.max(off, w)
       const t = Math.min(end, w + content.length)
@@ -329,7 +438,17 @@ export function truncateData(v: Volume, ino: number, rec: InodeRecord, size: num
     const cs = v.geo.clusterSize
     const w = Math.floor(size / cs) * cs
     // the window holding the new end keeps its head; later windows go entirely
-    if (size > w) rewrite(v, ino, rec, size, size + 1, size, () => {}, () => false)
+    if (size > w)
+      rewrite(
+        v,
+        ino,
+        rec,
+        size,
+        size + 1,
+        size,
+        () => {},
+        () => false,
+      )
     const gone = extentsIn(v, ino, size > w ? w + cs : w, MAX_FILE_SIZE)
     dropExtents(v, ino, rec, gone, new Set())
   }
@@ -352,7 +471,8 @@ export function packedAllocation(v: Volume, ino: number, size: number): number {
   const w = Math.floor((size - 1) / cs) * cs
   try {
     let n = 0
-    for (const e of extentsIn(v, ino, w, w + cs)) if (e.rec.storage === STORAGE_PACKED) n += Math.ceil(e.rec.length / 512) * 512
+    for (const e of extentsIn(v, ino, w, w + cs))
+      if (e.rec.storage === STORAGE_PACKED) n += Math.ceil(e.rec.length / 512) * 512
     return n
   } catch (e) {
     if (isRazorError(e)) return 0
@@ -364,7 +484,14 @@ export function extentInfo(v: Volume, e: Extent): ExtentInfo {
   return {
     offset: e.offset,
     length: e.rec.length,
-    kind: e.rec.storage === STORAGE_INLINE ? 'inline' : e.rec.storage === STORAGE_PACKED ? 'packed' : e.rec.compression === COMPRESSION_ZSTD ? 'zstd' : 'raw',
+    kind:
+      e.rec.storage === STORAGE_INLINE
+        ? 'inline'
+        : e.rec.storage === STORAGE_PACKED
+          ? 'packed'
+          : e.rec.compression === COMPRESSION_ZSTD
+            ? 'zstd'
+            : 'raw',
     block: e.rec.block,
     blocks: blocksOf(v, e),
     stored: e.rec.stored,

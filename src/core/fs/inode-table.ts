@@ -8,7 +8,19 @@ import {inodeRecord, type InodeRecord} from '../format/inode.js'
 import {hasFeature} from '../format/features.js'
 import {packedAllocation} from './file-data.js'
 import {ItemType, type Key} from '../format/keys.js'
-import {S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type FileType, type Stat, type Timespec} from '../types.js'
+import {
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  type FileType,
+  type Stat,
+  type Timespec,
+} from '../types.js'
 import type {Volume} from '../image/volume.js'
 
 export const inodeKey = (ino: number): Key => ({objectid: ino, type: ItemType.INODE, offset: 0})
@@ -57,7 +69,8 @@ export function getTime(rec: InodeRecord, which: 'atime' | 'mtime' | 'ctime' | '
  */
 function allocatedBytes(v: Volume, ino: number, rec: InodeRecord): number {
   const own = rec.allocBlocks * v.geo.blockSize
-  if ((rec.mode & S_IFMT) !== S_IFREG || rec.size % v.geo.clusterSize === 0 || !hasFeature(v.sb.incompat, 'packed')) return own
+  if ((rec.mode & S_IFMT) !== S_IFREG || rec.size % v.geo.clusterSize === 0 || !hasFeature(v.sb.incompat, 'packed'))
+    return own
   return own + packedAllocation(v, ino, rec.size)
 }
 

@@ -54,7 +54,8 @@ export function decodePack(v: Volume, block: number, raw: Buffer): PackRecord {
     if (rec.stored < 1 || rec.stored >= rec.length) throw bad('compressed length not below length')
   } else throw bad(`unknown compression ${rec.compression}`)
   const n = packBlocks(v, rec)
-  if (block < v.geo.firstFree || block + n > v.geo.backupSuperblock) throw bad(`blocks ${block}+${n} outside the data area`)
+  if (block < v.geo.firstFree || block + n > v.geo.backupSuperblock)
+    throw bad(`blocks ${block}+${n} outside the data area`)
   return rec
 }
 
@@ -72,18 +73,40 @@ export function loadPack(v: Volume, block: number, rec: PackRecord, ino?: number
   if (hit) return hit
   v.data.drain()
   const stored = v.dev.read(block * v.geo.blockSize, rec.stored)
-  if (crc32(stored) !== rec.crc) throw fail('ECHECKSUM', `${ino !== undefined ? `inode ${ino}: ` : ''}pack at block ${block} fails its checksum`, {ino, block})
-  const raw = rec.compression === COMPRESSION_ZSTD ? zstdDecompress(stored, rec.length, {ino, block}) : Buffer.from(stored)
+  if (crc32(stored) !== rec.crc)
+    throw fail('ECHECKSUM', `${ino !== undefined ? `inode ${ino}: ` : ''}pack at block ${block} fails its checksum`, {
+      ino,
+      block,
+    })
+  const raw =
+    rec.compression === COMPRESSION_ZSTD ? zstdDecompress(stored, rec.length, {ino, block}) : Buffer.from(stored)
   cache.set(block, rec, raw)
   return raw
 }
 
 /** The bytes of a packed extent (`offset`, `length` into the pack at `block`), both CRCs verified. */
-export function loadSlice(v: Volume, ino: number, at: number, block: number, offset: number, length: number, crc: number): Buffer {
+export function loadSlice(
+  v: Volume,
+  ino: number,
+  at: number,
+  block: number,
+  offset: number,
+  length: number,
+  crc: number,
+): Buffer {
   const rec = getPack(v, block, `inode ${ino}: extent at ${at}: `)
-  if (offset + length > rec.length) throw fail('ECORRUPT', `inode ${ino}: extent at ${at}: slice ${offset}+${length} lies outside pack ${block} of ${rec.length} bytes`, {ino, block})
+  if (offset + length > rec.length)
+    throw fail(
+      'ECORRUPT',
+      `inode ${ino}: extent at ${at}: slice ${offset}+${length} lies outside pack ${block} of ${rec.length} bytes`,
+      {ino, block},
+    )
   const slice = loadPack(v, block, rec, ino).subarray(offset, offset + length)
-  if (crc32(slice) !== crc) throw fail('ECHECKSUM', `inode ${ino}: data checksum mismatch in extent at offset ${at} (pack ${block})`, {ino, block})
+  if (crc32(slice) !== crc)
+    throw fail('ECHECKSUM', `inode ${ino}: data checksum mismatch in extent at offset ${at} (pack ${block})`, {
+      ino,
+      block,
+    })
   return slice
 }
 
@@ -114,7 +137,14 @@ export function addPackRef(v: Volume, block: number): void {
  * `compression` is zstd) in newly allocated contiguous blocks, and its PACK
  * item with `refs`. Sets the `packed` feature. Returns the first block.
  */
-export function writePack(v: Volume, raw: Buffer, stored: Buffer, compression: number, crc: number, refs: number): number {
+export function writePack(
+  v: Volume,
+  raw: Buffer,
+  stored: Buffer,
+  compression: number,
+  crc: number,
+  refs: number,
+): number {
   const bs = v.geo.blockSize
   const n = Math.ceil(stored.length / bs)
   const run = v.alloc.alloc(n, n)

@@ -70,8 +70,20 @@ function deserializePlans(out: ArrayBuffer, wire: WirePlan[]): WindowPlan[] {
   const b = Buffer.from(out)
   return wire.map((w) => ({
     length: w.length,
-    inline: w.inline ? {compression: w.inline.compression, stored: b.subarray(w.inline.off, w.inline.off + w.inline.len), crc: w.inline.crc} : undefined,
-    runs: w.runs.map((r) => ({offset: r.offset, length: r.length, crc: r.crc, zstd: r.z ? b.subarray(r.z[0], r.z[0] + r.z[1]) : undefined, zcrc: r.z?.[2]})),
+    inline: w.inline
+      ? {
+          compression: w.inline.compression,
+          stored: b.subarray(w.inline.off, w.inline.off + w.inline.len),
+          crc: w.inline.crc,
+        }
+      : undefined,
+    runs: w.runs.map((r) => ({
+      offset: r.offset,
+      length: r.length,
+      crc: r.crc,
+      zstd: r.z ? b.subarray(r.z[0], r.z[0] + r.z[1]) : undefined,
+      zcrc: r.z?.[2],
+    })),
   }))
 }
 
@@ -109,7 +121,10 @@ export class PlanPool {
   constructor(readonly workers: number) {
     for (let i = 0; i < workers; i++) {
       const {port1, port2} = new MessageChannel()
-      const worker = new Worker(workerScript(), {workerData: {port: port2, signal: this.counter.buffer}, transferList: [port2]})
+      const worker = new Worker(workerScript(), {
+        workerData: {port: port2, signal: this.counter.buffer},
+        transferList: [port2],
+      })
       worker.unref()
       this.slots.push({worker, port: port1, pending: 0})
     }
@@ -123,12 +138,20 @@ export class PlanPool {
   submit(content: Buffer, windows: PlanJob['windows'], settings: PlanSettings): number {
     const id = this.nextId++
     if (this.slots.length === 0) {
-      this.done.set(id, {content, plans: windows.map((w) => planJobWindow(content.subarray(w.off, w.off + w.len), w, settings))})
+      this.done.set(id, {
+        content,
+        plans: windows.map((w) => planJobWindow(content.subarray(w.off, w.off + w.len), w, settings)),
+      })
       return id
     }
     // an ArrayBuffer of exactly this content, transferred without a copy when we own it whole
     let buf: ArrayBuffer
-    if (content.byteOffset === 0 && content.byteLength === content.buffer.byteLength && content.buffer instanceof ArrayBuffer) buf = content.buffer
+    if (
+      content.byteOffset === 0 &&
+      content.byteLength === content.buffer.byteLength &&
+      content.buffer instanceof ArrayBuffer
+    )
+      buf = content.buffer
     else buf = content.buffer.slice(content.byteOffset, content.byteOffset + content.byteLength) as ArrayBuffer
     let slot = this.slots[0]!
     for (const s of this.slots) if (s.pending < slot.pending) slot = s

@@ -69,7 +69,10 @@ export class Preallocations {
     let s = this.byIno.get(ino)
     for (const i of idxs) {
       if (!s) this.byIno.set(ino, (s = new Set()))
-      if (!s.has(i)) s.add(i), this.count++
+      if (!s.has(i)) {
+        s.add(i)
+        this.count++
+      }
     }
   }
 
@@ -77,7 +80,12 @@ export class Preallocations {
   drop(ino: number, gone: (idx: number) => boolean): void {
     const s = this.byIno.get(ino)
     if (!s) return
-    for (const i of [...s]) if (gone(i)) s.delete(i), this.count--
+    for (const i of [...s]) {
+      if (gone(i)) {
+        s.delete(i)
+        this.count--
+      }
+    }
     if (s.size === 0) this.byIno.delete(ino)
   }
 

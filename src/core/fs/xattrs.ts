@@ -48,7 +48,11 @@ function valueOf(v: Volume, ino: number, x: XattrRecord): Buffer {
   checkExternal(v, ino, x)
   v.data.drain()
   const val = v.dev.read(x.block * v.geo.blockSize, x.valueLen)
-  if (crc32(val) !== x.crc) throw fail('ECHECKSUM', `inode ${ino}: xattr '${x.name}' checksum mismatch at block ${x.block}`, {ino, block: x.block})
+  if (crc32(val) !== x.crc)
+    throw fail('ECHECKSUM', `inode ${ino}: xattr '${x.name}' checksum mismatch at block ${x.block}`, {
+      ino,
+      block: x.block,
+    })
   return val
 }
 
@@ -71,7 +75,8 @@ export function getXattrValue(v: Volume, ino: number, name: string): Buffer {
 
 export function setXattrValue(v: Volume, ino: number, rec: InodeRecord, name: string, value: Buffer): void {
   const b = validXattrName(name)
-  if (value.length > XATTR_VALUE_MAX) throw fail('ERANGE', `xattr value of ${value.length} bytes exceeds ${XATTR_VALUE_MAX}`)
+  if (value.length > XATTR_VALUE_MAX)
+    throw fail('ERANGE', `xattr value of ${value.length} bytes exceeds ${XATTR_VALUE_MAX}`)
   const h = nameHash(b)
   const list = bucket(v, ino, h)
   const i = list.findIndex((e) => e.name.equals(b))

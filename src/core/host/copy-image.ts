@@ -12,7 +12,16 @@
 import {fail, isRazorError} from '../errors.js'
 import type {Image} from '../image/image.js'
 import type {InodeAttrs, Stat} from '../types.js'
-import {ByteBudget, errnoText, join, plainAttrs, PROGRESS_BYTES, unsafeName, type CopyEvent, type CopyOptions} from './copy.js'
+import {
+  ByteBudget,
+  errnoText,
+  join,
+  plainAttrs,
+  PROGRESS_BYTES,
+  unsafeName,
+  type CopyEvent,
+  type CopyOptions,
+} from './copy.js'
 
 export interface ImageSource {
   ino: number
@@ -45,7 +54,18 @@ class EntryFailure extends Error {
   }
 }
 
-const ENTRY_LEVEL = new Set(['ECHECKSUM', 'ECORRUPT', 'ELOOP', 'ENOENT', 'ENOTDIR', 'EINVAL', 'ENAMETOOLONG', 'EMLINK', 'EOVERFLOW', 'EEXIST'])
+const ENTRY_LEVEL = new Set([
+  'ECHECKSUM',
+  'ECORRUPT',
+  'ELOOP',
+  'ENOENT',
+  'ENOTDIR',
+  'EINVAL',
+  'ENAMETOOLONG',
+  'EMLINK',
+  'EOVERFLOW',
+  'EEXIST',
+])
 
 /** Whether directory `dir` of `img` is `ancestor` or below it. */
 export function isWithin(img: Image, dir: number, ancestor: number): boolean {
@@ -58,7 +78,13 @@ export function isWithin(img: Image, dir: number, ancestor: number): boolean {
   return false
 }
 
-export function* copyImage(src: Image, source: ImageSource, dst: Image, target: ImageTarget, opts: CopyOptions = {}): Generator<CopyEvent, void> {
+export function* copyImage(
+  src: Image,
+  source: ImageSource,
+  dst: Image,
+  target: ImageTarget,
+  opts: CopyOptions = {},
+): Generator<CopyEvent, void> {
   const clobber = opts.clobber ?? 'error'
   const preserve = opts.preserve ?? false
   const xattrs = opts.xattrs ?? preserve
@@ -108,7 +134,16 @@ export function* copyImage(src: Image, source: ImageSource, dst: Image, target: 
     if (dst.stat(to).size !== size) dst.truncate(to, size)
   }
 
-  function* entry(ino: number, path: Buffer, dir: number, name: Buffer, srcLabel: Buffer, dstLabel: Buffer, depth: number, top: boolean): Generator<CopyEvent, void> {
+  function* entry(
+    ino: number,
+    path: Buffer,
+    dir: number,
+    name: Buffer,
+    srcLabel: Buffer,
+    dstLabel: Buffer,
+    depth: number,
+    top: boolean,
+  ): Generator<CopyEvent, void> {
     let created: number | undefined
     let createdName = name
     try {
@@ -117,16 +152,24 @@ export function* copyImage(src: Image, source: ImageSource, dst: Image, target: 
         try {
           ino = src.resolve(path, {follow: true})
         } catch (e) {
-          if (isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ELOOP')) throw new EntryFailure(e.code, srcLabel, `cannot stat '${srcLabel}': ${errnoText(e.code)}`)
+          if (isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ELOOP'))
+            throw new EntryFailure(e.code, srcLabel, `cannot stat '${srcLabel}': ${errnoText(e.code)}`)
           throw e
         }
         st = src.stat(ino)
       }
       const attrs = attrsOf(st)
       if (st.type === 'dir') {
-        if (!opts.recursive) throw new EntryFailure('EISDIR', srcLabel, `-r not specified; omitting directory '${srcLabel}'`)
-        if (visited.has(ino)) throw new EntryFailure('ELOOP', srcLabel, `directory inode ${ino} appears more than once in the source image (a cycle or a hard-linked directory); skipped`)
-        if (depth >= MAX_DEPTH) throw new EntryFailure('ELOOP', srcLabel, `directories nested more than ${MAX_DEPTH} deep; not copied`)
+        if (!opts.recursive)
+          throw new EntryFailure('EISDIR', srcLabel, `-r not specified; omitting directory '${srcLabel}'`)
+        if (visited.has(ino))
+          throw new EntryFailure(
+            'ELOOP',
+            srcLabel,
+            `directory inode ${ino} appears more than once in the source image (a cycle or a hard-linked directory); skipped`,
+          )
+        if (depth >= MAX_DEPTH)
+          throw new EntryFailure('ELOOP', srcLabel, `directories nested more than ${MAX_DEPTH} deep; not copied`)
         visited.add(ino)
         let to: number
         let merged = false
@@ -136,7 +179,12 @@ export function* copyImage(src: Image, source: ImageSource, dst: Image, target: 
         } else {
           const existing = dst.lookup(dir, name)
           if (existing !== undefined) {
-            if (dst.stat(existing).type !== 'dir') throw new EntryFailure('ENOTDIR', dstLabel, `cannot overwrite non-directory '${dstLabel}' with directory '${srcLabel}'`)
+            if (dst.stat(existing).type !== 'dir')
+              throw new EntryFailure(
+                'ENOTDIR',
+                dstLabel,
+                `cannot overwrite non-directory '${dstLabel}' with directory '${srcLabel}'`,
+              )
             to = existing
             merged = true
           } else to = dst.mkdir(dir, name, attrs)
@@ -147,7 +195,13 @@ export function* copyImage(src: Image, source: ImageSource, dst: Image, target: 
           const childSrc = join(srcLabel, e.name)
           const why = unsafeName(e.name)
           if (why) {
-            report(new EntryFailure('EUNSAFE', childSrc, `refusing ${why} in directory '${srcLabel}' (a damaged or hostile image); skipped`))
+            report(
+              new EntryFailure(
+                'EUNSAFE',
+                childSrc,
+                `refusing ${why} in directory '${srcLabel}' (a damaged or hostile image); skipped`,
+              ),
+            )
             continue
           }
           yield* entry(e.ino, join(path, e.name), to, e.name, childSrc, join(dstLabel, e.name), depth + 1, false)
@@ -158,13 +212,24 @@ export function* copyImage(src: Image, source: ImageSource, dst: Image, target: 
       }
       const existing = dst.lookup(dir, name)
       if (existing !== undefined) {
-        if (same && existing === ino) throw new EntryFailure('EINVAL', srcLabel, `'${srcLabel}' and '${dstLabel}' are the same file`)
-        if (dst.stat(existing).type === 'dir') throw new EntryFailure('EISDIR', dstLabel, `cannot overwrite directory '${dstLabel}' with non-directory '${srcLabel}'`)
+        if (same && existing === ino)
+          throw new EntryFailure('EINVAL', srcLabel, `'${srcLabel}' and '${dstLabel}' are the same file`)
+        if (dst.stat(existing).type === 'dir')
+          throw new EntryFailure(
+            'EISDIR',
+            dstLabel,
+            `cannot overwrite directory '${dstLabel}' with non-directory '${srcLabel}'`,
+          )
         if (clobber === 'skip') {
           yield {kind: 'skipped', src: srcLabel, dst: dstLabel}
           return
         }
-        if (clobber === 'error') throw new EntryFailure('EEXIST', dstLabel, `'${dstLabel}' exists; not overwritten (use -f to replace it or -n to skip it)`)
+        if (clobber === 'error')
+          throw new EntryFailure(
+            'EEXIST',
+            dstLabel,
+            `'${dstLabel}' exists; not overwritten (use -f to replace it or -n to skip it)`,
+          )
         createdName = Buffer.from(`.razorfs-cp-${process.pid}-${Math.random().toString(36).slice(2)}`)
       }
       const first = opts.hardlinks && st.nlink > 1 ? copies.get(ino) : undefined
@@ -194,7 +259,8 @@ export function* copyImage(src: Image, source: ImageSource, dst: Image, target: 
       yield {kind: 'entry', type: st.type, src: srcLabel, dst: dstLabel, bytes: st.type === 'file' ? st.size : 0}
     } catch (e) {
       if (e instanceof EntryFailure) return report(e)
-      if (isRazorError(e) && ENTRY_LEVEL.has(e.code)) return report(new EntryFailure(e.code, srcLabel, `cannot copy '${srcLabel}': ${e.message}`))
+      if (isRazorError(e) && ENTRY_LEVEL.has(e.code))
+        return report(new EntryFailure(e.code, srcLabel, `cannot copy '${srcLabel}': ${e.message}`))
       throw e
     } finally {
       if (created !== undefined) {
@@ -210,7 +276,13 @@ export function* copyImage(src: Image, source: ImageSource, dst: Image, target: 
   if (same) {
     const st = src.stat(source.ino)
     if (st.type === 'dir' && opts.recursive && isWithin(dst, target.dir, source.ino)) {
-      report(new EntryFailure('EINVAL', source.label, `cannot copy a directory, '${source.label}', into itself, '${target.label}'`))
+      report(
+        new EntryFailure(
+          'EINVAL',
+          source.label,
+          `cannot copy a directory, '${source.label}', into itself, '${target.label}'`,
+        ),
+      )
       return
     }
   }

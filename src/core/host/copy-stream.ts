@@ -17,7 +17,13 @@ export interface StreamInOptions extends CopyOptions {
   dstLabel?: Buffer
 }
 
-export async function* copyStreamIn(img: Image, dir: number, name: Buffer, source: AsyncIterable<Buffer | string>, opts: StreamInOptions = {}): AsyncGenerator<CopyEvent, void> {
+export async function* copyStreamIn(
+  img: Image,
+  dir: number,
+  name: Buffer,
+  source: AsyncIterable<Buffer | string>,
+  opts: StreamInOptions = {},
+): AsyncGenerator<CopyEvent, void> {
   const src = opts.srcLabel ?? Buffer.from('-')
   const dst = opts.dstLabel ?? name
   const clobber = opts.clobber ?? 'error'
@@ -25,12 +31,14 @@ export async function* copyStreamIn(img: Image, dir: number, name: Buffer, sourc
   let createdName = name
   const existing = img.lookup(dir, name)
   if (existing !== undefined) {
-    if (img.stat(existing).type === 'dir') throw fail('EISDIR', `cannot overwrite directory '${dst}' with non-directory '${src}'`)
+    if (img.stat(existing).type === 'dir')
+      throw fail('EISDIR', `cannot overwrite directory '${dst}' with non-directory '${src}'`)
     if (clobber === 'skip') {
       yield {kind: 'skipped', src, dst}
       return
     }
-    if (clobber === 'error') throw fail('EEXIST', `'${dst}' exists; not overwritten (use -f to replace it or -n to skip it)`)
+    if (clobber === 'error')
+      throw fail('EEXIST', `'${dst}' exists; not overwritten (use -f to replace it or -n to skip it)`)
     createdName = Buffer.from(`.razorfs-cp-${process.pid}-${Math.random().toString(36).slice(2)}`)
   }
   let created: number | undefined = img.create(dir, createdName, plainAttrs(S_IFREG | 0o666, 0, opts))
@@ -52,7 +60,7 @@ export async function* copyStreamIn(img: Image, dir: number, name: Buffer, sourc
     }
     for await (const part of source) {
       const b = typeof part === 'string' ? Buffer.from(part) : part
-      for (let i = 0; i < b.length; ) {
+      for (let i = 0; i < b.length;) {
         const n = Math.min(CHUNK - fill, b.length - i)
         b.copy(buf, fill, i, i + n)
         fill += n

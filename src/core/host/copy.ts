@@ -112,7 +112,10 @@ export const PROGRESS_BYTES = 8 * 1024 * 1024
 
 /** Thrown (and passed through every copy) when the byte limit is reached. */
 export class LimitReached extends Error {
-  constructor(readonly limit: number, readonly path: string) {
+  constructor(
+    readonly limit: number,
+    readonly path: string,
+  ) {
     super(`copying ${path} would write more than the limit of ${limit} bytes`)
     this.name = 'LimitReached'
   }

@@ -126,7 +126,12 @@ function splitRel(rel: Buffer): Buffer[] {
 const tempName = (): Buffer => Buffer.from(`.razorfs-${process.pid}-${crypto.randomBytes(6).toString('hex')}.tmp`)
 
 /** Copy an image entry (recursively with `recursive`) to the host; see the file comment. */
-export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opts: CopyOptions = {}): Generator<CopyEvent, void> {
+export function* extract(
+  img: Image,
+  src: ExtractSource,
+  dst: ExtractTarget,
+  opts: CopyOptions = {},
+): Generator<CopyEvent, void> {
   const clobber = opts.clobber ?? 'error'
   const preserve = opts.preserve ?? false
   const xattrs = opts.xattrs ?? preserve
@@ -146,13 +151,27 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
     if (!opts.onError) throw Object.assign(new Error(`${p.path}: ${p.message}`), {code: p.code, problem: p})
     opts.onError(p)
   }
-  if (xattrs && !xa) warnOnce('xattr', {code: 'XATTR_UNAVAILABLE', path: dst.label.toString(), message: 'extended attributes not copied: the optional fs-xattr package is not installed'})
+  if (xattrs && !xa)
+    warnOnce('xattr', {
+      code: 'XATTR_UNAVAILABLE',
+      path: dst.label.toString(),
+      message: 'extended attributes not copied: the optional fs-xattr package is not installed',
+    })
 
   const rootFd = fs.openSync(dst.dir, O_RDONLY | O_DIRECTORY)
   const times = new HostTimes(rootFd, (rel, code) =>
-    warnOnce(`times:${code}`, {code, path: join(Buffer.from(dst.dir), rel).toString(), message: `times not set: ${errnoText(code)}`}),
+    warnOnce(`times:${code}`, {
+      code,
+      path: join(Buffer.from(dst.dir), rel).toString(),
+      message: `times not set: ${errnoText(code)}`,
+    }),
   )
-  if (preserve && !times.exact) warnOnce('times-exact', {code: 'TIMES_INEXACT', path: dst.label.toString(), message: 'times are set to the microsecond only, and times before 1970 not at all: perl is not available'})
+  if (preserve && !times.exact)
+    warnOnce('times-exact', {
+      code: 'TIMES_INEXACT',
+      path: dst.label.toString(),
+      message: 'times are set to the microsecond only, and times before 1970 not at all: perl is not available',
+    })
   const stack: Frame[] = []
   const visitedDirs = new Set<number>()
   const firstCopies = new Map<number, FirstCopy>()
@@ -165,7 +184,8 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
     const code = hostCode(e)
     if (code && FATAL_HOST.has(code)) throw e
     if (code) return new EntryError(code, dst, `cannot write '${dst}': ${errnoText(code, (e as Error).message)}`)
-    if (isRazorError(e) && ENTRY_LEVEL.has(e.code)) return new EntryError(e.code, src, `cannot read '${src}': ${e.message}`)
+    if (isRazorError(e) && ENTRY_LEVEL.has(e.code))
+      return new EntryError(e.code, src, `cannot read '${src}': ${e.message}`)
     throw e
   }
 
@@ -177,7 +197,11 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
       return true
     } catch (e) {
       const code = hostCode(e) ?? 'EPERM'
-      warnOnce(`owner:${code}`, {code, path: path.toString(), message: `owner ${st.uid}:${st.gid} not kept (${errnoText(code)}); only root can give files away — the copies belong to you`})
+      warnOnce(`owner:${code}`, {
+        code,
+        path: path.toString(),
+        message: `owner ${st.uid}:${st.gid} not kept (${errnoText(code)}); only root can give files away — the copies belong to you`,
+      })
       return false
     }
   }
@@ -194,14 +218,26 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
         xa.setAttributeSync(`/proc/self/fd/${fd}`, name, img.getXattr(ino, name))
       } catch (e) {
         const code = hostCode(e) ?? (isRazorError(e) ? e.code : 'EIO')
-        if (isRazorError(e) && (e.code === 'ECHECKSUM' || e.code === 'ECORRUPT')) throw new EntryError(e.code, label, e.message)
-        warnOnce(`xattr:${code}:${name.split('.')[0]}`, {code, path: label.toString(), message: `extended attribute ${name} not kept (${errnoText(code)})`})
+        if (isRazorError(e) && (e.code === 'ECHECKSUM' || e.code === 'ECORRUPT'))
+          throw new EntryError(e.code, label, e.message)
+        warnOnce(`xattr:${code}:${name.split('.')[0]}`, {
+          code,
+          path: label.toString(),
+          message: `extended attribute ${name} not kept (${errnoText(code)})`,
+        })
       }
     }
   }
 
   /** Make `name` in dirFd with `make`, honouring clobber; returns the name actually created (a temporary one when replacing). */
-  const place = (dirFd: number, name: Buffer, label: Buffer, srcLabel: Buffer, isDirSource: boolean, make: (n: Buffer) => void): Buffer | undefined => {
+  const place = (
+    dirFd: number,
+    name: Buffer,
+    label: Buffer,
+    srcLabel: Buffer,
+    isDirSource: boolean,
+    make: (n: Buffer) => void,
+  ): Buffer | undefined => {
     try {
       make(name)
       return name
@@ -209,10 +245,17 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
       if (hostCode(e) !== 'EEXIST') throw e
     }
     const st = fs.lstatSync(at(dirFd, name))
-    if (st.isDirectory()) throw new EntryError('EISDIR', label, `cannot overwrite directory '${label}' with non-directory '${srcLabel}'`)
-    if (isDirSource) throw new EntryError('ENOTDIR', label, `cannot overwrite non-directory '${label}' with directory '${srcLabel}'`)
+    if (st.isDirectory())
+      throw new EntryError('EISDIR', label, `cannot overwrite directory '${label}' with non-directory '${srcLabel}'`)
+    if (isDirSource)
+      throw new EntryError('ENOTDIR', label, `cannot overwrite non-directory '${label}' with directory '${srcLabel}'`)
     if (clobber === 'skip') return undefined
-    if (clobber === 'error') throw new EntryError('EEXIST', label, `'${label}' exists; not overwritten (use -f to replace it or -n to skip it)`)
+    if (clobber === 'error')
+      throw new EntryError(
+        'EEXIST',
+        label,
+        `'${label}' exists; not overwritten (use -f to replace it or -n to skip it)`,
+      )
     const tmp = tempName()
     make(tmp)
     return tmp
@@ -229,7 +272,13 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
     }
   }
 
-  const openDirFrame = (parentFd: number, name: Buffer, label: Buffer, srcLabel: Buffer, existing: boolean): {fd: number; created: boolean} => {
+  const openDirFrame = (
+    parentFd: number,
+    name: Buffer,
+    label: Buffer,
+    srcLabel: Buffer,
+    existing: boolean,
+  ): {fd: number; created: boolean} => {
     let created = false
     if (!existing) {
       try {
@@ -243,9 +292,17 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
           fs.mkdirSync(at(parentFd, name), {mode: 0o700})
           created = true
         } else if (st.isSymbolicLink()) {
-          throw new EntryError('ELOOP', label, `'${label}' is a symbolic link on the host; not following it (use -f to replace the link)`)
+          throw new EntryError(
+            'ELOOP',
+            label,
+            `'${label}' is a symbolic link on the host; not following it (use -f to replace the link)`,
+          )
         } else if (!st.isDirectory()) {
-          throw new EntryError('ENOTDIR', label, `cannot overwrite non-directory '${label}' with directory '${srcLabel}'`)
+          throw new EntryError(
+            'ENOTDIR',
+            label,
+            `cannot overwrite non-directory '${label}' with directory '${srcLabel}'`,
+          )
         }
       }
     }
@@ -254,14 +311,28 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
       fd = fs.openSync(existing ? Buffer.from(dst.dir) : at(parentFd, name), existing ? O_RDONLY | O_DIRECTORY : O_DIR)
     } catch (e) {
       const code = hostCode(e)
-      if (code === 'ELOOP' || code === 'ENOTDIR') throw new EntryError('ELOOP', label, `'${label}' was replaced by a symbolic link or file while copying; not following it`)
+      if (code === 'ELOOP' || code === 'ENOTDIR')
+        throw new EntryError(
+          'ELOOP',
+          label,
+          `'${label}' was replaced by a symbolic link or file while copying; not following it`,
+        )
       throw e
     }
     return {fd, created}
   }
 
   /** Copy one entry; a directory is returned as a frame for the walk to descend into. */
-  function* entry(parentFd: number, parentRel: Buffer, name: Buffer, ino: number, srcPath: Buffer, srcLabel: Buffer, dstLabel: Buffer, top: boolean): Generator<CopyEvent, Frame | undefined> {
+  function* entry(
+    parentFd: number,
+    parentRel: Buffer,
+    name: Buffer,
+    ino: number,
+    srcPath: Buffer,
+    srcLabel: Buffer,
+    dstLabel: Buffer,
+    top: boolean,
+  ): Generator<CopyEvent, Frame | undefined> {
     const rel = top && dst.into ? Buffer.alloc(0) : join(parentRel, name)
     let st: Stat
     try {
@@ -271,13 +342,21 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
         st = img.stat(ino)
       }
     } catch (e) {
-      if (isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ELOOP')) throw new EntryError(e.code, srcLabel, `cannot stat '${srcLabel}': ${errnoText(e.code)}`)
+      if (isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ELOOP'))
+        throw new EntryError(e.code, srcLabel, `cannot stat '${srcLabel}': ${errnoText(e.code)}`)
       throw e
     }
     if (st.type === 'dir') {
-      if (!opts.recursive) throw new EntryError('EISDIR', srcLabel, `-r not specified; omitting directory '${srcLabel}'`)
-      if (visitedDirs.has(ino)) throw new EntryError('ELOOP', srcLabel, `directory inode ${ino} appears more than once in the image (a cycle or a hard-linked directory: a damaged or hostile image); skipped`)
-      if (stack.length >= MAX_DEPTH) throw new EntryError('ELOOP', srcLabel, `directories nested more than ${MAX_DEPTH} deep; not copied`)
+      if (!opts.recursive)
+        throw new EntryError('EISDIR', srcLabel, `-r not specified; omitting directory '${srcLabel}'`)
+      if (visitedDirs.has(ino))
+        throw new EntryError(
+          'ELOOP',
+          srcLabel,
+          `directory inode ${ino} appears more than once in the image (a cycle or a hard-linked directory: a damaged or hostile image); skipped`,
+        )
+      if (stack.length >= MAX_DEPTH)
+        throw new EntryError('ELOOP', srcLabel, `directories nested more than ${MAX_DEPTH} deep; not copied`)
       const {fd, created} = openDirFrame(parentFd, name, dstLabel, srcLabel, Boolean(top && dst.into))
       let entries: DirEntry[]
       try {
@@ -306,7 +385,14 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
     firstCopies.set(ino, {rel, dev: h.dev, ino: h.ino})
   }
 
-  function* hardlink(parentFd: number, name: Buffer, first: FirstCopy, srcLabel: Buffer, dstLabel: Buffer, st: Stat): Generator<CopyEvent, void> {
+  function* hardlink(
+    parentFd: number,
+    name: Buffer,
+    first: FirstCopy,
+    srcLabel: Buffer,
+    dstLabel: Buffer,
+    st: Stat,
+  ): Generator<CopyEvent, void> {
     const parts = splitRel(first.rel)
     const last = parts.pop()!
     const opened: number[] = []
@@ -324,7 +410,11 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
       const got = fs.lstatSync(at(parentFd, made))
       if (got.ino !== first.ino || got.dev !== first.dev) {
         fs.unlinkSync(at(parentFd, made))
-        throw new EntryError('ELOOP', dstLabel, `the first copy of this hard link was replaced on the host while copying; not linked`)
+        throw new EntryError(
+          'ELOOP',
+          dstLabel,
+          `the first copy of this hard link was replaced on the host while copying; not linked`,
+        )
       }
       settle(parentFd, made, name)
     } finally {
@@ -333,7 +423,15 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
     yield {kind: 'entry', type: st.type, src: srcLabel, dst: dstLabel, bytes: 0, link: true}
   }
 
-  function* file(parentFd: number, name: Buffer, rel: Buffer, ino: number, st: Stat, srcLabel: Buffer, dstLabel: Buffer): Generator<CopyEvent, void> {
+  function* file(
+    parentFd: number,
+    name: Buffer,
+    rel: Buffer,
+    ino: number,
+    st: Stat,
+    srcLabel: Buffer,
+    dstLabel: Buffer,
+  ): Generator<CopyEvent, void> {
     let fd: number | undefined
     const made = place(parentFd, name, dstLabel, srcLabel, false, (n) => {
       fd = fs.openSync(at(parentFd, n), O_NEWFILE, 0o600)
@@ -386,9 +484,18 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
     yield {kind: 'entry', type: 'file', src: srcLabel, dst: dstLabel, bytes: st.size}
   }
 
-  function* symlink(parentFd: number, name: Buffer, rel: Buffer, ino: number, st: Stat, srcLabel: Buffer, dstLabel: Buffer): Generator<CopyEvent, void> {
+  function* symlink(
+    parentFd: number,
+    name: Buffer,
+    rel: Buffer,
+    ino: number,
+    st: Stat,
+    srcLabel: Buffer,
+    dstLabel: Buffer,
+  ): Generator<CopyEvent, void> {
     const target = img.readlink(ino)
-    if (target.length === 0 || target.includes(0)) throw new EntryError('EINVAL', srcLabel, `symbolic link '${srcLabel}' has an invalid target; skipped`)
+    if (target.length === 0 || target.includes(0))
+      throw new EntryError('EINVAL', srcLabel, `symbolic link '${srcLabel}' has an invalid target; skipped`)
     const made = place(parentFd, name, dstLabel, srcLabel, false, (n) => fs.symlinkSync(target, at(parentFd, n)))
     if (!made) {
       yield {kind: 'skipped', src: srcLabel, dst: dstLabel}
@@ -401,21 +508,39 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
     yield {kind: 'entry', type: 'symlink', src: srcLabel, dst: dstLabel, bytes: 0}
   }
 
-  function* special(parentFd: number, name: Buffer, rel: Buffer, ino: number, st: Stat, srcLabel: Buffer, dstLabel: Buffer): Generator<CopyEvent, void> {
+  function* special(
+    parentFd: number,
+    name: Buffer,
+    rel: Buffer,
+    ino: number,
+    st: Stat,
+    srcLabel: Buffer,
+    dstLabel: Buffer,
+  ): Generator<CopyEvent, void> {
     const isDevice = st.type === 'chardev' || st.type === 'blockdev'
     if (isDevice && !devices) {
-      opts.onWarning?.({code: 'DEVICE_SKIPPED', path: srcLabel.toString(), message: 'device node not copied (device nodes are copied only with -p or -a)'})
+      opts.onWarning?.({
+        code: 'DEVICE_SKIPPED',
+        path: srcLabel.toString(),
+        message: 'device node not copied (device nodes are copied only with -p or -a)',
+      })
       return
     }
     const perm = preserve ? st.mode & (root ? 0o7777 : 0o1777) : plainMode(st.mode, umask)
     let made: Buffer | undefined
     try {
-      made = place(parentFd, name, dstLabel, srcLabel, false, (n) => mknodAt(parentFd, n, (st.mode & 0o170000) | perm, st.rdev))
+      made = place(parentFd, name, dstLabel, srcLabel, false, (n) =>
+        mknodAt(parentFd, n, (st.mode & 0o170000) | perm, st.rdev),
+      )
     } catch (e) {
       const code = hostCode(e)
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e
       // the host does not let us (device nodes need root; some filesystems refuse sockets): a warning, as for owners
-      opts.onWarning?.({code, path: dstLabel.toString(), message: `${st.type === 'socket' ? 'socket' : st.type === 'fifo' ? 'fifo' : 'device node'} not created (${errnoText(code)})`})
+      opts.onWarning?.({
+        code,
+        path: dstLabel.toString(),
+        message: `${st.type === 'socket' ? 'socket' : st.type === 'fifo' ? 'fifo' : 'device node'} not created (${errnoText(code)})`,
+      })
       return
     }
     if (!made) {
@@ -439,7 +564,16 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
   }
 
   /** Run one entry, turning its failure into a reported problem (fatal ones propagate). */
-  function* guarded(parentFd: number, parentRel: Buffer, name: Buffer, ino: number, srcPath: Buffer, srcLabel: Buffer, dstLabel: Buffer, top: boolean): Generator<CopyEvent, Frame | undefined> {
+  function* guarded(
+    parentFd: number,
+    parentRel: Buffer,
+    name: Buffer,
+    ino: number,
+    srcPath: Buffer,
+    srcLabel: Buffer,
+    dstLabel: Buffer,
+    top: boolean,
+  ): Generator<CopyEvent, Frame | undefined> {
     try {
       return yield* entry(parentFd, parentRel, name, ino, srcPath, srcLabel, dstLabel, top)
     } catch (e) {
@@ -469,10 +603,25 @@ export function* extract(img: Image, src: ExtractSource, dst: ExtractTarget, opt
       const srcLabel = join(f.src, e.name)
       const why = unsafeName(e.name)
       if (why) {
-        report(new EntryError('EUNSAFE', srcLabel, `refusing ${why} in directory '${f.src}' (a damaged or hostile image); skipped`))
+        report(
+          new EntryError(
+            'EUNSAFE',
+            srcLabel,
+            `refusing ${why} in directory '${f.src}' (a damaged or hostile image); skipped`,
+          ),
+        )
         continue
       }
-      const child = yield* guarded(f.fd, f.rel, e.name, e.ino, join(f.srcPath, e.name), srcLabel, join(f.dst, e.name), false)
+      const child = yield* guarded(
+        f.fd,
+        f.rel,
+        e.name,
+        e.ino,
+        join(f.srcPath, e.name),
+        srcLabel,
+        join(f.dst, e.name),
+        false,
+      )
       if (child) stack.push(child)
     }
     times.flush()

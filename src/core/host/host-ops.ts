@@ -101,7 +101,11 @@ export function exactHostOps(): boolean {
 
 function runPerl(dirFd: number, input: Buffer): HostOpFailure[] {
   const [ut, mk] = syscalls()!
-  const r = spawnSync('perl', ['-e', PERL, String(ut), String(mk)], {input, stdio: ['pipe', 'pipe', 'pipe', dirFd], maxBuffer: 1 << 28})
+  const r = spawnSync('perl', ['-e', PERL, String(ut), String(mk)], {
+    input,
+    stdio: ['pipe', 'pipe', 'pipe', dirFd],
+    maxBuffer: 1 << 28,
+  })
   if (r.error) throw r.error
   if (r.status !== 0) throw new Error(`host helper failed: ${r.stderr.toString().trim() || `exit ${r.status}`}`)
   const out: HostOpFailure[] = []
@@ -146,7 +150,10 @@ export function mknodAt(dirFd: number, name: Buffer, mode: number, rdev: number)
   if (![S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].includes(type)) throw errnoError('EINVAL', 'mknod', name)
   const dev = type === S_IFCHR || type === S_IFBLK ? kernelDev(rdev) : 0
   if (exactHostOps()) {
-    const fails = runPerl(dirFd, Buffer.concat([...field('n'), ...field(name), ...field(String(mode)), ...field(String(dev))]))
+    const fails = runPerl(
+      dirFd,
+      Buffer.concat([...field('n'), ...field(name), ...field(String(mode)), ...field(String(dev))]),
+    )
     if (fails.length) throw errnoError(fails[0]!.code, 'mknod', name)
     return
   }
@@ -157,9 +164,18 @@ export function mknodAt(dirFd: number, name: Buffer, mode: number, rdev: number)
   const args =
     type === S_IFIFO
       ? ['mkfifo', '-m', perm, `/proc/self/fd/3/${tmp}`]
-      : ['mknod', '-m', perm, `/proc/self/fd/3/${tmp}`, type === S_IFCHR ? 'c' : 'b', String((kernelDev(rdev) >>> 8) & 0xfff), String((kernelDev(rdev) & 0xff) | ((kernelDev(rdev) >>> 12) & 0xfff00))]
+      : [
+          'mknod',
+          '-m',
+          perm,
+          `/proc/self/fd/3/${tmp}`,
+          type === S_IFCHR ? 'c' : 'b',
+          String((kernelDev(rdev) >>> 8) & 0xfff),
+          String((kernelDev(rdev) & 0xff) | ((kernelDev(rdev) >>> 12) & 0xfff00)),
+        ]
   const r = spawnSync(args[0]!, args.slice(1), {stdio: ['ignore', 'ignore', 'pipe', dirFd]})
-  if (r.error || r.status !== 0) throw errnoError(/Operation not permitted/.test(r.stderr?.toString() ?? '') ? 'EPERM' : 'EIO', 'mknod', name)
+  if (r.error || r.status !== 0)
+    throw errnoError(/Operation not permitted/.test(r.stderr?.toString() ?? '') ? 'EPERM' : 'EIO', 'mknod', name)
   try {
     fs.linkSync(at(dirFd, tmp), at(dirFd, name))
   } finally {
@@ -201,7 +217,15 @@ export class HostTimes {
     if (!q.length) return
     if (this.exact) {
       const parts: Buffer[] = []
-      for (const r of q) parts.push(...field('t'), ...field(r.rel), ...field(String(r.atime.sec)), ...field(String(r.atime.nsec)), ...field(String(r.mtime.sec)), ...field(String(r.mtime.nsec)))
+      for (const r of q)
+        parts.push(
+          ...field('t'),
+          ...field(r.rel),
+          ...field(String(r.atime.sec)),
+          ...field(String(r.atime.nsec)),
+          ...field(String(r.mtime.sec)),
+          ...field(String(r.mtime.nsec)),
+        )
       for (const f of runPerl(this.rootFd, Buffer.concat(parts))) this.onFailure(q[f.index]!.rel, f.code)
       return
     }

@@ -18,9 +18,36 @@ export const MANIFEST_VERSION = 1
 export const MANIFEST_HEADER = `#razorfs-manifest ${MANIFEST_VERSION}`
 
 export type ManifestType = FileType | 'hardlink'
-export const MANIFEST_TYPES: readonly ManifestType[] = ['dir', 'file', 'symlink', 'hardlink', 'chardev', 'blockdev', 'fifo', 'socket']
-const TYPE_WORDS: Record<string, ManifestType> = {dir: 'dir', file: 'file', symlink: 'symlink', hardlink: 'hardlink', char: 'chardev', block: 'blockdev', fifo: 'fifo', socket: 'socket'}
-const WORD_OF: Record<ManifestType, string> = {dir: 'dir', file: 'file', symlink: 'symlink', hardlink: 'hardlink', chardev: 'char', blockdev: 'block', fifo: 'fifo', socket: 'socket'}
+export const MANIFEST_TYPES: readonly ManifestType[] = [
+  'dir',
+  'file',
+  'symlink',
+  'hardlink',
+  'chardev',
+  'blockdev',
+  'fifo',
+  'socket',
+]
+const TYPE_WORDS: Record<string, ManifestType> = {
+  dir: 'dir',
+  file: 'file',
+  symlink: 'symlink',
+  hardlink: 'hardlink',
+  char: 'chardev',
+  block: 'blockdev',
+  fifo: 'fifo',
+  socket: 'socket',
+}
+const WORD_OF: Record<ManifestType, string> = {
+  dir: 'dir',
+  file: 'file',
+  symlink: 'symlink',
+  hardlink: 'hardlink',
+  chardev: 'char',
+  blockdev: 'block',
+  fifo: 'fifo',
+  socket: 'socket',
+}
 
 export interface ManifestXattr {
   name: string
@@ -64,7 +91,7 @@ const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u
 /** Bytes as manifest text: see the module comment. `extra` are ASCII characters also escaped. */
 export function escapeBytes(b: Buffer, extra = ''): string {
   let out = ''
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]!
     if (c < 0x80) {
       const ch = String.fromCharCode(c)
@@ -97,7 +124,8 @@ export function unescapeBytes(s: string): Buffer {
   for (let i = 0; i < s.length; i++) {
     const ch = s[i]!
     if (ch !== '\\') {
-      if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') throw fail('EINVAL', `unescaped whitespace in '${s}'`)
+      if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r')
+        throw fail('EINVAL', `unescaped whitespace in '${s}'`)
       lit += ch
       continue
     }
@@ -106,7 +134,10 @@ export function unescapeBytes(s: string): Buffer {
       lit += '\\'
       i++
     } else if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 2, i + 4))) {
-      if (lit) parts.push(Buffer.from(lit, 'utf8')), (lit = '')
+      if (lit) {
+        parts.push(Buffer.from(lit, 'utf8'))
+        lit = ''
+      }
       parts.push(Buffer.from([parseInt(s.slice(i + 2, i + 4), 16)]))
       i += 3
     } else throw fail('EINVAL', `bad escape '\\${next ?? ''}' in '${s}' (use \\\\ or \\xHH)`)
@@ -132,7 +163,10 @@ export function parseTime(s: string): Timespec {
   if (m[1]) ns = -ns
   let sec = ns / 1_000_000_000n
   let nsec = ns % 1_000_000_000n
-  if (nsec < 0n) (nsec += 1_000_000_000n), (sec -= 1n)
+  if (nsec < 0n) {
+    nsec += 1_000_000_000n
+    sec -= 1n
+  }
   const out = {sec: Number(sec), nsec: Number(nsec)}
   if (!Number.isSafeInteger(out.sec)) throw fail('EINVAL', `time '${s}' is out of range`)
   return out
@@ -170,7 +204,8 @@ export function formatEntry(e: ManifestEntry): string {
   if (e.dev) f.push(`dev=${e.dev.major},${e.dev.minor}`)
   if (e.flags?.length) f.push(`flags=${e.flags.join(',')}`)
   if (e.src !== undefined) f.push(`src=${escapeBytes(Buffer.from(e.src, 'utf8'))}`)
-  for (const x of e.xattrs ?? []) f.push(`xattr.${escapeBytes(Buffer.from(x.name, 'utf8'), '=')}=${escapeBytes(x.value)}`)
+  for (const x of e.xattrs ?? [])
+    f.push(`xattr.${escapeBytes(Buffer.from(x.name, 'utf8'), '=')}=${escapeBytes(x.value)}`)
   return f.join(' ')
 }
 
@@ -188,7 +223,8 @@ export function normalizeAbsPath(p: Buffer, where = 'path'): Buffer {
   if (!parts) throw fail('EINVAL', `${where} '${escapeBytes(p)}' contains '..'`)
   for (const part of parts) {
     if (part.includes(0)) throw fail('EINVAL', `${where} contains a NUL byte`)
-    if (part.length > 255) throw fail('ENAMETOOLONG', `${where} '${escapeBytes(p)}': a component is longer than 255 bytes`)
+    if (part.length > 255)
+      throw fail('ENAMETOOLONG', `${where} '${escapeBytes(p)}': a component is longer than 255 bytes`)
   }
   return Buffer.concat([Buffer.from('/'), joinParts(parts)])
 }
@@ -197,7 +233,21 @@ function checkEntry(e: ManifestEntry): void {
   const bad = (why: string) => fail('EINVAL', `${escapeBytes(e.path)}: ${why}`)
   const has = (k: keyof ManifestEntry) => e[k] !== undefined
   if (e.type === 'hardlink') {
-    for (const k of ['mode', 'uid', 'gid', 'mtime', 'atime', 'ctime', 'crtime', 'size', 'sha256', 'dev', 'flags', 'xattrs', 'src'] as const)
+    for (const k of [
+      'mode',
+      'uid',
+      'gid',
+      'mtime',
+      'atime',
+      'ctime',
+      'crtime',
+      'size',
+      'sha256',
+      'dev',
+      'flags',
+      'xattrs',
+      'src',
+    ] as const)
       if (has(k)) throw bad(`a hardlink has its target's attributes; '${k}' is not allowed`)
     if (!e.target) throw bad('a hardlink needs target=PATH')
     e.target = normalizeAbsPath(e.target, 'hardlink target')
@@ -206,8 +256,10 @@ function checkEntry(e: ManifestEntry): void {
   }
   if (e.type === 'symlink' && (!e.target || e.target.length === 0)) throw bad('a symlink needs target=TARGET')
   if (e.type !== 'symlink' && has('target')) throw bad(`target= is for symlinks and hardlinks, not ${WORD_OF[e.type]}`)
-  if ((e.type === 'chardev' || e.type === 'blockdev') !== has('dev')) throw bad(has('dev') ? 'dev= is for char and block devices' : 'a device needs dev=MAJOR,MINOR')
-  if (e.type !== 'file') for (const k of ['size', 'sha256', 'src'] as const) if (has(k)) throw bad(`${k}= is for regular files`)
+  if ((e.type === 'chardev' || e.type === 'blockdev') !== has('dev'))
+    throw bad(has('dev') ? 'dev= is for char and block devices' : 'a device needs dev=MAJOR,MINOR')
+  if (e.type !== 'file')
+    for (const k of ['size', 'sha256', 'src'] as const) if (has(k)) throw bad(`${k}= is for regular files`)
   if (e.path.length === 1 && e.type !== 'dir') throw bad('the root is a directory')
   if (e.mode !== undefined && (e.mode < 0 || e.mode > 0o7777)) throw bad('mode is 4 octal digits at most')
 }
@@ -292,7 +344,9 @@ function setField(e: ManifestEntry, key: string, val: string, bytes: (s: string)
     }
     case 'flags':
       e.flags = val.split(',').filter(Boolean)
-      for (const f of e.flags) if (!(f in FLAG_NAMES)) throw fail('EINVAL', `unknown flag '${f}' (known: ${Object.keys(FLAG_NAMES).join(', ')})`)
+      for (const f of e.flags)
+        if (!(f in FLAG_NAMES))
+          throw fail('EINVAL', `unknown flag '${f}' (known: ${Object.keys(FLAG_NAMES).join(', ')})`)
       return
     case 'src':
       e.src = bytes(val).toString('utf8')
@@ -300,7 +354,8 @@ function setField(e: ManifestEntry, key: string, val: string, bytes: (s: string)
   }
   if (key.startsWith('xattr.')) {
     const name = bytes(key.slice(6)).toString('utf8')
-    if (!/^(user|trusted|security|system)\.[^\0]/.test(name)) throw fail('EINVAL', `xattr '${name}': the name needs a namespace (user., trusted., security. or system.)`)
+    if (!/^(user|trusted|security|system)\.[^\0]/.test(name))
+      throw fail('EINVAL', `xattr '${name}': the name needs a namespace (user., trusted., security. or system.)`)
     ;(e.xattrs ??= []).push({name, value: bytes(val)})
     return
   }
@@ -356,11 +411,17 @@ export function manifestToJson(entries: Iterable<ManifestEntry>): JsonManifest {
 
 export function manifestFromJson(json: unknown, name = 'manifest'): ManifestEntry[] {
   const doc = json as Partial<JsonManifest>
-  if (!doc || typeof doc !== 'object' || !Array.isArray(doc.entries)) throw fail('EINVAL', `${name}: a JSON manifest is an object with an "entries" array`)
-  if (doc.razorfsManifest !== undefined && doc.razorfsManifest !== MANIFEST_VERSION) throw fail('EINVAL', `${name}: manifest version ${doc.razorfsManifest} is not supported (this is version ${MANIFEST_VERSION})`)
+  if (!doc || typeof doc !== 'object' || !Array.isArray(doc.entries))
+    throw fail('EINVAL', `${name}: a JSON manifest is an object with an "entries" array`)
+  if (doc.razorfsManifest !== undefined && doc.razorfsManifest !== MANIFEST_VERSION)
+    throw fail(
+      'EINVAL',
+      `${name}: manifest version ${doc.razorfsManifest} is not supported (this is version ${MANIFEST_VERSION})`,
+    )
   return doc.entries.map((j, i) => {
     try {
-      if (!j || typeof j !== 'object' || typeof j.path !== 'string' || typeof j.type !== 'string') throw fail('EINVAL', 'an entry needs "path" and "type" strings')
+      if (!j || typeof j !== 'object' || typeof j.path !== 'string' || typeof j.type !== 'string')
+        throw fail('EINVAL', 'an entry needs "path" and "type" strings')
       const type = TYPE_WORDS[j.type]
       if (!type) throw fail('EINVAL', `unknown type '${j.type}'`)
       const e: ManifestEntry = {path: normalizeAbsPath(unescapeBytes(j.path)), type, line: i + 1}

@@ -13,7 +13,17 @@ import {hostXattrs} from './host-xattrs.js'
 import type {Image} from '../image/image.js'
 import {S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, type FileType, type InodeAttrs, type Timespec} from '../types.js'
 import {fileTypeOfMode} from '../fs/inode-table.js'
-import {ByteBudget, errnoText, join, plainAttrs, PROGRESS_BYTES, type Clobber, type CopyEvent, type CopyOptions, type CopyProblem} from './copy.js'
+import {
+  ByteBudget,
+  errnoText,
+  join,
+  plainAttrs,
+  PROGRESS_BYTES,
+  type Clobber,
+  type CopyEvent,
+  type CopyOptions,
+  type CopyProblem,
+} from './copy.js'
 
 export interface PopulateProgress {
   files: number
@@ -85,7 +95,6 @@ function attrsOf(st: fs.BigIntStats): InodeAttrs {
   }
 }
 
-
 /** Copy the tree at `hostDir` into the image's root directory, preserving types, modes, owners, times, links, holes and xattrs. */
 export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}): PopulateResult {
   const steps = populateSteps(img, hostDir, opts)
@@ -97,14 +106,23 @@ export function populate(img: Image, hostDir: string, opts: PopulateOptions = {}
  * entry (and every few MiB of a large file), so a caller can show progress,
  * commit, or stop between two steps.
  */
-export function* populateSteps(img: Image, hostDir: string, opts: PopulateOptions = {}): Generator<CopyEvent, PopulateResult> {
+export function* populateSteps(
+  img: Image,
+  hostDir: string,
+  opts: PopulateOptions = {},
+): Generator<CopyEvent, PopulateResult> {
   let rootSt: fs.BigIntStats
   try {
     rootSt = fs.statSync(hostDir, {bigint: true})
   } catch (e) {
-    throw fail('ENOENT', `${hostDir}: cannot read the source tree (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {path: hostDir})
+    throw fail(
+      'ENOENT',
+      `${hostDir}: cannot read the source tree (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      {path: hostDir},
+    )
   }
-  if ((Number(rootSt.mode) & S_IFMT) !== S_IFDIR) throw fail('ENOTDIR', `${hostDir}: the source tree is not a directory`, {path: hostDir})
+  if ((Number(rootSt.mode) & S_IFMT) !== S_IFDIR)
+    throw fail('ENOTDIR', `${hostDir}: the source tree is not a directory`, {path: hostDir})
   const into = opts.into ?? ROOT
   const eng = new Engine(img, opts)
   try {
@@ -134,7 +152,13 @@ export interface CopyInOptions extends CopyOptions {
  * image). An existing directory of that name is merged into; see
  * CopyOptions for everything else.
  */
-export function* copyIn(img: Image, hostPath: Buffer, dir: number, name: Buffer, opts: CopyInOptions = {}): Generator<CopyEvent, void> {
+export function* copyIn(
+  img: Image,
+  hostPath: Buffer,
+  dir: number,
+  name: Buffer,
+  opts: CopyInOptions = {},
+): Generator<CopyEvent, void> {
   const preserve = opts.preserve ?? false
   const eng = new Engine(img, {
     onWarning: opts.onWarning ? (w) => opts.onWarning!({code: w.code, path: w.path, message: w.message}) : undefined,
@@ -150,7 +174,17 @@ export function* copyIn(img: Image, hostPath: Buffer, dir: number, name: Buffer,
   const src = opts.srcLabel ?? hostPath
   const dst = opts.dstLabel ?? name
   try {
-    yield* eng.entry(hostPath, dir, name, name, src, dst, opts.recursive ?? false, opts.followTop ?? false, opts.into ?? false)
+    yield* eng.entry(
+      hostPath,
+      dir,
+      name,
+      name,
+      src,
+      dst,
+      opts.recursive ?? false,
+      opts.followTop ?? false,
+      opts.into ?? false,
+    )
   } finally {
     eng.cleanup()
   }
@@ -193,7 +227,15 @@ const FATAL_HOST = new Set(['EIO', 'EMFILE', 'ENFILE'])
 
 /** The walker behind populate and copyIn. */
 class Engine {
-  readonly res: PopulateResult = {files: 0, directories: 0, symlinks: 0, hardlinks: 0, specials: 0, bytesIn: 0, warnings: 0}
+  readonly res: PopulateResult = {
+    files: 0,
+    directories: 0,
+    symlinks: 0,
+    hardlinks: 0,
+    specials: 0,
+    bytesIn: 0,
+    warnings: 0,
+  }
   private readonly xa = hostXattrs()
   private xattrWarned = false
   private scratchDir: string | undefined
@@ -233,7 +275,12 @@ class Engine {
     const {xa, img} = this
     if (this.opts.xattrs === false) return false
     if (!xa) {
-      if (!this.xattrWarned) this.warn('XATTR_UNAVAILABLE', label, 'extended attributes not copied: the optional fs-xattr package is not installed')
+      if (!this.xattrWarned)
+        this.warn(
+          'XATTR_UNAVAILABLE',
+          label,
+          'extended attributes not copied: the optional fs-xattr package is not installed',
+        )
       this.xattrWarned = true
       return false
     }
@@ -244,7 +291,8 @@ class Engine {
         names = xa.listAttributesSync(at.path)
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code
-        if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') this.warn('XATTR_UNREADABLE', label, `cannot list xattrs (${(e as Error).message})`)
+        if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP')
+          this.warn('XATTR_UNREADABLE', label, `cannot list xattrs (${(e as Error).message})`)
         return false
       }
       for (const name of names.sort()) {
@@ -262,9 +310,18 @@ class Engine {
   }
 
   /** Copy a file's bytes; returns whether anything was written. */
-  private *copyFile(src: Buffer, ino: number, size: number, label: Buffer, follow: boolean): Generator<CopyEvent, boolean> {
+  private *copyFile(
+    src: Buffer,
+    ino: number,
+    size: number,
+    label: Buffer,
+    follow: boolean,
+  ): Generator<CopyEvent, boolean> {
     const {img} = this
-    const fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (follow ? 0 : fs.constants.O_NOFOLLOW))
+    const fd = fs.openSync(
+      src,
+      fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (follow ? 0 : fs.constants.O_NOFOLLOW),
+    )
     try {
       const buf = this.readBuffer
       let off = 0
@@ -309,29 +366,61 @@ class Engine {
     return this.opts.follow ? fs.statSync(p, {bigint: true}) : fs.lstatSync(p, {bigint: true})
   }
 
-  *visit(hostPath: Buffer, dirIno: number, rel: Buffer, srcLabel: Buffer, dstLabel: Buffer): Generator<CopyEvent, void> {
+  *visit(
+    hostPath: Buffer,
+    dirIno: number,
+    rel: Buffer,
+    srcLabel: Buffer,
+    dstLabel: Buffer,
+  ): Generator<CopyEvent, void> {
     let names: Buffer[]
     try {
       names = fs.readdirSync(hostPath, {encoding: 'buffer'})
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
-      if (this.opts.onError) this.opts.onError({code: code ?? 'EIO', path: srcLabel.toString(), message: `cannot open directory '${srcLabel}': ${errnoText(code ?? 'EIO')}`})
+      if (this.opts.onError)
+        this.opts.onError({
+          code: code ?? 'EIO',
+          path: srcLabel.toString(),
+          message: `cannot open directory '${srcLabel}': ${errnoText(code ?? 'EIO')}`,
+        })
       else this.warn('UNREADABLE', hostPath, `directory not readable (${code}); its contents are skipped`)
       return
     }
     names.sort(Buffer.compare)
-    for (const name of names) yield* this.entry(join(hostPath, name), dirIno, name, relOf(rel, name), join(srcLabel, name), join(dstLabel, name), true, false)
+    for (const name of names)
+      yield* this.entry(
+        join(hostPath, name),
+        dirIno,
+        name,
+        relOf(rel, name),
+        join(srcLabel, name),
+        join(dstLabel, name),
+        true,
+        false,
+      )
   }
 
   /** Copy the host entry `src` into `dirIno` as `name`. */
-  *entry(src: Buffer, dirIno: number, name: Buffer, entryRel: Buffer, srcLabel: Buffer, dstLabel: Buffer, recursive: boolean, followTop: boolean, into = false): Generator<CopyEvent, void> {
+  *entry(
+    src: Buffer,
+    dirIno: number,
+    name: Buffer,
+    entryRel: Buffer,
+    srcLabel: Buffer,
+    dstLabel: Buffer,
+    recursive: boolean,
+    followTop: boolean,
+    into = false,
+  ): Generator<CopyEvent, void> {
     const {img, opts, res} = this
     let st: fs.BigIntStats
     try {
       st = followTop ? fs.statSync(src, {bigint: true}) : this.lstat(src)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO'
-      if (opts.onError) opts.onError({code, path: srcLabel.toString(), message: `cannot stat '${srcLabel}': ${errnoText(code)}`})
+      if (opts.onError)
+        opts.onError({code, path: srcLabel.toString(), message: `cannot stat '${srcLabel}': ${errnoText(code)}`})
       else this.warn('UNREADABLE', src, `cannot stat (${code}); skipped`)
       return
     }
@@ -344,11 +433,21 @@ class Engine {
       if (type === S_IFDIR) {
         if (!recursive) throw new EntryFailure('EISDIR', srcLabel, `-r not specified; omitting directory '${srcLabel}'`)
         const key = `${st.dev}:${st.ino}`
-        if (this.ancestors.has(key)) throw new EntryFailure('ELOOP', srcLabel, `'${srcLabel}' is a directory containing itself (through a symbolic link); skipped`)
+        if (this.ancestors.has(key))
+          throw new EntryFailure(
+            'ELOOP',
+            srcLabel,
+            `'${srcLabel}' is a directory containing itself (through a symbolic link); skipped`,
+          )
         let ino: number
         const existing = into ? dirIno : opts.clobber ? img.lookup(dirIno, name) : undefined
         if (existing !== undefined) {
-          if (img.stat(existing).type !== 'dir') throw new EntryFailure('ENOTDIR', dstLabel, `cannot overwrite non-directory '${dstLabel}' with directory '${srcLabel}'`)
+          if (img.stat(existing).type !== 'dir')
+            throw new EntryFailure(
+              'ENOTDIR',
+              dstLabel,
+              `cannot overwrite non-directory '${dstLabel}' with directory '${srcLabel}'`,
+            )
           ino = existing
         } else {
           ino = img.mkdir(dirIno, name, attrs)
@@ -370,12 +469,22 @@ class Engine {
       if (opts.clobber) {
         const existing = img.lookup(dirIno, name)
         if (existing !== undefined) {
-          if (img.stat(existing).type === 'dir') throw new EntryFailure('EISDIR', dstLabel, `cannot overwrite directory '${dstLabel}' with non-directory '${srcLabel}'`)
+          if (img.stat(existing).type === 'dir')
+            throw new EntryFailure(
+              'EISDIR',
+              dstLabel,
+              `cannot overwrite directory '${dstLabel}' with non-directory '${srcLabel}'`,
+            )
           if (opts.clobber === 'skip') {
             yield {kind: 'skipped', src: srcLabel, dst: dstLabel}
             return
           }
-          if (opts.clobber === 'error') throw new EntryFailure('EEXIST', dstLabel, `'${dstLabel}' exists; not overwritten (use -f to replace it or -n to skip it)`)
+          if (opts.clobber === 'error')
+            throw new EntryFailure(
+              'EEXIST',
+              dstLabel,
+              `'${dstLabel}' exists; not overwritten (use -f to replace it or -n to skip it)`,
+            )
           finalName = name
           name = Buffer.from(`.razorfs-cp-${process.pid}-${Math.random().toString(36).slice(2)}`)
         }
@@ -403,11 +512,13 @@ class Engine {
             const n = opts.copyData(src, ino, Number(st.size))
             this.res.bytesIn += n
             if (n !== Number(st.size)) this.warn('SIZE_CHANGED', src, `size changed while copying (${st.size} → ${n})`)
-          } else if (st.size > 0n) changed = yield* this.copyFile(src, ino, Number(st.size), srcLabel, followTop || (opts.follow ?? false))
+          } else if (st.size > 0n)
+            changed = yield* this.copyFile(src, ino, Number(st.size), srcLabel, followTop || (opts.follow ?? false))
         } catch (e) {
           const code = hostCode(e)
           if (!code || FATAL_HOST.has(code)) throw e
-          if (opts.onError) throw new EntryFailure(code, srcLabel, `cannot open '${srcLabel}' for reading: ${errnoText(code)}`)
+          if (opts.onError)
+            throw new EntryFailure(code, srcLabel, `cannot open '${srcLabel}' for reading: ${errnoText(code)}`)
           this.warn('UNREADABLE', src, `cannot read (${code}); stored empty`)
         }
         bytes = Number(st.size)
@@ -429,8 +540,12 @@ class Engine {
         opts.onError({code: e.code, path: e.path.toString(), message: e.message})
         return
       }
-      if (isRazorError(e) && (e.code === 'ENAMETOOLONG' || e.code === 'EINVAL' || e.code === 'EMLINK' || e.code === 'EOVERFLOW')) {
-        if (opts.onError) opts.onError({code: e.code, path: srcLabel.toString(), message: `cannot create '${dstLabel}': ${e.message}`})
+      if (
+        isRazorError(e) &&
+        (e.code === 'ENAMETOOLONG' || e.code === 'EINVAL' || e.code === 'EMLINK' || e.code === 'EOVERFLOW')
+      ) {
+        if (opts.onError)
+          opts.onError({code: e.code, path: srcLabel.toString(), message: `cannot create '${dstLabel}': ${e.message}`})
         else this.warn('SKIPPED', src, `${e.message}; skipped`)
         return
       }

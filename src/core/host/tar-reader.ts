@@ -184,7 +184,10 @@ function paxTime(v: Buffer | undefined): Timespec | undefined {
   if (m[1]) ns = -ns
   let sec = ns / 1_000_000_000n
   let nsec = ns % 1_000_000_000n
-  if (nsec < 0n) (nsec += 1_000_000_000n), (sec -= 1n)
+  if (nsec < 0n) {
+    nsec += 1_000_000_000n
+    sec -= 1n
+  }
   return {sec: Number(sec), nsec: Number(nsec)}
 }
 
@@ -239,7 +242,8 @@ function decodeEntry(e: WithRaw, raw: RawInfo | undefined): {entry?: TarEntry; w
     const ustar = h.subarray(257, 263).toString('latin1') === 'ustar\0'
     const name = cstr(h.subarray(0, 100))
     const prefix = ustar ? cstr(h.subarray(345, 500)) : Buffer.alloc(0)
-    pathBytes = pax.get('path') ?? raw.longPath ?? (prefix.length ? Buffer.concat([prefix, Buffer.from('/'), name]) : name)
+    pathBytes =
+      pax.get('path') ?? raw.longPath ?? (prefix.length ? Buffer.concat([prefix, Buffer.from('/'), name]) : name)
     linkBytes = pax.get('linkpath') ?? raw.longLink ?? cstr(h.subarray(157, 257))
   } else {
     pathBytes = Buffer.from(e.path, 'utf8')
@@ -272,10 +276,12 @@ function decodeEntry(e: WithRaw, raw: RawInfo | undefined): {entry?: TarEntry; w
   }
   if (type === 'hardlink') {
     const target = linkBytes ? normalizeTarPath(linkBytes) : undefined
-    if (!target?.length) return {why: `hard link to '${linkBytes?.toString('utf8') ?? ''}' cannot be resolved; skipped`, shown}
+    if (!target?.length)
+      return {why: `hard link to '${linkBytes?.toString('utf8') ?? ''}' cannot be resolved; skipped`, shown}
     entry.linkpath = target
   }
-  if (type === 'chardev' || type === 'blockdev') entry.dev = {major: num('SCHILY.devmajor', header.devmaj), minor: num('SCHILY.devminor', header.devmin)}
+  if (type === 'chardev' || type === 'blockdev')
+    entry.dev = {major: num('SCHILY.devmajor', header.devmaj), minor: num('SCHILY.devminor', header.devmin)}
   return {entry, shown}
 }
 
@@ -284,7 +290,11 @@ function decodeEntry(e: WithRaw, raw: RawInfo | undefined): {entry?: TarEntry; w
  * Resolves when the archive ends; rejects on a stream error, an unreadable
  * archive, or an exception thrown by a handler.
  */
-export function readTar(input: Readable, name: string, h: TarHandlers): Promise<{entries: number; rawHeaders: boolean}> {
+export function readTar(
+  input: Readable,
+  name: string,
+  h: TarHandlers,
+): Promise<{entries: number; rawHeaders: boolean}> {
   return new Promise((resolve, reject) => {
     let failed: Error | undefined
     let entries = 0
@@ -293,11 +303,22 @@ export function readTar(input: Readable, name: string, h: TarHandlers): Promise<
       strict: false,
       maxMetaEntrySize: 16 * 1024 * 1024,
       onwarn: (code: string, message: string | Error) => {
-        if (code === 'TAR_BAD_ARCHIVE' && !sawEntry) return stop(fail('EINVAL', `${name}: not a tar archive (${String(message)})`))
-        h.warning({code: 'TAR_WARNING', path: name, message: `${code}: ${message instanceof Error ? message.message : message}`})
+        if (code === 'TAR_BAD_ARCHIVE' && !sawEntry)
+          return stop(fail('EINVAL', `${name}: not a tar archive (${String(message)})`))
+        h.warning({
+          code: 'TAR_WARNING',
+          path: name,
+          message: `${code}: ${message instanceof Error ? message.message : message}`,
+        })
       },
     } as ConstructorParameters<typeof Parser>[0])
-    if (!parser.raw) h.warning({code: 'TAR_DECODED', path: name, message: "this node-tar version hides raw headers: non-UTF-8 names, nanosecond times and xattrs are read as node-tar decodes them"})
+    if (!parser.raw)
+      h.warning({
+        code: 'TAR_DECODED',
+        path: name,
+        message:
+          'this node-tar version hides raw headers: non-UTF-8 names, nanosecond times and xattrs are read as node-tar decodes them',
+      })
     const stop = (e: Error) => {
       if (failed) return
       failed = e
@@ -340,7 +361,8 @@ export function readTar(input: Readable, name: string, h: TarHandlers): Promise<
     })
     parser.on('ignoredEntry', (re: WithRaw) => {
       sawEntry = true
-      if (!re.meta) h.warning({code: 'TAR_SKIPPED', path: re.path, message: `tar entry type ${re.type} is not supported; skipped`})
+      if (!re.meta)
+        h.warning({code: 'TAR_SKIPPED', path: re.path, message: `tar entry type ${re.type} is not supported; skipped`})
     })
     parser.on('error', (e: Error) => stop(fail('EINVAL', `${name}: ${e.message}`)))
     parser.on('end', () => queueMicrotask(() => (failed ? undefined : resolve({entries, rawHeaders: parser.raw}))))

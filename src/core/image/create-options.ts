@@ -4,7 +4,19 @@
 import crypto from 'node:crypto'
 import {fail} from '../errors.js'
 import {ZSTD_DEFAULT_LEVEL, ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL} from '../fs/compression.js'
-import {computeGeometry, DEFAULT_BLOCK_SIZE, DEFAULT_CLUSTER_SIZE, defaultJournalBlocks, isPowerOfTwo, MAX_BLOCK_SIZE, MAX_CLUSTER_SIZE, MIN_BLOCK_SIZE, MIN_FREE_BLOCKS, MIN_JOURNAL_BLOCKS, type Geometry} from '../format/geometry.js'
+import {
+  computeGeometry,
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_CLUSTER_SIZE,
+  defaultJournalBlocks,
+  isPowerOfTwo,
+  MAX_BLOCK_SIZE,
+  MAX_CLUSTER_SIZE,
+  MIN_BLOCK_SIZE,
+  MIN_FREE_BLOCKS,
+  MIN_JOURNAL_BLOCKS,
+  type Geometry,
+} from '../format/geometry.js'
 import type {CompressionSpec, CreateOptions, Timespec} from '../types.js'
 import {now} from './volume.js'
 
@@ -19,7 +31,8 @@ export interface NormalizedCreate {
 
 export function parseUuid(s: string): Buffer {
   const hex = s.replace(/-/g, '')
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw fail('EINVAL', `'${s}' is not a UUID (expected 32 hex digits, e.g. 8-4-4-4-12)`)
+  if (!/^[0-9a-fA-F]{32}$/.test(hex))
+    throw fail('EINVAL', `'${s}' is not a UUID (expected 32 hex digits, e.g. 8-4-4-4-12)`)
   return Buffer.from(hex, 'hex')
 }
 
@@ -40,21 +53,31 @@ export function normalizeCreateOptions(o: CreateOptions): NormalizedCreate {
   const cs = o.clusterSize ?? Math.max(bs, DEFAULT_CLUSTER_SIZE)
   if (!isPowerOfTwo(cs) || cs < bs || cs > MAX_CLUSTER_SIZE)
     throw fail('EINVAL', `cluster size ${cs} must be a power of two from the block size (${bs}) to ${MAX_CLUSTER_SIZE}`)
-  if (!Number.isSafeInteger(o.size) || o.size <= 0) throw fail('EINVAL', `image size ${o.size} is not a positive number of bytes`)
+  if (!Number.isSafeInteger(o.size) || o.size <= 0)
+    throw fail('EINVAL', `image size ${o.size} is not a positive number of bytes`)
   const blockCount = Math.floor(o.size / bs)
-  let journal = o.journalBlocks ?? defaultJournalBlocks(blockCount)
+  const journal = o.journalBlocks ?? defaultJournalBlocks(blockCount)
   if (!Number.isSafeInteger(journal) || journal < 0) throw fail('EINVAL', `journal size ${journal} is invalid`)
   if (journal > 0 && journal < MIN_JOURNAL_BLOCKS)
-    throw fail('EINVAL', `a journal of ${journal} block${journal === 1 ? '' : 's'} is too small: give --journal-size of at least ${MIN_JOURNAL_BLOCKS} blocks (${MIN_JOURNAL_BLOCKS * bs} bytes at block size ${bs}), or 0 for no journal`)
+    throw fail(
+      'EINVAL',
+      `a journal of ${journal} block${journal === 1 ? '' : 's'} is too small: give --journal-size of at least ${MIN_JOURNAL_BLOCKS} blocks (${MIN_JOURNAL_BLOCKS * bs} bytes at block size ${bs}), or 0 for no journal`,
+    )
   const geo = computeGeometry(bs, cs, blockCount, journal)
   if (blockCount < geo.firstFree + 1 + MIN_FREE_BLOCKS) {
     const need = (geo.firstFree + 1 + MIN_FREE_BLOCKS) * bs
-    throw fail('ETOOSMALL', `image size ${o.size} bytes is too small: at least ${need} bytes are needed with block size ${bs}${journal ? ` and a ${journal}-block journal` : ''}`)
+    throw fail(
+      'ETOOSMALL',
+      `image size ${o.size} bytes is too small: at least ${need} bytes are needed with block size ${bs}${journal ? ` and a ${journal}-block journal` : ''}`,
+    )
   }
   const label = Buffer.from(o.label ?? '', 'utf8')
   if (label.length > 64) throw fail('EINVAL', `label is ${label.length} bytes; at most 64`)
   const compression = o.compression ?? {algorithm: 'zstd', level: ZSTD_DEFAULT_LEVEL}
-  if (compression.algorithm === 'zstd' && (!Number.isInteger(compression.level) || compression.level < ZSTD_MIN_LEVEL || compression.level > ZSTD_MAX_LEVEL))
+  if (
+    compression.algorithm === 'zstd' &&
+    (!Number.isInteger(compression.level) || compression.level < ZSTD_MIN_LEVEL || compression.level > ZSTD_MAX_LEVEL)
+  )
     throw fail('EINVAL', `zstd level ${compression.level} is outside ${ZSTD_MIN_LEVEL}..${ZSTD_MAX_LEVEL}`)
   return {
     geo,

@@ -11,7 +11,21 @@ import {DataWriter} from '../io/data-writer.js'
 import {FileDevice, type BlockDevice} from '../io/device.js'
 import {addEntry, isEmptyDir, listEntries, lookupEntry, removeEntry, replaceEntry, validName} from '../fs/directory.js'
 import {fail, isRazorError} from '../errors.js'
-import {allExtents, decodeExtent, extentInfo, extentKey, extentsIn, freeData, MAX_FILE_SIZE, planSettings, punchData, readData, truncateData, writeData, writePlannedWindow} from '../fs/file-data.js'
+import {
+  allExtents,
+  decodeExtent,
+  extentInfo,
+  extentKey,
+  extentsIn,
+  freeData,
+  MAX_FILE_SIZE,
+  planSettings,
+  punchData,
+  readData,
+  truncateData,
+  writeData,
+  writePlannedWindow,
+} from '../fs/file-data.js'
 import type {PlanSettings, WindowPlan} from '../fs/data-plan.js'
 import {ftypeCode} from '../format/dirent.js'
 import {featureNames, hasFeature, withFeature, withoutFeature} from '../format/features.js'
@@ -36,7 +50,21 @@ import {acquireWriterLock} from '../io/lock.js'
 import {loadSuperblock, writeSuperblock} from './superblock.js'
 import {addOrphan, isOrphan, listOrphans, removeOrphan} from '../fs/orphans.js'
 import {getXattrValue, listXattrNames, removeXattrValue, setXattrValue, freeXattrs} from '../fs/xattrs.js'
-import {S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CreateOptions, type DirEntry, type ExtentInfo, type ImageStats, type InodeAttrs, type OpenOptions, type PackSlice, type Stat, type Timespec} from '../types.js'
+import {
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  type CreateOptions,
+  type DirEntry,
+  type ExtentInfo,
+  type ImageStats,
+  type InodeAttrs,
+  type OpenOptions,
+  type PackSlice,
+  type Stat,
+  type Timespec,
+} from '../types.js'
 import {now, type Volume} from './volume.js'
 import {checkVolume, type CheckOptions, type CheckResult} from '../check/check.js'
 
@@ -60,7 +88,11 @@ export interface RecoveryReport {
 
 /** A device number the inode record can hold (FORMAT.md: u64 fields below 2^53, so majors below 2^21). */
 function storableRdev(rdev: number): number {
-  if (!Number.isSafeInteger(rdev) || rdev < 0) throw fail('ERANGE', `device number ${rdev} cannot be stored: RAZORFS holds device numbers below 2^53 (major below 2^21)`)
+  if (!Number.isSafeInteger(rdev) || rdev < 0)
+    throw fail(
+      'ERANGE',
+      `device number ${rdev} cannot be stored: RAZORFS holds device numbers below 2^53 (major below 2^21)`,
+    )
   return rdev
 }
 
@@ -95,7 +127,16 @@ export interface ImageInfo {
   created: Timespec
   modified: Timespec
   compression: {algorithm: 'none' | 'zstd'; level: number}
-  layout: {superblock: number; backupSuperblock: number; bitmapStart: number; bitmapBlocks: number; journalStart: number; journalBlocks: number; treeRoot: number; treeHeight: number}
+  layout: {
+    superblock: number
+    backupSuperblock: number
+    bitmapStart: number
+    bitmapBlocks: number
+    journalStart: number
+    journalBlocks: number
+    treeRoot: number
+    treeHeight: number
+  }
 }
 
 const DEFAULT_CACHE_BLOCKS = 8192
@@ -145,7 +186,16 @@ export class Image {
   }
 
   /** Build the in-memory state over a device whose superblock is loaded. */
-  private static assemble(path: string, dev: BlockDevice, sb: SuperblockFields, uuid: Buffer, geo: Volume['geo'], readOnly: boolean, cacheBlocks: number, alloc?: Allocator): Image {
+  private static assemble(
+    path: string,
+    dev: BlockDevice,
+    sb: SuperblockFields,
+    uuid: Buffer,
+    geo: Volume['geo'],
+    readOnly: boolean,
+    cacheBlocks: number,
+    alloc?: Allocator,
+  ): Image {
     const allocator = alloc ?? new Allocator(dev, geo, uuid, sb.freeBlocks)
     const store = new NodeStore(dev, allocator, geo.blockSize, uuid, geo.blockCount, cacheBlocks)
     const tree = new BTree(store, sb.treeRoot, sb.treeHeight)
@@ -185,7 +235,12 @@ export class Image {
   }
 
   /** Format a device (already sized or resizable) and return the image open read-write. */
-  static format(path: string, dev: BlockDevice, o: NormalizedCreate, mode: {clock?: () => Timespec; bulk?: boolean} = {}): Image {
+  static format(
+    path: string,
+    dev: BlockDevice,
+    o: NormalizedCreate,
+    mode: {clock?: () => Timespec; bulk?: boolean} = {},
+  ): Image {
     const {geo} = o
     dev.resize(geo.blockCount * geo.blockSize)
     const alloc = Allocator.format(dev, geo, o.uuid)
@@ -226,7 +281,16 @@ export class Image {
     const store = new NodeStore(dev, alloc, geo.blockSize, o.uuid, geo.blockCount, DEFAULT_CACHE_BLOCKS)
     const tree = BTree.create(store)
     sb.treeRoot = tree.root
-    const v: Volume = {dev, geo, uuid: o.uuid, sb, tree, alloc, data: new DataWriter(dev, geo.blockSize), readOnly: false}
+    const v: Volume = {
+      dev,
+      geo,
+      uuid: o.uuid,
+      sb,
+      tree,
+      alloc,
+      data: new DataWriter(dev, geo.blockSize),
+      readOnly: false,
+    }
     const root = newInode(S_IFDIR | 0o755, o.time, sb.generation)
     root.nlink = 2
     root.parent = ROOT_INO
@@ -285,7 +349,14 @@ export class Image {
       })
       const committed = scan.transactions.filter((t) => t.state === 'committed')
       const last = scan.transactions[scan.transactions.length - 1]
-      recovery = {transactions: committed.length, blocks, discarded: last && last.state !== 'committed' ? {seq: last.seq, state: last.state, reason: last.reason ?? ''} : undefined}
+      recovery = {
+        transactions: committed.length,
+        blocks,
+        discarded:
+          last && last.state !== 'committed'
+            ? {seq: last.seq, state: last.state, reason: last.reason ?? ''}
+            : undefined,
+      }
       damagedBlocks = damaged
       sb.journalHead = scan.end
       sb.journalSeq = scan.nextSeq
@@ -321,7 +392,14 @@ export class Image {
 
   private liveFields(): Omit<CommitFields, 'seq' | 'blocks' | 'flags'> {
     const {v} = this
-    return {treeRoot: v.tree.root, treeHeight: v.tree.height, freeBlocks: v.alloc.freeBlocks, inodeCount: v.sb.inodeCount, nextIno: v.sb.nextIno, generation: v.sb.generation}
+    return {
+      treeRoot: v.tree.root,
+      treeHeight: v.tree.height,
+      freeBlocks: v.alloc.freeBlocks,
+      inodeCount: v.sb.inodeCount,
+      nextIno: v.sb.nextIno,
+      generation: v.sb.generation,
+    }
   }
 
   /** Write the superblock (and with `backup` its copy) from the last committed state. */
@@ -362,7 +440,7 @@ export class Image {
   /** Write blocks home, coalescing contiguous blocks into one write. */
   private writeHome(blocks: MetaBlock[]): void {
     const bs = this.v.geo.blockSize
-    for (let i = 0; i < blocks.length; ) {
+    for (let i = 0; i < blocks.length;) {
       let j = i + 1
       while (j < blocks.length && blocks[j]!.block === blocks[j - 1]!.block + 1) j++
       const run = blocks.slice(i, j)
@@ -392,12 +470,15 @@ export class Image {
     this.v.sb.generation++
     const blocks = this.takeDirty()
     const data = this.v.data
-    const listed = !data.wroteData ? [] : data.checks ?? 'ordered'
+    const listed = !data.wroteData ? [] : (data.checks ?? 'ordered')
     // the descriptors listing data blocks take journal space too (leaving them out let a commit fail with ENOSPC at fsync)
     const cost = j.cost(blocks.length, listed === 'ordered' ? 0 : listed.length)
     if (cost > j.free) this.checkpoint()
     if (cost > j.free)
-      throw fail('EJOURNAL', `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal (${j.size * this.v.geo.blockSize} bytes) holds; make the image again with a larger one ('razorfs mkfs --journal-size')`)
+      throw fail(
+        'EJOURNAL',
+        `one operation changed ${blocks.length} metadata blocks, more than the ${j.size}-block journal (${j.size * this.v.geo.blockSize} bytes) holds; make the image again with a larger one ('razorfs mkfs --journal-size')`,
+      )
     const fields = this.liveFields()
     j.write(blocks, fields, listed)
     data.committed()
@@ -489,12 +570,19 @@ export class Image {
     const need = Math.ceil(bytes / geo.blockSize) + RESERVE_SLACK
     // blocks held back for preallocated ranges are not free, but for an operation on them
     const cs = geo.clusterSize
-    const held = this.prealloc.held - (scope && scope.to > scope.from ? this.prealloc.usable(scope.ino, Math.floor(scope.from / cs), Math.floor((scope.to - 1) / cs)) : 0)
+    const held =
+      this.prealloc.held -
+      (scope && scope.to > scope.from
+        ? this.prealloc.usable(scope.ino, Math.floor(scope.from / cs), Math.floor((scope.to - 1) / cs))
+        : 0)
     if (alloc.available - held >= need) return
     this.commit()
     this.checkpoint()
     if (alloc.available - held < need)
-      throw fail('ENOSPC', `no space left in image: ${Math.max(0, alloc.available - held) * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`)
+      throw fail(
+        'ENOSPC',
+        `no space left in image: ${Math.max(0, alloc.available - held) * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`,
+      )
   }
 
   /** Between operations: free what an unlink left on the orphan list to free in steps, and commit once the running transaction is large. */
@@ -520,13 +608,15 @@ export class Image {
    */
   fitToContents(headroomBlocks = 0): {blocks: number; usedBlocks: number} {
     this.assertWritable()
-    if (!this.bulk) throw fail('EINVAL', `${this.path}: fitToContents needs an image created in bulk mode and not yet closed`)
-    if (!Number.isSafeInteger(headroomBlocks) || headroomBlocks < 0) throw fail('EINVAL', `bad headroom ${headroomBlocks}`)
+    if (!this.bulk)
+      throw fail('EINVAL', `${this.path}: fitToContents needs an image created in bulk mode and not yet closed`)
+    if (!Number.isSafeInteger(headroomBlocks) || headroomBlocks < 0)
+      throw fail('EINVAL', `bad headroom ${headroomBlocks}`)
     this.commit()
     const {geo, sb, alloc} = this.v
     const bs = geo.blockSize
     const high = alloc.highestUsed()
-    let count = Math.max(high + 1 + headroomBlocks, geo.firstFree + MIN_FREE_BLOCKS) + 1
+    const count = Math.max(high + 1 + headroomBlocks, geo.firstFree + MIN_FREE_BLOCKS) + 1
     const used = () => geo.blockCount - alloc.freeBlocks
     if (count >= geo.blockCount) return {blocks: geo.blockCount, usedBlocks: used()}
     let journal = geo.journalBlocks
@@ -534,11 +624,13 @@ export class Image {
     // bitmap blocks no longer needed: the journal starts earlier and grows by them (or, without a journal, they become free data blocks)
     if (bitmaps < geo.bitmapBlocks && journal > 0) journal += geo.bitmapBlocks - bitmaps
     const ng = computeGeometry(bs, geo.clusterSize, count, journal)
-    if (ng.firstFree > geo.firstFree || (journal > 0 && ng.firstFree !== geo.firstFree)) throw fail('EINVAL', 'fitToContents: the layout would move')
+    if (ng.firstFree > geo.firstFree || (journal > 0 && ng.firstFree !== geo.firstFree))
+      throw fail('EINVAL', 'fitToContents: the layout would move')
     alloc.shrinkTo(ng)
     // the bitmap blocks given to the journal must not look like anything
     const zero = Buffer.alloc(bs)
-    for (let b = ng.bitmapStart + ng.bitmapBlocks; b < geo.bitmapStart + geo.bitmapBlocks; b++) this.v.dev.write(b * bs, zero)
+    for (let b = ng.bitmapStart + ng.bitmapBlocks; b < geo.bitmapStart + geo.bitmapBlocks; b++)
+      this.v.dev.write(b * bs, zero)
     sb.blockCount = ng.blockCount
     sb.bitmapBlocks = ng.bitmapBlocks
     sb.journalStart = ng.journalStart
@@ -570,7 +662,11 @@ export class Image {
       inodeCount: sb.inodeCount,
       nextIno: sb.nextIno,
       state: sb.state & STATE_CLEAN ? 'clean' : 'dirty',
-      features: {compat: featureNames('compat', sb.compat), roCompat: featureNames('roCompat', sb.roCompat), incompat: featureNames('incompat', sb.incompat)},
+      features: {
+        compat: featureNames('compat', sb.compat),
+        roCompat: featureNames('roCompat', sb.roCompat),
+        incompat: featureNames('incompat', sb.incompat),
+      },
       created: {sec: sb.createdSec, nsec: sb.createdNsec},
       modified: {sec: sb.modifiedSec, nsec: sb.modifiedNsec},
       compression: {algorithm: sb.compression === COMPRESSION_ZSTD ? 'zstd' : 'none', level: sb.compressionLevel},
@@ -599,7 +695,8 @@ export class Image {
       else if (k.type === ItemType.EXTENT && raw.length >= extentRecord.size) {
         const e = extentRecord.decode(raw)
         dataBytes += e.length
-        if (e.storage !== STORAGE_PACKED) storedBytes += e.storage === STORAGE_BLOCKS ? Math.ceil(e.stored / geo.blockSize) * geo.blockSize : e.stored
+        if (e.storage !== STORAGE_PACKED)
+          storedBytes += e.storage === STORAGE_BLOCKS ? Math.ceil(e.stored / geo.blockSize) * geo.blockSize : e.stored
       } else if (k.type === ItemType.PACK && raw.length === packRecord.size) {
         storedBytes += Math.ceil(packRecord.decode(raw).stored / geo.blockSize) * geo.blockSize
       }
@@ -805,7 +902,8 @@ export class Image {
     if ((mode & S_IFMT) === 0) mode |= S_IFREG
     const type = fileTypeOfMode(mode)
     if (!type) throw fail('EINVAL', `invalid mode 0${mode.toString(8)}`)
-    if (type === 'dir' || type === 'symlink') throw fail('EINVAL', `use ${type === 'dir' ? 'mkdir' : 'symlink'} to create a ${type}`)
+    if (type === 'dir' || type === 'symlink')
+      throw fail('EINVAL', `use ${type === 'dir' ? 'mkdir' : 'symlink'} to create a ${type}`)
     return this.newInode(dir, asName(name), mode, attrs)
   }
 
@@ -815,7 +913,11 @@ export class Image {
 
   symlink(dir: number, name: string | Buffer, target: string | Buffer, attrs: InodeAttrs): number {
     const t = typeof target === 'string' ? Buffer.from(target, 'utf8') : target
-    if (t.length === 0 || t.length > SYMLINK_MAX) throw fail(t.length ? 'ENAMETOOLONG' : 'ENOENT', `symlink target of ${t.length} bytes (1 to ${SYMLINK_MAX} allowed)`)
+    if (t.length === 0 || t.length > SYMLINK_MAX)
+      throw fail(
+        t.length ? 'ENAMETOOLONG' : 'ENOENT',
+        `symlink target of ${t.length} bytes (1 to ${SYMLINK_MAX} allowed)`,
+      )
     if (t.includes(0)) throw fail('EINVAL', 'symlink target contains NUL')
     const ino = this.newInode(dir, asName(name), S_IFLNK | 0o777, attrs)
     this.modify(ino, (rec) => writeData(this.v, ino, rec, 0, t))
@@ -948,7 +1050,9 @@ export class Image {
 
   /** Commit once the running transaction is large (between the steps of one operation, or between operations). */
   private commitIfLarge(): void {
-    const limit = this.journal ? Math.min(DEFAULT_CACHE_BLOCKS / 2, Math.floor(this.journal.size / 4)) : DEFAULT_CACHE_BLOCKS / 2
+    const limit = this.journal
+      ? Math.min(DEFAULT_CACHE_BLOCKS / 2, Math.floor(this.journal.size / 4))
+      : DEFAULT_CACHE_BLOCKS / 2
     if (this.store.dirtyCount + this.v.alloc.dirtyCount > limit) this.commit()
   }
 
@@ -1090,7 +1194,8 @@ export class Image {
   punchHole(ino: number, offset: number, length: number): void {
     this.assertWritable()
     this.regular(ino)
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) throw fail('EINVAL', `bad range ${offset}+${length}`)
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1)
+      throw fail('EINVAL', `bad range ${offset}+${length}`)
     this.reserve(2 * this.v.geo.clusterSize, {ino, from: offset, to: offset + length})
     const t = this.clock()
     this.modify(ino, (rec) => {
@@ -1121,10 +1226,18 @@ export class Image {
     const keep = (mode & FALLOC_FL_KEEP_SIZE) !== 0
     const op = mode & ~FALLOC_FL_KEEP_SIZE
     if (op === FALLOC_FL_PUNCH_HOLE && !keep) throw fail('EOPNOTSUPP', 'fallocate: PUNCH_HOLE needs KEEP_SIZE')
-    if (op !== 0 && op !== FALLOC_FL_PUNCH_HOLE && op !== FALLOC_FL_ZERO_RANGE) throw fail('EOPNOTSUPP', `fallocate mode ${mode.toString(16)} is not supported (RAZORFS offers 0, KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE)`)
+    if (op !== 0 && op !== FALLOC_FL_PUNCH_HOLE && op !== FALLOC_FL_ZERO_RANGE)
+      throw fail(
+        'EOPNOTSUPP',
+        `fallocate mode ${mode.toString(16)} is not supported (RAZORFS offers 0, KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE)`,
+      )
     // (offsets past 2^53 arrive rounded, still integers: EFBIG below)
-    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 1) throw fail('EINVAL', `fallocate: bad range ${offset}+${length}`, {ino})
-    if (offset + length > MAX_FILE_SIZE) throw fail('EFBIG', `fallocate: ${offset}+${length} is past the largest file size (${MAX_FILE_SIZE} bytes)`, {ino})
+    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 1)
+      throw fail('EINVAL', `fallocate: bad range ${offset}+${length}`, {ino})
+    if (offset + length > MAX_FILE_SIZE)
+      throw fail('EFBIG', `fallocate: ${offset}+${length} is past the largest file size (${MAX_FILE_SIZE} bytes)`, {
+        ino,
+      })
     if (op === FALLOC_FL_PUNCH_HOLE) return this.punchHole(ino, offset, length)
     const {geo, alloc} = this.v
     const cs = geo.clusterSize
@@ -1148,7 +1261,11 @@ export class Image {
       this.commit()
       this.checkpoint()
       if (room() < need)
-        throw fail('ENOSPC', `no space left in image to preallocate ${length} bytes: ${Math.max(0, alloc.available - this.prealloc.held) * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`, {ino})
+        throw fail(
+          'ENOSPC',
+          `no space left in image to preallocate ${length} bytes: ${Math.max(0, alloc.available - this.prealloc.held) * geo.blockSize} bytes free, about ${need * geo.blockSize} needed`,
+          {ino},
+        )
     }
     const t = this.clock()
     this.modify(ino, (rec) => {
@@ -1174,7 +1291,11 @@ export class Image {
   /** How data of a new file is planned: the image's compression (see data-plan.ts). */
   defaultPlanSettings(): PlanSettings {
     this.assertOpen()
-    return {blockSize: this.v.geo.blockSize, compress: this.v.sb.compression === COMPRESSION_ZSTD, level: this.v.sb.compressionLevel}
+    return {
+      blockSize: this.v.geo.blockSize,
+      compress: this.v.sb.compression === COMPRESSION_ZSTD,
+      level: this.v.sb.compressionLevel,
+    }
   }
 
   /** How file data of an inode is planned (compression on, level, block size): see data-plan.ts. */
@@ -1245,12 +1366,26 @@ export class Image {
     if (!raw) return false
     const rec = this.inode(sl.ino)
     const cs = this.v.geo.clusterSize
-    if ((rec.mode & S_IFMT) !== S_IFREG || sl.offset % cs !== 0 || sl.length < 1 || sl.length >= cs || rec.size !== sl.offset + sl.length) return false
+    if (
+      (rec.mode & S_IFMT) !== S_IFREG ||
+      sl.offset % cs !== 0 ||
+      sl.length < 1 ||
+      sl.length >= cs ||
+      rec.size !== sl.offset + sl.length
+    )
+      return false
     return extentsIn(this.v, sl.ino, sl.offset, sl.offset + cs).length === 0
   }
 
   private putPacked(block: number, sl: PackSlice): void {
-    const e = {storage: STORAGE_PACKED, compression: COMPRESSION_NONE, crc: sl.crc, length: sl.length, block, stored: sl.start}
+    const e = {
+      storage: STORAGE_PACKED,
+      compression: COMPRESSION_NONE,
+      crc: sl.crc,
+      length: sl.length,
+      block,
+      stored: sl.start,
+    }
     this.v.tree.put(extentKey(sl.ino, sl.offset), encodeExtent(e))
   }
 

@@ -92,7 +92,11 @@ export class FileDevice implements BlockDevice {
   /** The test seam's log (see DeviceLog); undefined unless RAZORFS_TEST_DEVICE_LOG is set. */
   private readonly log: DeviceLog | undefined
 
-  private constructor(fd: number, readonly path: string, readonly readOnly: boolean) {
+  private constructor(
+    fd: number,
+    readonly path: string,
+    readonly readOnly: boolean,
+  ) {
     this.fd = fd
     this._size = fs.fstatSync(fd).size
     const logFile = readOnly ? undefined : process.env[DEVICE_LOG_ENV]
@@ -137,14 +141,15 @@ export class FileDevice implements BlockDevice {
 
   private writeAt(pos: number, data: Buffer): void {
     let done = 0
-    while (done < data.length) done += naming(this.path, () => fs.writeSync(this.handle, data, done, data.length - done, pos + done))
+    while (done < data.length)
+      done += naming(this.path, () => fs.writeSync(this.handle, data, done, data.length - done, pos + done))
     if (pos + data.length > this._size) this._size = pos + data.length
   }
 
   writev(pos: number, parts: readonly Buffer[]): void {
     let off = pos
     // at most IOV_MAX (1024) buffers per call; a short write is finished with plain writes
-    for (let i = 0; i < parts.length; ) {
+    for (let i = 0; i < parts.length;) {
       const batch = parts.slice(i, i + 1024)
       let want = 0
       for (const p of batch) want += p.length

@@ -46,7 +46,12 @@ function readHolder(path: string): LockHolder | undefined {
 /** Take the writer lock of an image; returns the function that releases it. */
 export function acquireWriterLock(image: string): () => void {
   const path = lockPath(image)
-  const me: LockHolder = {pid: process.pid, host: os.hostname(), command: process.argv.slice(1).join(' ').slice(0, 200), since: new Date().toISOString()}
+  const me: LockHolder = {
+    pid: process.pid,
+    host: os.hostname(),
+    command: process.argv.slice(1).join(' ').slice(0, 200),
+    since: new Date().toISOString(),
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(path, JSON.stringify(me) + '\n', {flag: 'wx'})
@@ -78,7 +83,11 @@ export function acquireWriterLock(image: string): () => void {
       // being written right now, or unreadable
       continue
     }
-    throw fail('EBUSY', `${image} is in use by pid ${h.pid} on ${h.host} (${h.command}) since ${h.since}; if that process is gone, remove ${path}`, {path: image})
+    throw fail(
+      'EBUSY',
+      `${image} is in use by pid ${h.pid} on ${h.host} (${h.command}) since ${h.since}; if that process is gone, remove ${path}`,
+      {path: image},
+    )
   }
   throw fail('EBUSY', `${image}: could not take the writer lock ${path}`, {path: image})
 }

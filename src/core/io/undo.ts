@@ -129,7 +129,8 @@ export function interruptedRepair(undoPath: string, imagePath: string): boolean 
     const b = Buffer.alloc(HEADER)
     if (fs.readSync(fd, b, 0, HEADER, 0) < HEADER) return false
     const h = undoHeader.decode(b)
-    if (!h.magic.equals(UNDO_MAGIC) || h.state !== UNDO_STATE.underWay || h.blockSize < 1024 || h.blockSize > 65536) return false
+    if (!h.magic.equals(UNDO_MAGIC) || h.state !== UNDO_STATE.underWay || h.blockSize < 1024 || h.blockSize > 65536)
+      return false
     const img = fs.openSync(imagePath, 'r')
     try {
       const sb = Buffer.alloc(h.blockSize)
@@ -158,10 +159,15 @@ export function applyUndo(undoPath: string, imagePath: string): UndoResult {
   try {
     let o = HEADER
     while (o + RECORD_HEAD + bs <= buf.length) {
-      const rec = decodeOr(undoRecordHead, buf.subarray(o, o + RECORD_HEAD), () => fail('ECHECKSUM', `${undoPath}: record at byte ${o} is damaged; nothing after it was applied`))
+      const rec = decodeOr(undoRecordHead, buf.subarray(o, o + RECORD_HEAD), () =>
+        fail('ECHECKSUM', `${undoPath}: record at byte ${o} is damaged; nothing after it was applied`),
+      )
       const {block} = rec
       const data = buf.subarray(o + RECORD_HEAD, o + RECORD_HEAD + bs)
-      if (crc32(data) !== rec.crc) throw fail('ECHECKSUM', `${undoPath}: record for block ${block} is damaged; nothing after it was applied`, {block})
+      if (crc32(data) !== rec.crc)
+        throw fail('ECHECKSUM', `${undoPath}: record for block ${block} is damaged; nothing after it was applied`, {
+          block,
+        })
       if (!done.has(block)) {
         fs.writeSync(fd, data, 0, bs, block * bs)
         done.add(block)

@@ -60,7 +60,8 @@ export function locateDamage(v: Volume, damaged: readonly DamagedBlock[]): Damag
         for (const e of decodeDirents(value) ?? []) if (!names.has(e.ino)) names.set(e.ino, {dir: ino, name: e.name})
       } else if (key.type === ItemType.EXTENT) {
         const e = decodeExtent(v, ino, key, value)
-        if (e.rec.storage === STORAGE_PACKED) packed.push({ino, offset: e.offset, length: e.rec.length, pack: e.rec.block})
+        if (e.rec.storage === STORAGE_PACKED)
+          packed.push({ino, offset: e.offset, length: e.rec.length, pack: e.rec.block})
         else if (e.rec.storage === STORAGE_BLOCKS) {
           const d = hit(e.rec.block, Math.ceil(e.rec.stored / v.geo.blockSize))
           if (d) {
@@ -109,8 +110,10 @@ export function locateDamage(v: Volume, damaged: readonly DamagedBlock[]): Damag
 /** One line for a damaged block: what it holds. */
 export function describeDamage(d: DamagedData): string {
   const where = d.ino === undefined ? '' : `${d.path || `inode ${d.ino}`}`
-  if (d.ino === undefined) return `data block ${d.block} (transaction ${d.seq}) fails its checksum; a later transaction freed it, nothing is damaged`
-  if (d.xattr !== undefined) return `${where}: xattr ${d.xattr} value (block ${d.block}, transaction ${d.seq}) fails its checksum`
+  if (d.ino === undefined)
+    return `data block ${d.block} (transaction ${d.seq}) fails its checksum; a later transaction freed it, nothing is damaged`
+  if (d.xattr !== undefined)
+    return `${where}: xattr ${d.xattr} value (block ${d.block}, transaction ${d.seq}) fails its checksum`
   const range = `bytes ${d.offset}-${d.offset! + d.length! - 1}`
   return `${where}: ${range} (${d.pack !== undefined ? `packed tail, pack at block ${d.pack}` : `block ${d.block}`}, transaction ${d.seq}) fail their checksum`
 }

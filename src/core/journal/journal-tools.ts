@@ -37,12 +37,23 @@ export function inspectJournal(path: string): JournalReport {
   try {
     const {sb, geo, uuid} = loadSuperblock(dev, path)
     const needsRecovery = hasFeature(sb.incompat, 'needs_recovery')
-    const report: JournalReport = {size: geo.journalBlocks, head: sb.journalHead, seq: sb.journalSeq, needsRecovery, transactions: []}
+    const report: JournalReport = {
+      size: geo.journalBlocks,
+      head: sb.journalHead,
+      seq: sb.journalSeq,
+      needsRecovery,
+      transactions: [],
+    }
     if (!geo.journalBlocks) return report
     const j = new Journal(dev, geo, uuid, sb.journalHead, sb.journalSeq)
     const kinds = new Map<number, Map<number, string>>()
-    const scan = j.scan((tx, payloads) => kinds.set(tx.seq, new Map(payloads.map((p) => [p.block, payloadKind(p.data)]))))
-    report.transactions = scan.transactions.map(({targets, commit: _c, ...tx}) => ({...tx, blocks: targets.map((b) => ({block: b, kind: kinds.get(tx.seq)?.get(b) ?? 'unknown'}))}))
+    const scan = j.scan((tx, payloads) =>
+      kinds.set(tx.seq, new Map(payloads.map((p) => [p.block, payloadKind(p.data)]))),
+    )
+    report.transactions = scan.transactions.map(({targets, commit: _c, ...tx}) => ({
+      ...tx,
+      blocks: targets.map((b) => ({block: b, kind: kinds.get(tx.seq)?.get(b) ?? 'unknown'})),
+    }))
     if (needsRecovery && report.transactions.some((t) => t.damaged?.length)) {
       // what the damaged blocks hold: the image as recovery leaves it, replayed in memory
       const img = Image.openDevice(path, dev, {readOnly: true})

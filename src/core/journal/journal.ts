@@ -13,7 +13,17 @@ import {crc32} from '../format/checksum.js'
 import {RangeDecodeError} from '../format/codec.js'
 import type {Geometry} from '../format/geometry.js'
 import {blockHeader, blockProblem, HEADER_SIZE, sealBlock} from '../format/header.js'
-import {commitBody, descriptorCapacity, descriptorHead, DESCRIPTOR_DATA_CHECKS, JournalBlockType, readDescriptorEntries, writeDescriptorEntries, type CommitFields, type DescriptorEntry} from '../format/journal.js'
+import {
+  commitBody,
+  descriptorCapacity,
+  descriptorHead,
+  DESCRIPTOR_DATA_CHECKS,
+  JournalBlockType,
+  readDescriptorEntries,
+  writeDescriptorEntries,
+  type CommitFields,
+  type DescriptorEntry,
+} from '../format/journal.js'
 import {fail} from '../errors.js'
 
 /** Payload bytes recovery keeps in memory between deciding and redoing; beyond, it reads the log twice. */
@@ -88,7 +98,11 @@ export class Journal {
   private parse(buf: Buffer, pos: number, type: number, seq: number): boolean {
     if (blockProblem(buf, {blocknr: this.abs(pos), uuid: this.uuid, type: type as 5 | 6})) return false
     try {
-      return (type === JournalBlockType.DESCRIPTOR ? descriptorHead.decode(buf, HEADER_SIZE).seq : commitBody.decode(buf, HEADER_SIZE).seq) === seq
+      return (
+        (type === JournalBlockType.DESCRIPTOR
+          ? descriptorHead.decode(buf, HEADER_SIZE).seq
+          : commitBody.decode(buf, HEADER_SIZE).seq) === seq
+      )
     } catch (e) {
       if (e instanceof RangeDecodeError) return false
       throw e
@@ -201,10 +215,13 @@ export class Journal {
       transactions.push(tx)
       let homeWritten = false
       if (tx.state === 'committed') {
-        const damaged = [...checks].filter(([b, crc]) => crc32(this.dev.read(b * this.bs, this.bs)) !== crc).map(([b]) => b)
+        const damaged = [...checks]
+          .filter(([b, crc]) => crc32(this.dev.read(b * this.bs, this.bs)) !== crc)
+          .map(([b]) => b)
         if (damaged.length) tx.damaged = damaged.sort((a, b) => a - b)
         // whether its home writes (which follow the commit's fsync) began; read before earlier transactions are redone over them
-        if (damaged.length && !plan) homeWritten = payloads.some((b) => this.dev.read(b.block * this.bs, this.bs).equals(b.data))
+        if (damaged.length && !plan)
+          homeWritten = payloads.some((b) => this.dev.read(b.block * this.bs, this.bs).equals(b.data))
       }
       // something follows the held transaction: it was durable
       if (held) onTx?.(held.tx, held.payloads)
@@ -219,7 +236,9 @@ export class Journal {
     if (held) {
       const {tx, payloads} = held
       // the end of the log: a listed data block that does not match, and no sign the commit was durable
-      const durable = plan ? plan.transactions.find((x) => x.seq === tx.seq)?.state === 'committed' : !tx.damaged || held.homeWritten
+      const durable = plan
+        ? plan.transactions.find((x) => x.seq === tx.seq)?.state === 'committed'
+        : !tx.damaged || held.homeWritten
       if (durable) onTx?.(tx, payloads)
       else {
         tx.state = 'incomplete'
@@ -234,7 +253,9 @@ export class Journal {
 
   /** Journal blocks a transaction of `n` metadata blocks (and `checks` listed data blocks) needs. */
   cost(n: number, checks = 0): number {
-    return Math.max(1, Math.ceil(n / descriptorCapacity(this.bs))) + n + 1 + Math.ceil(checks / descriptorCapacity(this.bs))
+    return (
+      Math.max(1, Math.ceil(n / descriptorCapacity(this.bs))) + n + 1 + Math.ceil(checks / descriptorCapacity(this.bs))
+    )
   }
 
   get free(): number {
@@ -250,11 +271,16 @@ export class Journal {
    * a payload or a listed data block is caught by that block's CRC, and the
    * transaction, not yet acknowledged, is discarded.
    */
-  write(blocks: readonly MetaBlock[], fields: Omit<CommitFields, 'seq' | 'blocks' | 'flags'>, data: readonly DescriptorEntry[] | 'ordered' = 'ordered'): void {
+  write(
+    blocks: readonly MetaBlock[],
+    fields: Omit<CommitFields, 'seq' | 'blocks' | 'flags'>,
+    data: readonly DescriptorEntry[] | 'ordered' = 'ordered',
+  ): void {
     const checks = data === 'ordered' ? [] : data
     const cap = descriptorCapacity(this.bs)
     const need = this.cost(blocks.length, checks.length)
-    if (need > this.free) throw fail('ENOSPC', `transaction of ${need} journal blocks does not fit in the ${this.free} free`)
+    if (need > this.free)
+      throw fail('ENOSPC', `transaction of ${need} journal blocks does not fit in the ${this.free} free`)
     const out: Buffer[] = []
     const start = this.head + this.used
     for (let i = 0; i < checks.length; i += cap) {
@@ -262,15 +288,30 @@ export class Journal {
       const d = Buffer.alloc(this.bs)
       descriptorHead.encode({seq: this.seq, count: chunk.length, flags: DESCRIPTOR_DATA_CHECKS}, d, HEADER_SIZE)
       writeDescriptorEntries(d, chunk)
-      sealBlock(d, {type: JournalBlockType.DESCRIPTOR, level: 0, blocknr: this.abs(start + out.length), uuid: this.uuid, generation: fields.generation})
+      sealBlock(d, {
+        type: JournalBlockType.DESCRIPTOR,
+        level: 0,
+        blocknr: this.abs(start + out.length),
+        uuid: this.uuid,
+        generation: fields.generation,
+      })
       out.push(d)
     }
     for (let i = 0; i < Math.max(1, blocks.length); i += cap) {
       const chunk = blocks.slice(i, i + cap)
       const d = Buffer.alloc(this.bs)
       descriptorHead.encode({seq: this.seq, count: chunk.length, flags: 0}, d, HEADER_SIZE)
-      writeDescriptorEntries(d, chunk.map((b) => ({target: b.block, crc: crc32(b.data)})))
-      sealBlock(d, {type: JournalBlockType.DESCRIPTOR, level: 0, blocknr: this.abs(start + out.length), uuid: this.uuid, generation: fields.generation})
+      writeDescriptorEntries(
+        d,
+        chunk.map((b) => ({target: b.block, crc: crc32(b.data)})),
+      )
+      sealBlock(d, {
+        type: JournalBlockType.DESCRIPTOR,
+        level: 0,
+        blocknr: this.abs(start + out.length),
+        uuid: this.uuid,
+        generation: fields.generation,
+      })
       out.push(d)
       for (const b of chunk) out.push(b.data)
     }
@@ -278,7 +319,13 @@ export class Journal {
     if (data === 'ordered') this.dev.flush()
     const c = Buffer.alloc(this.bs)
     commitBody.encode({...fields, seq: this.seq, blocks: need, flags: 0}, c, HEADER_SIZE)
-    sealBlock(c, {type: JournalBlockType.COMMIT, level: 0, blocknr: this.abs(start + out.length), uuid: this.uuid, generation: fields.generation})
+    sealBlock(c, {
+      type: JournalBlockType.COMMIT,
+      level: 0,
+      blocknr: this.abs(start + out.length),
+      uuid: this.uuid,
+      generation: fields.generation,
+    })
     this.writeRun(start + out.length, [c])
     this.dev.flush()
     this.used += need

@@ -40,7 +40,8 @@ export function parseIdMap(text: string, what = 'id map'): IdRange[] {
     const m = /^\s*(\d+):(\d+)(?::(\d+))?\s*$/.exec(part)
     if (!m) throw fail('EINVAL', `${what}: '${part}' is not FROM:TO or FROM:TO:COUNT`)
     const r = {from: Number(m[1]), to: Number(m[2]), count: m[3] === undefined ? 1 : Number(m[3])}
-    if (r.count < 1 || r.from + r.count - 1 > MAX_ID || r.to + r.count - 1 > MAX_ID) throw fail('EINVAL', `${what}: '${part}' is out of range (ids are 0 to ${MAX_ID})`)
+    if (r.count < 1 || r.from + r.count - 1 > MAX_ID || r.to + r.count - 1 > MAX_ID)
+      throw fail('EINVAL', `${what}: '${part}' is out of range (ids are 0 to ${MAX_ID})`)
     out.push(r)
   }
   return out
@@ -65,7 +66,10 @@ export class AttrPolicy {
 
   /** Owners as the maps say. */
   owner(uid: number, gid: number): {uid: number; gid: number} {
-    if (this.opts.allRoot) (uid = 0), (gid = 0)
+    if (this.opts.allRoot) {
+      uid = 0
+      gid = 0
+    }
     return {uid: mapId(uid, this.opts.uidMap), gid: mapId(gid, this.opts.gidMap)}
   }
 

@@ -78,7 +78,16 @@ function copyHostFile(pipe: DataPipeline, src: Buffer | string, ino: number, has
 }
 
 export async function buildImage(img: Image, o: BuildOptions): Promise<BuildResult> {
-  const res: BuildResult = {files: 0, directories: 0, symlinks: 0, hardlinks: 0, specials: 0, bytesIn: 0, warnings: 0, implicitDirs: 0}
+  const res: BuildResult = {
+    files: 0,
+    directories: 0,
+    symlinks: 0,
+    hardlinks: 0,
+    specials: 0,
+    bytesIn: 0,
+    warnings: 0,
+    implicitDirs: 0,
+  }
   const warn = (w: BuildWarning) => {
     res.warnings++
     o.onWarning?.(w)
@@ -100,7 +109,8 @@ export async function buildImage(img: Image, o: BuildOptions): Promise<BuildResu
           onProgress: (p) => o.onProgress?.({phase: 'tree', ...p}),
           onWarning: (w) => o.onWarning?.(w),
         })
-        for (const k of ['files', 'directories', 'symlinks', 'hardlinks', 'specials', 'bytesIn', 'warnings'] as const) res[k] += r[k]
+        for (const k of ['files', 'directories', 'symlinks', 'hardlinks', 'specials', 'bytesIn', 'warnings'] as const)
+          res[k] += r[k]
       } finally {
         ahead.close()
       }
@@ -127,7 +137,13 @@ export async function buildImage(img: Image, o: BuildOptions): Promise<BuildResu
 // ---------------------------------------------------------------------------
 // tar
 
-function setXattrs(img: Image, ino: number, xattrs: ManifestXattr[] | undefined, shown: string, warn: (w: BuildWarning) => void): void {
+function setXattrs(
+  img: Image,
+  ino: number,
+  xattrs: ManifestXattr[] | undefined,
+  shown: string,
+  warn: (w: BuildWarning) => void,
+): void {
   for (const x of xattrs ?? []) {
     try {
       img.setXattr(ino, x.name, x.value)
@@ -149,7 +165,14 @@ interface QueuedEntry {
  * Entries are queued as the archive is read (file contents go to the
  * workers) and applied in archive order once AHEAD_BYTES of content wait.
  */
-async function importTar(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPipeline, res: BuildResult, warn: (w: BuildWarning) => void): Promise<void> {
+async function importTar(
+  img: Image,
+  o: BuildOptions,
+  editor: TreeEditor,
+  pipe: DataPipeline,
+  res: BuildResult,
+  warn: (w: BuildWarning) => void,
+): Promise<void> {
   const {stream, name} = o.tar!
   const excludedDirs = new Set<string>()
   const isExcluded = (rel: Buffer, type: FileType): boolean => {
@@ -163,14 +186,20 @@ async function importTar(img: Image, o: BuildOptions, editor: TreeEditor, pipe: 
   const queue: QueuedEntry[] = []
   let reading: QueuedEntry | undefined
   const apply = (limit: number) => {
-    while (queue.length && (pipe.pendingBytes > limit || limit < 0 || !queue[0]!.handle)) applyTarEntry(img, o, editor, pipe, res, warn, queue.shift()!)
+    while (queue.length && (pipe.pendingBytes > limit || limit < 0 || !queue[0]!.handle))
+      applyTarEntry(img, o, editor, pipe, res, warn, queue.shift()!)
   }
   const finishFile = () => {
     const q = reading
     if (!q) return
     reading = undefined
     q.handle = pipe.end()
-    if (q.handle.size !== q.e.size) warn({code: 'SIZE_CHANGED', path: q.shown, message: `tar entry has ${q.handle.size} bytes, its header says ${q.e.size}`})
+    if (q.handle.size !== q.e.size)
+      warn({
+        code: 'SIZE_CHANGED',
+        path: q.shown,
+        message: `tar entry has ${q.handle.size} bytes, its header says ${q.e.size}`,
+      })
     queue.push(q)
     apply(AHEAD_BYTES)
   }
@@ -196,7 +225,15 @@ async function importTar(img: Image, o: BuildOptions, editor: TreeEditor, pipe: 
   apply(-1)
 }
 
-function applyTarEntry(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPipeline, res: BuildResult, warn: (w: BuildWarning) => void, q: QueuedEntry): void {
+function applyTarEntry(
+  img: Image,
+  o: BuildOptions,
+  editor: TreeEditor,
+  pipe: DataPipeline,
+  res: BuildResult,
+  warn: (w: BuildWarning) => void,
+  q: QueuedEntry,
+): void {
   const {e, shown} = q
   const ftype: FileType = e.type === 'hardlink' ? 'file' : e.type
   const attrs = o.policy.source({
@@ -227,7 +264,11 @@ function applyTarEntry(img: Image, o: BuildOptions, editor: TreeEditor, pipe: Da
     if (e.type === 'hardlink') {
       const target = editor.resolve(e.linkpath!)
       if (target === undefined || img.stat(target).type === 'dir') {
-        warn({code: 'TAR_SKIPPED', path: shown, message: `hard link target '${e.linkpath!.toString('utf8')}' is not in the image; skipped`})
+        warn({
+          code: 'TAR_SKIPPED',
+          path: shown,
+          message: `hard link target '${e.linkpath!.toString('utf8')}' is not in the image; skipped`,
+        })
         return
       }
       if (existing === target) return
@@ -281,7 +322,15 @@ function applyTarEntry(img: Image, o: BuildOptions, editor: TreeEditor, pipe: Da
 // ---------------------------------------------------------------------------
 // manifest (--spec)
 
-const DEFAULT_MODE: Record<FileType, number> = {file: 0o644, dir: 0o755, symlink: 0o777, chardev: 0o600, blockdev: 0o600, fifo: 0o644, socket: 0o755}
+const DEFAULT_MODE: Record<FileType, number> = {
+  file: 0o644,
+  dir: 0o755,
+  symlink: 0o777,
+  chardev: 0o600,
+  blockdev: 0o600,
+  fifo: 0o644,
+  socket: 0o755,
+}
 
 function hashInode(img: Image, ino: number, size: number): string {
   const h = crypto.createHash('sha256')
@@ -300,7 +349,16 @@ function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPi
     if (e.uid !== undefined) given.uid = e.uid
     if (e.gid !== undefined) given.gid = e.gid
     // with mtime given, an unlisted atime, ctime or crtime is the same (as dump --manifest leaves them out)
-    if (e.mtime) Object.assign(given, o.policy.times({mtime: e.mtime, atime: e.atime ?? e.mtime, ctime: e.ctime ?? e.mtime, crtime: e.crtime ?? e.mtime}))
+    if (e.mtime)
+      Object.assign(
+        given,
+        o.policy.times({
+          mtime: e.mtime,
+          atime: e.atime ?? e.mtime,
+          ctime: e.ctime ?? e.mtime,
+          crtime: e.crtime ?? e.mtime,
+        }),
+      )
     else if (!o.policy.reproducible) for (const k of ['atime', 'ctime', 'crtime'] as const) if (e[k]) given[k] = e[k]
     if (e.flags) given.flags = e.flags.reduce((f, n) => f | FLAG_NAMES[n]!, 0)
     // the root
@@ -314,8 +372,13 @@ function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPi
     const existingType = existing === undefined ? undefined : img.stat(existing).type
     if (e.type === 'hardlink') {
       const target = editor.resolve(e.target!.subarray(1))
-      if (target === undefined) throw fail('ENOENT', `${where(e)}: hardlink target ${escapeBytes(e.target!)} does not exist (it must come earlier or from --root/--tar)`)
-      if (img.stat(target).type === 'dir') throw fail('EINVAL', `${where(e)}: hardlink target ${escapeBytes(e.target!)} is a directory`)
+      if (target === undefined)
+        throw fail(
+          'ENOENT',
+          `${where(e)}: hardlink target ${escapeBytes(e.target!)} does not exist (it must come earlier or from --root/--tar)`,
+        )
+      if (img.stat(target).type === 'dir')
+        throw fail('EINVAL', `${where(e)}: hardlink target ${escapeBytes(e.target!)} is a directory`)
       if (existing === target) continue
       if (existing !== undefined) editor.remove(dir, base)
       editor.adding(dir)
@@ -324,14 +387,19 @@ function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPi
       continue
     }
     const type = e.type as FileType
-    const sameType = existingType === type && !(type === 'symlink' && !e.target!.equals(img.readlink(existing!))) && !(type === 'file' && e.src !== undefined)
+    const sameType =
+      existingType === type &&
+      !(type === 'symlink' && !e.target!.equals(img.readlink(existing!))) &&
+      !(type === 'file' && e.src !== undefined)
     if (existing !== undefined && sameType) {
       // override what the entry gives; keep the rest
       if (type === 'file' && (e.size !== undefined || e.sha256)) {
         const st = img.stat(existing)
-        if (e.size !== undefined && st.size !== e.size) throw fail('EINVAL', `${where(e)}: the image's file has ${st.size} bytes, the manifest says ${e.size}`)
+        if (e.size !== undefined && st.size !== e.size)
+          throw fail('EINVAL', `${where(e)}: the image's file has ${st.size} bytes, the manifest says ${e.size}`)
         pipe.flushPacks()
-        if (e.sha256 && hashInode(img, existing, st.size) !== e.sha256) throw fail('EINVAL', `${where(e)}: content does not match the manifest's sha256`)
+        if (e.sha256 && hashInode(img, existing, st.size) !== e.sha256)
+          throw fail('EINVAL', `${where(e)}: content does not match the manifest's sha256`)
       }
       if ((type === 'chardev' || type === 'blockdev') && e.dev) given.rdev = makedev(e.dev.major, e.dev.minor)
       setXattrs(img, existing, e.xattrs, where(e), (w) => (res.warnings++, o.onWarning?.(w)))
@@ -374,10 +442,15 @@ function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPi
           try {
             n = copyHostFile(pipe, src, ino, h)
           } catch (err) {
-            throw fail('ENOENT', `${where(e)}: cannot read src ${src} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {path: src})
+            throw fail(
+              'ENOENT',
+              `${where(e)}: cannot read src ${src} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+              {path: src},
+            )
           }
           res.bytesIn += n
-          if (e.size !== undefined && n !== e.size) throw fail('EINVAL', `${where(e)}: ${src} has ${n} bytes, the manifest says ${e.size}`)
+          if (e.size !== undefined && n !== e.size)
+            throw fail('EINVAL', `${where(e)}: ${src} has ${n} bytes, the manifest says ${e.size}`)
           if (e.sha256) pendingHashes.push({e, got: h})
         }
         break
@@ -392,5 +465,7 @@ function applySpec(img: Image, o: BuildOptions, editor: TreeEditor, pipe: DataPi
     }
     o.onProgress?.({phase: 'spec', files: res.files, bytes: res.bytesIn, path: escapeBytes(e.path)})
   }
-  for (const {e, got} of pendingHashes) if (got.digest('hex') !== e.sha256) throw fail('EINVAL', `${where(e)}: src content does not match the manifest's sha256`)
+  for (const {e, got} of pendingHashes)
+    if (got.digest('hex') !== e.sha256)
+      throw fail('EINVAL', `${where(e)}: src content does not match the manifest's sha256`)
 }

@@ -208,7 +208,8 @@ export class DataPipeline {
 
   private unref(job: Job): void {
     if (--job.refs > 0) return
-    if (job === this.job) this.job = undefined // nothing in it is wanted
+    if (job === this.job)
+      this.job = undefined // nothing in it is wanted
     else if (job.ticket !== undefined && !job.result) job.result = this.pool.take(job.ticket) // collect it from the worker
     job.result = undefined
   }
@@ -220,7 +221,14 @@ export class DataPipeline {
       this.submit()
       job = undefined
     }
-    return (job ??= this.job = {content: Buffer.allocUnsafeSlow(Math.max(JOB_BYTES, this.cs)), used: 0, windows: [], settings: f.settings, refs: 0})
+    return (job ??= this.job =
+      {
+        content: Buffer.allocUnsafeSlow(Math.max(JOB_BYTES, this.cs)),
+        used: 0,
+        windows: [],
+        settings: f.settings,
+        refs: 0,
+      })
   }
 
   /**
@@ -239,7 +247,13 @@ export class DataPipeline {
     job.windows.push({off: job.used, len, atStart: offset === 0})
     job.used += len
     const tail = f.segments[f.segments.length - 1]
-    if (tail && tail.job === job && tail.first + tail.count === job.windows.length - 1 && tail.offset + this.span(tail) === offset) tail.count++
+    if (
+      tail &&
+      tail.job === job &&
+      tail.first + tail.count === job.windows.length - 1 &&
+      tail.offset + this.span(tail) === offset
+    )
+      tail.count++
     else {
       job.refs++
       f.segments.push({job, first: job.windows.length - 1, count: 1, offset})

@@ -45,7 +45,10 @@ export class Allocator {
   static format(dev: BlockDevice, geo: Geometry, uuid: Buffer): Allocator {
     const a = new Allocator(dev, geo, uuid, 0)
     let used = 0
-    for (let b = 0; b < geo.firstFree; b++) a.setBit(b, true), used++
+    for (let b = 0; b < geo.firstFree; b++) {
+      a.setBit(b, true)
+      used++
+    }
     a.setBit(geo.backupSuperblock, true)
     used++
     a.freeBlocks = geo.blockCount - used
@@ -56,7 +59,12 @@ export class Allocator {
    * An allocator that ignores the bitmap on the device: every block free but
    * the fixed ones, every bitmap block dirty (fsck rebuilds the bitmap).
    */
-  static fresh<T extends Allocator>(this: new (dev: BlockDevice, geo: Geometry, uuid: Buffer, freeBlocks: number) => T, dev: BlockDevice, geo: Geometry, uuid: Buffer): T {
+  static fresh<T extends Allocator>(
+    this: new (dev: BlockDevice, geo: Geometry, uuid: Buffer, freeBlocks: number) => T,
+    dev: BlockDevice,
+    geo: Geometry,
+    uuid: Buffer,
+  ): T {
     const a = new this(dev, geo, uuid, 0)
     for (let i = 0; i < geo.bitmapBlocks; i++) {
       const m = Buffer.alloc(geo.blockSize)
@@ -215,15 +223,19 @@ export class Allocator {
 
   private noSpace(want: number) {
     const bs = this.geo.blockSize
-    return fail('ENOSPC', `no space left in image: needed ${want * bs} bytes contiguous, ${this.available * bs} bytes free`, {
-      free: this.available * bs,
-    })
+    return fail(
+      'ENOSPC',
+      `no space left in image: needed ${want * bs} bytes contiguous, ${this.available * bs} bytes free`,
+      {
+        free: this.available * bs,
+      },
+    )
   }
 
   /** The highest block in use in the data area (firstFree − 1 when there is none). */
   highestUsed(): number {
     const lo = this.geo.firstFree
-    for (let b = this.geo.backupSuperblock - 1; b >= lo; ) {
+    for (let b = this.geo.backupSuperblock - 1; b >= lo;) {
       const k = b % this.bits
       if ((k & 7) === 7 && b - 7 >= lo) {
         const m = this.map(Math.floor(b / this.bits))
@@ -247,9 +259,15 @@ export class Allocator {
    */
   shrinkTo(geo: Geometry): void {
     const old = this.geo
-    if (geo.blockCount > old.blockCount || geo.bitmapStart !== old.bitmapStart || geo.blockSize !== old.blockSize || geo.firstFree > old.firstFree)
+    if (
+      geo.blockCount > old.blockCount ||
+      geo.bitmapStart !== old.bitmapStart ||
+      geo.blockSize !== old.blockSize ||
+      geo.firstFree > old.firstFree
+    )
       throw fail('EINVAL', 'shrinkTo: not a smaller geometry of this bitmap')
-    for (let b = geo.backupSuperblock; b < old.backupSuperblock; b++) if (this.taken(b)) throw fail('EINVAL', `shrinkTo: block ${b} is in use`, {block: b})
+    for (let b = geo.backupSuperblock; b < old.backupSuperblock; b++)
+      if (this.taken(b)) throw fail('EINVAL', `shrinkTo: block ${b} is in use`, {block: b})
     for (const i of [...this.maps.keys()]) {
       if (i >= geo.bitmapBlocks) {
         this.maps.delete(i)

@@ -4,7 +4,17 @@
  */
 import {NodeStore} from './node-store.js'
 import {compareKeys, type Key} from '../format/keys.js'
-import {innerCapacity, isLeaf, ITEM_SIZE, leafCapacity, MAX_HEIGHT, NODE_HEADER, type InnerNode, type LeafNode, type TreeNode} from '../format/node.js'
+import {
+  innerCapacity,
+  isLeaf,
+  ITEM_SIZE,
+  leafCapacity,
+  MAX_HEIGHT,
+  NODE_HEADER,
+  type InnerNode,
+  type LeafNode,
+  type TreeNode,
+} from '../format/node.js'
 import {fail} from '../errors.js'
 
 interface Sibling {
@@ -73,7 +83,8 @@ export class BTree {
 
   /** Insert or replace. */
   put(key: Key, value: Buffer): void {
-    if (value.length > this.maxValue) throw fail('EOVERFLOW', `tree item of ${value.length} bytes exceeds the ${this.maxValue}-byte limit`)
+    if (value.length > this.maxValue)
+      throw fail('EOVERFLOW', `tree item of ${value.length} bytes exceeds the ${this.maxValue}-byte limit`)
     const splits = this.insertInto(this.rootNode(), key, value)
     if (splits.length === 0) return
     if (this.height >= MAX_HEIGHT) throw fail('ENOSPC', 'tree height limit reached')
@@ -165,7 +176,8 @@ export class BTree {
     while (at < keys.length) {
       let used = NODE_HEADER
       let end = at
-      while (end < keys.length && used + ITEM_SIZE + values[end]!.length <= bs) used += ITEM_SIZE + values[end++]!.length
+      while (end < keys.length && used + ITEM_SIZE + values[end]!.length <= bs)
+        used += ITEM_SIZE + values[end++]!.length
       const k = keys.slice(at, end)
       const v = values.slice(at, end)
       const u = used

@@ -25,7 +25,8 @@ export class NodeStore {
   get(block: number, level?: number): TreeNode {
     const hit = this.cache.get(block)
     if (hit) {
-      if (level !== undefined && hit.level !== level) throw fail('ECORRUPT', `tree block ${block}: level ${hit.level}, expected ${level}`, {block})
+      if (level !== undefined && hit.level !== level)
+        throw fail('ECORRUPT', `tree block ${block}: level ${hit.level}, expected ${level}`, {block})
       return hit
     }
     if (!Number.isInteger(block) || block < 1 || block >= this.blockCount - 1)
@@ -67,7 +68,9 @@ export class NodeStore {
 
   /** Encoded dirty nodes, ready to write; clears the dirty set. */
   takeDirty(generation: number): Array<{block: number; data: Buffer}> {
-    const out = [...this.dirty].sort((a, b) => a - b).map((b) => ({block: b, data: encodeNode(this.cache.get(b)!, this.blockSize, this.uuid, generation)}))
+    const out = [...this.dirty]
+      .sort((a, b) => a - b)
+      .map((b) => ({block: b, data: encodeNode(this.cache.get(b)!, this.blockSize, this.uuid, generation)}))
     this.dirty.clear()
     this.evict()
     return out
