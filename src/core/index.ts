@@ -43,14 +43,5 @@ export {imageDigest, setImageUuid, uuidFromDigest} from './mkfs/stamp.js'
 export {formatUuid, parseUuid} from './image/create-options.js'
 export {PlanPool, defaultWorkers} from './fs/plan-pool.js'
 export {planWindow, type PlanSettings, type WindowPlan} from './fs/data-plan.js'
-export {
-  describeHost,
-  describeImage,
-  describeTar,
-  diffEntries,
-  sortEntries,
-  type DescribeOptions,
-  type Difference,
-  type DiffField,
-  type DiffOptions,
-} from './debug/describe.js'
+export {describeHost, describeImage, describeTar, sortEntries, type DescribeOptions} from './debug/describe.js'
+export {diffEntries, type Difference, type DiffField, type DiffOptions} from './debug/diff-entries.js'
