@@ -12,6 +12,16 @@ import {bitsPerBitmapBlock} from '../src/core/format/bitmap.js'
 import {featureMask, featureNames, unknownBits} from '../src/core/format/features.js'
 import {bytes, s64, struct, u32, u64, u8} from '../src/core/format/codec.js'
 import {UNDO_MAGIC, undoHeader, undoRecordHead} from '../src/core/format/undo.js'
+import {decodeDirents, direntHead, encodeDirents} from '../src/core/format/dirent.js'
+import {decodeXattrs, encodeXattrs, xattrExternal, xattrHead} from '../src/core/format/xattr.js'
+import {
+  commitBody,
+  DESCRIPTOR_ENTRIES_AT,
+  descriptorEntry,
+  descriptorHead,
+  readDescriptorEntries,
+  writeDescriptorEntries,
+} from '../src/core/format/journal.js'
 import {applyUndo, UndoDevice} from '../src/core/io/undo.js'
 import {MemoryDevice} from '../src/core/io/device.js'
 import {Image, S_IFCHR} from '../src/core/index.js'
@@ -111,6 +121,42 @@ t.test('extent record: 32 bytes (§10); nodes and keys (§6); bitmap (§5)', asy
   t.equal(maxInline(4096), 1920)
   t.equal(maxInline(1024), 384)
   t.equal(maxInline(65536), 2048)
+})
+
+t.test('variable-length heads: dirent (§8), xattr (§11), journal descriptor entries (§9)', async (t) => {
+  t.equal(direntHead.size, 10)
+  t.same(direntHead.offsets, {ino: 0, ftype: 8, nameLen: 9})
+  t.equal(xattrHead.size, 8)
+  t.same(xattrHead.offsets, {nameLen: 0, flags: 1, reserved: 2, valueLen: 4})
+  t.equal(xattrExternal.size, 12)
+  t.same(xattrExternal.offsets, {block: 0, crc: 8})
+  t.equal(descriptorHead.size, 16)
+  t.equal(DESCRIPTOR_ENTRIES_AT, 64)
+  t.equal(descriptorEntry.size, 12)
+  t.same(descriptorEntry.offsets, {target: 0, crc: 8})
+  t.same([commitBody.offsetOf('seq'), commitBody.offsetOf('treeRoot')], [0, 16])
+  // the bytes, laid out by hand as FORMAT.md gives them
+  const d = Buffer.from([2, 0, 0, 0, 1, 0, 0, 0, 1, 3, 0x61, 0x62, 0x63])
+  t.ok(encodeDirents([{ino: 2 ** 32 + 2, ftype: 1, name: Buffer.from('abc')}]).equals(d))
+  t.same(decodeDirents(d), [{ino: 2 ** 32 + 2, ftype: 1, name: Buffer.from('abc')}])
+  const inline = Buffer.from([1, 0, 0, 0, 2, 0, 0, 0, 0x6e, 0x76, 0x77])
+  const external = Buffer.from([1, 1, 0, 0, 0x28, 0x23, 0, 0, 0x6e, 9, 0, 0, 0, 1, 0, 0, 0, 0xef, 0xbe, 0xad, 0xde])
+  const xs = [
+    {name: Buffer.from('n'), valueLen: 2, value: Buffer.from('vw')},
+    {name: Buffer.from('n'), valueLen: 9000, block: 2 ** 32 + 9, crc: 0xdeadbeef},
+  ]
+  t.ok(encodeXattrs(xs).equals(Buffer.concat([inline, external])))
+  t.same(decodeXattrs(Buffer.concat([inline, external])), xs)
+  const j = Buffer.alloc(64 + 24)
+  writeDescriptorEntries(j, [
+    {target: 5, crc: 6},
+    {target: 2 ** 32 + 7, crc: 8},
+  ])
+  t.ok(j.subarray(64).equals(Buffer.from([5, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0])))
+  t.same(readDescriptorEntries(j, 2), [
+    {target: 5, crc: 6},
+    {target: 2 ** 32 + 7, crc: 8},
+  ])
 })
 
 t.test('codec round-trips and refuses u64 values of 2^53 and above', async (t) => {

@@ -9,11 +9,12 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import {addEntry, direntKey, removeEntry} from '../fs/directory.js'
 import {fail} from '../errors.js'
-import {encodeDirents, ftypeCode} from '../format/dirent.js'
+import {decodeDirents, encodeDirents, ftypeCode} from '../format/dirent.js'
 import {encodeExtent, extentRecord, STORAGE_BLOCKS, STORAGE_PACKED} from '../format/extent.js'
 import {packKey, packRecord} from '../format/pack.js'
-import {resealBlock} from '../format/header.js'
-import {ROOT_INO} from '../format/inode.js'
+import {blockHeader, HEADER_SIZE, resealBlock} from '../format/header.js'
+import {inodeRecord, ROOT_INO} from '../format/inode.js'
+import {commitBody, JournalBlockType} from '../format/journal.js'
 import {ItemType, MAX_KEY, nameHash, type Key} from '../format/keys.js'
 import {isLeaf} from '../format/node.js'
 import {superblockBody, SUPERBLOCK_BODY_OFFSET} from '../format/superblock.js'
@@ -657,11 +658,8 @@ export const CORRUPTIONS: readonly Kind[] = [
 function nameOf(c: Ctx, ino: number): {dir: number; name: Buffer} {
   for (const [k, raw] of c.v.tree.range({objectid: 0, type: 0, offset: 0}, MAX_KEY)) {
     if (k.type !== ItemType.DIRENT) continue
-    for (let o = 0; o < raw.length;) {
-      const len = raw[o + 9]!
-      if (raw.readUInt32LE(o) === ino) return {dir: k.objectid, name: Buffer.from(raw.subarray(o + 10, o + 10 + len))}
-      o += 10 + len
-    }
+    const e = decodeDirents(raw)?.find((d) => d.ino === ino)
+    if (e) return {dir: k.objectid, name: e.name}
   }
   throw fail('ENOENT', `inode ${ino} has no name`)
 }
@@ -747,7 +745,7 @@ export function corrupt(path: string, kindName: string, opts: CorruptOptions = {
     const all: number[] = []
     for (const [k, raw] of v.tree.range({objectid: 0, type: 0, offset: 0}, MAX_KEY)) {
       if (k.type !== ItemType.INODE || k.objectid === ROOT_INO) continue
-      const mode = raw.readUInt32LE(0) & 0o170000
+      const mode = raw.readUInt32LE(inodeRecord.offsets.mode) & 0o170000
       if (
         want === 'dir' ? mode === 0o040000 : want === 'file' ? mode === 0o100000 : want === 'any' || mode === 0o100000
       )
@@ -784,15 +782,17 @@ function tearNextCommit(img: Image): void {
   let seq = -1
   for (let i = 0; i < v.geo.journalBlocks; i++) {
     const b = v.dev.read((v.geo.journalStart + i) * bs, bs)
-    if (b.readUInt16LE(4) === 6 && b.readUInt32LE(48) > seq) {
-      seq = b.readUInt32LE(48)
+    if (b.readUInt16LE(blockHeader.offsets.type) !== JournalBlockType.COMMIT) continue
+    const s = b.readUInt32LE(HEADER_SIZE + commitBody.offsets.seq) // the low half: sequences stay far below 2^32 here
+    if (s > seq) {
+      seq = s
       last = i
     }
   }
   if (last < 0) return
   const pos = (v.geo.journalStart + last) * bs
   const b = v.dev.read(pos, bs)
-  b.fill(0x5a, 64)
+  b.fill(0x5a, HEADER_SIZE + commitBody.offsets.treeRoot) // keep seq, blocks and flags; scribble over the rest
   v.dev.write(pos, b)
   v.dev.flush()
 }

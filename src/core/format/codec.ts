@@ -8,13 +8,16 @@
  */
 
 type FieldType =
-  {kind: 'u8' | 'u16' | 'u32' | 'u64' | 's64'} | {kind: 'bytes'; length: number} | {kind: 'reserved'; length: number}
+  | {kind: 'u8' | 'u16' | 'u32' | 's32' | 'u64' | 's64'}
+  | {kind: 'bytes'; length: number}
+  | {kind: 'reserved'; length: number}
 
-const WIDTH = {u8: 1, u16: 2, u32: 4, u64: 8, s64: 8} as const
+const WIDTH = {u8: 1, u16: 2, u32: 4, s32: 4, u64: 8, s64: 8} as const
 
 export const u8 = {kind: 'u8'} as const
 export const u16 = {kind: 'u16'} as const
 export const u32 = {kind: 'u32'} as const
+export const s32 = {kind: 's32'} as const
 export const u64 = {kind: 'u64'} as const
 export const s64 = {kind: 's64'} as const
 export const bytes = <N extends number>(length: N) => ({kind: 'bytes', length}) as const
@@ -39,6 +42,11 @@ function fieldWidth(t: FieldType): number {
 export interface Struct<F extends Fields> {
   readonly fields: F
   readonly size: number
+  /**
+   * The byte offset of every field, by name: for variable-length records and
+   * hot paths that read or write single fields in place rather than decode.
+   */
+  readonly offsets: {readonly [K in F[number][0]]: number}
   offsetOf(name: string): number
   decode(buf: Buffer, at?: number): NonReserved<F>
   /** Encode into `buf` at `at` (reserved bytes are zeroed). Returns `buf`. */
@@ -68,6 +76,7 @@ export function struct<const F extends Fields>(fields: F): Struct<F> {
   return {
     fields,
     size,
+    offsets: Object.freeze(Object.fromEntries(offsets)) as {readonly [K in F[number][0]]: number},
     offsetOf(name: string): number {
       const off = offsets.get(name)
       if (off === undefined) throw new Error(`no field ${name}`)
@@ -86,6 +95,9 @@ export function struct<const F extends Fields>(fields: F): Struct<F> {
             break
           case 'u32':
             out[name] = buf.readUInt32LE(o)
+            break
+          case 's32':
+            out[name] = buf.readInt32LE(o)
             break
           case 'u64': {
             const hi = buf.readUInt32LE(o + 4)
@@ -124,6 +136,9 @@ export function struct<const F extends Fields>(fields: F): Struct<F> {
             break
           case 'u32':
             buf.writeUInt32LE(x as number, o)
+            break
+          case 's32':
+            buf.writeInt32LE(x as number, o)
             break
           case 'u64': {
             const n = x as number

@@ -1,5 +1,5 @@
 /** Directory entries, the value of a DIRENT item (FORMAT.md §8). */
-import {readU64, writeU64} from './codec.js'
+import {readU64, struct, u64, u8, writeU64} from './codec.js'
 import type {FileType} from '../types.js'
 
 export interface DirentRecord {
@@ -8,7 +8,15 @@ export interface DirentRecord {
   name: Buffer
 }
 
-const FIXED = 10
+/** The fixed head of each entry; `nameLen` bytes of name follow it. */
+export const direntHead = struct([
+  ['ino', u64],
+  ['ftype', u8],
+  ['nameLen', u8],
+] as const)
+
+const FIXED = direntHead.size
+const {ino: INO, ftype: FTYPE, nameLen: NAME_LEN} = direntHead.offsets
 
 export const FTYPES: readonly FileType[] = ['file', 'dir', 'symlink', 'chardev', 'blockdev', 'fifo', 'socket']
 
@@ -24,9 +32,9 @@ export function encodeDirents(list: readonly DirentRecord[]): Buffer {
   const buf = Buffer.alloc(list.reduce((n, e) => n + FIXED + e.name.length, 0))
   let o = 0
   for (const e of list) {
-    writeU64(buf, o, e.ino)
-    buf[o + 8] = e.ftype
-    buf[o + 9] = e.name.length
+    writeU64(buf, o + INO, e.ino)
+    buf[o + FTYPE] = e.ftype
+    buf[o + NAME_LEN] = e.name.length
     e.name.copy(buf, o + FIXED)
     o += FIXED + e.name.length
   }
@@ -39,15 +47,15 @@ export function decodeDirents(buf: Buffer): DirentRecord[] | undefined {
   let o = 0
   while (o < buf.length) {
     if (o + FIXED > buf.length) return undefined
-    const len = buf[o + 9]!
+    const len = buf[o + NAME_LEN]!
     if (len === 0 || o + FIXED + len > buf.length) return undefined
     let ino: number
     try {
-      ino = readU64(buf, o)
+      ino = readU64(buf, o + INO)
     } catch {
       return undefined
     }
-    out.push({ino, ftype: buf[o + 8]!, name: Buffer.from(buf.subarray(o + FIXED, o + FIXED + len))})
+    out.push({ino, ftype: buf[o + FTYPE]!, name: Buffer.from(buf.subarray(o + FIXED, o + FIXED + len))})
     o += FIXED + len
   }
   return out.length ? out : undefined

@@ -21,7 +21,12 @@ export const descriptorHead = struct([
 export const DESCRIPTOR_DATA_CHECKS = 1
 
 /** One descriptor entry: the home block of the payload that follows, and the payload's CRC32. */
-export const DESCRIPTOR_ENTRY = 12
+export const descriptorEntry = struct([
+  ['target', u64],
+  ['crc', u32],
+] as const)
+export const DESCRIPTOR_ENTRY = descriptorEntry.size // 12
+const {target: TARGET, crc: CRC} = descriptorEntry.offsets
 export const DESCRIPTOR_ENTRIES_AT = HEADER_SIZE + descriptorHead.size // 64
 
 export function descriptorCapacity(blockSize: number): number {
@@ -36,8 +41,8 @@ export interface DescriptorEntry {
 export function writeDescriptorEntries(buf: Buffer, entries: readonly DescriptorEntry[]): void {
   let o = DESCRIPTOR_ENTRIES_AT
   for (const e of entries) {
-    writeU64(buf, o, e.target)
-    buf.writeUInt32LE(e.crc, o + 8)
+    writeU64(buf, o + TARGET, e.target)
+    buf.writeUInt32LE(e.crc, o + CRC)
     o += DESCRIPTOR_ENTRY
   }
 }
@@ -45,7 +50,7 @@ export function writeDescriptorEntries(buf: Buffer, entries: readonly Descriptor
 export function readDescriptorEntries(buf: Buffer, count: number): DescriptorEntry[] {
   const out: DescriptorEntry[] = []
   for (let i = 0, o = DESCRIPTOR_ENTRIES_AT; i < count; i++, o += DESCRIPTOR_ENTRY)
-    out.push({target: readU64(buf, o), crc: buf.readUInt32LE(o + 8)})
+    out.push({target: readU64(buf, o + TARGET), crc: buf.readUInt32LE(o + CRC)})
   return out
 }
 
