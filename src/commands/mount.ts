@@ -7,7 +7,8 @@ import {CommandError, describeError, type ErrorReport} from './_shared/errors.js
 import {EXIT, type ExitCode} from './_shared/exit-codes.js'
 import {checkImageFile, recoveryNote} from './_shared/open.js'
 import {cliError} from './_shared/fuse.js'
-import {checkMountpoint, mountImage, type MountedFs} from '../fuse/mount.js'
+import {checkMountpoint, mountImage} from '../fuse/mount.js'
+import type {MountedFs} from '../fuse/mounts.js'
 import {cleanupDeadMounts} from '../fuse/control.js'
 import {OPTION_HELP, parseMountOptions, type MountOptions} from '../fuse/options.js'
 

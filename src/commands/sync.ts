@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from './_base.js'
 import {CommandError} from './_shared/errors.js'
 import {EXIT} from './_shared/exit-codes.js'
-import {razorMounts, run, type MountError} from '../fuse/mount.js'
+import {razorMounts, run, type MountError} from '../fuse/mounts.js'
 import {askServer} from '../fuse/control.js'
 
 export interface SyncedMount {

@@ -4,7 +4,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from './_base.js'
 import {CommandError} from './_shared/errors.js'
 import {EXIT} from './_shared/exit-codes.js'
-import {razorMounts, unmount} from '../fuse/mount.js'
+import {razorMounts, unmount} from '../fuse/mounts.js'
 import {abortAndDetach, isDead} from '../fuse/control.js'
 import {cliError, liveLockHolder} from './_shared/fuse.js'
 

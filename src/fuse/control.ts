@@ -17,7 +17,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import {MountError, razorMounts, run, type MountInfo} from './mount.js'
+import {MountError, razorMounts, run, type MountInfo} from './mounts.js'
 
 const ROOT_DIR = '/run/razorfs'
 const userDir = (): string => path.join(os.tmpdir(), `razorfs-${process.getuid?.() ?? 0}`)

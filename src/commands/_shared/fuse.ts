@@ -1,7 +1,7 @@
 /** The FUSE adapter's errors as CLI errors (mount and umount). */
 import fs from 'node:fs'
 import {FsError} from '../../fuse/errno.js'
-import {MountError} from '../../fuse/mount.js'
+import {MountError} from '../../fuse/mounts.js'
 import {CommandError, UsageError} from './errors.js'
 import {EXIT} from './exit-codes.js'
 
