@@ -44,7 +44,7 @@ function rawInfo(path: string): RawInfo {
     v.tree.walk((n) => (isLeaf(n) ? leaves : interior).push(n.block))
     const dataBlocks: RawInfo['dataBlocks'] = []
     for (const [k, raw] of v.tree.range({objectid: 0, type: 0, offset: 0}, MAX_KEY))
-      if (k.type === ItemType.EXTENT && raw[0] === STORAGE_BLOCKS)
+      if (k.type === ItemType.EXTENT && raw[extentRecord.offsets.storage] === STORAGE_BLOCKS)
         dataBlocks.push({ino: k.objectid, block: extentRecord.decode(raw).block})
     const i = img.info()
     return {

@@ -6,6 +6,8 @@ import {packKey, packRecord} from '../../format/pack.js'
 import {inodeItem} from './edit.js'
 import type {Ctx, Kind} from './types.js'
 
+const STORAGE = extentRecord.offsets.storage
+
 export const EXTENT_KINDS: readonly Kind[] = [
   ...(['out-of-range', 'in-journal', 'bad-length', 'past-eof', 'overlap'] as const).map((what) => ({
     name: `extent-${what}`,
@@ -147,7 +149,7 @@ function blockExtents(c: Ctx, ino: number): Array<[Key, Buffer]> {
       {objectid: ino, type: ItemType.EXTENT, offset: 0},
       {objectid: ino, type: ItemType.EXTENT + 1, offset: 0},
     ),
-  ].filter(([, r]) => r[0] === STORAGE_BLOCKS)
+  ].filter(([, r]) => r[STORAGE] === STORAGE_BLOCKS)
 }
 function firstBlockExtent(c: Ctx, ino: number): [Key, Buffer] {
   const e = blockExtents(c, ino)[0]
@@ -157,7 +159,7 @@ function firstBlockExtent(c: Ctx, ino: number): [Key, Buffer] {
 /** The first packed extent of the image (by key): its key, record and pack block. */
 function firstPacked(c: Ctx): [Key, ReturnType<typeof extentRecord.decode>, number] {
   for (const [k, raw] of c.v.tree.range({objectid: 0, type: 0, offset: 0}, MAX_KEY)) {
-    if (k.type !== ItemType.EXTENT || raw[0] !== STORAGE_PACKED) continue
+    if (k.type !== ItemType.EXTENT || raw[STORAGE] !== STORAGE_PACKED) continue
     const e = extentRecord.decode(raw)
     return [k, e, e.block]
   }
