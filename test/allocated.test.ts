@@ -8,6 +8,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import {cli, cliUnavailable, tmpDir} from './helpers/image.js'
+import {jsonResult} from './helpers/envelope.js'
 
 const KiB = 1024
 const BS = 1024
@@ -32,7 +33,7 @@ interface ExtentJson {
 const json = (args: string[]) => {
   const r = cli([...args, '--json'])
   if (r.status !== 0) throw new Error(`razorfs ${args.join(' ')}: ${r.stderr}`)
-  return JSON.parse(r.stdout)
+  return jsonResult(r.stdout)
 }
 
 t.test('allocated bytes of packed files', {skip: cliUnavailable()}, async (t) => {

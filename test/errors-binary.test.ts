@@ -34,13 +34,21 @@ function oneLineError(t: Tap, r: RunResult, status: number, what: string, messag
 
 function jsonError(t: Tap, r: RunResult, status: number, code: string | RegExp, what: string): void {
   t.equal(r.status, status, `${what} --json: exit ${status}`)
-  let env: {error?: {code?: string; message?: string; exit?: number}} = {}
+  let env: {
+    status?: string
+    exit?: number
+    warnings?: unknown
+    error?: {code?: string; message?: string; exit?: number}
+  } = {}
   try {
     env = JSON.parse(r.stdout)
   } catch {
     t.fail(`${what} --json: stdout is JSON (${JSON.stringify(r.stdout.slice(0, 200))})`)
     return
   }
+  t.equal(env.status, 'error', `${what} --json: status "error"`)
+  t.equal(env.exit, status, `${what} --json: exit`)
+  t.ok(Array.isArray(env.warnings), `${what} --json: warnings listed`)
   t.match(env.error?.code, code, `${what} --json: error.code`)
   t.equal(env.error?.exit, status, `${what} --json: error.exit`)
   t.ok(env.error?.message, `${what} --json: error.message`)

@@ -8,6 +8,7 @@ import path from 'node:path'
 import {spawn, spawnSync} from 'node:child_process'
 import {corrupt, fsck, Image, populate} from '../src/core/index.js'
 import {PROJECT, tmpDir} from './helpers/image.js'
+import {jsonResult} from './helpers/envelope.js'
 
 const FSCK = path.join(PROJECT, 'bin/razorfsck.js')
 const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')
@@ -42,7 +43,7 @@ t.test('check only: exit 0 when clean, 4 when not, never a write', async (t) => 
 
 t.test('--json: stable problem records and the exit bits', async (t) => {
   const p = image(t, 'nlink-high')
-  const r = JSON.parse(razorfsck(['-fn', '--json', p]).out)
+  const r = jsonResult(razorfsck(['-fn', '--json', p]).out)
   t.equal(r.exit, 4)
   const [prob] = r.problems
   t.same(
@@ -53,7 +54,7 @@ t.test('--json: stable problem records and the exit bits', async (t) => {
   )
   t.match(prob, {code: '0x050001', id: 'NLINK_WRONG', pass: 'links', fixed: false})
   t.type(prob.inode, 'number')
-  const y = JSON.parse(razorfsck(['-fy', '--json', p]).out)
+  const y = jsonResult(razorfsck(['-fy', '--json', p]).out)
   t.equal(y.exit, 1)
   t.equal(y.problems[0].fixed, true)
 })

@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {Image} from '../src/core/index.js'
 import {cli, tmpDir} from './helpers/image.js'
+import {jsonResult} from './helpers/envelope.js'
 
 const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')
 
@@ -41,7 +42,7 @@ t.test('journal show lists the transactions', async (t) => {
   const p = crashed(tmpDir(t, 'jshow'))
   const r = cli(['journal', 'show', p, '--json'])
   t.equal(r.status, 0, r.stderr)
-  const j = JSON.parse(r.stdout)
+  const j = jsonResult(r.stdout)
   t.equal(j.needsRecovery, true)
   t.equal(j.transactions.filter((x: {state: string}) => x.state === 'committed').length, 3)
   t.ok(j.transactions[0].blocks.some((b: {kind: string}) => b.kind === 'leaf'))
@@ -52,12 +53,12 @@ t.test('journal replay: dry run, into a copy, in place, idempotent', async (t) =
   const dir = tmpDir(t, 'jreplay')
   const p = crashed(dir)
   const before = sha(p)
-  const dry = JSON.parse(cli(['journal', 'replay', p, '--dry-run', '--json']).stdout)
+  const dry = jsonResult(cli(['journal', 'replay', p, '--dry-run', '--json']).stdout)
   t.equal(dry.transactions, 3)
   t.equal(dry.plan.length, 3)
   t.equal(sha(p), before, 'dry run writes nothing')
   const out = path.join(dir, 'copy.img')
-  const copy = JSON.parse(cli(['journal', 'replay', p, '--output', out, '--json']).stdout)
+  const copy = jsonResult(cli(['journal', 'replay', p, '--output', out, '--json']).stdout)
   t.equal(copy.transactions, 3)
   t.equal(sha(p), before, '--output leaves the original untouched')
   t.equal(cli(['ls', out]).stderr, '', 'the copy is clean')
@@ -75,7 +76,7 @@ t.test('journal replay: dry run, into a copy, in place, idempotent', async (t) =
 t.test('mkfs --journal-size 0: no journal', async (t) => {
   const p = path.join(tmpDir(t, 'nojournal'), 'n.img')
   t.equal(cli(['mkfs', p, '--size', '8M', '--journal-size', '0']).status, 0)
-  const d = JSON.parse(cli(['dump', p, '--json']).stdout)
+  const d = jsonResult(cli(['dump', p, '--json']).stdout)
   t.notOk(JSON.stringify(d).includes('"journal"'), 'no journal feature')
   t.match(cli(['journal', 'show', p]).stdout, /no journal/)
 })

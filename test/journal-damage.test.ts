@@ -19,6 +19,7 @@ import {MemoryDevice} from '../src/core/io/device.js'
 import {normalizeCreateOptions} from '../src/core/image/create-options.js'
 import {crashImage, RecordingDevice} from './helpers/crash.js'
 import {cli, cliUnavailable, tmpDir} from './helpers/image.js'
+import {jsonResult} from './helpers/envelope.js'
 
 const BS = 4096
 const FILES = 160
@@ -119,7 +120,7 @@ t.test('through the binary: journal show, fsck, journal replay', async (t) => {
     show.stdout,
     `  damaged data: /f${DAMAGED}: ${range} (block ${block}, transaction ${DAMAGED + 1}) fail their checksum`,
   )
-  const showJson = JSON.parse(cli(['journal', 'show', p, '--json']).stdout)
+  const showJson = jsonResult(cli(['journal', 'show', p, '--json']).stdout)
   t.same(
     showJson.damaged.map((d: {path: string; offset: number}) => [d.path, d.offset]),
     [[`/f${DAMAGED}`, 0]],
@@ -133,7 +134,7 @@ t.test('through the binary: journal show, fsck, journal replay', async (t) => {
   // fsck -n: reports, writes nothing, exit 4
   const n = cli(['fsck', '-n', p, '--json'])
   t.equal(n.status, 4, n.stderr)
-  const nj = JSON.parse(n.stdout)
+  const nj = jsonResult(n.stdout)
   const dmg = nj.problems.filter((x: {id: string}) => x.id === 'JOURNAL_DATA_DAMAGED')
   t.equal(dmg.length, 1)
   t.equal(dmg[0].code, '0x010004')
@@ -152,7 +153,7 @@ t.test('through the binary: journal show, fsck, journal replay', async (t) => {
   t.match(y.stdout + y.stderr, `JOURNAL_DATA_DAMAGED`)
   t.equal(y.status! & 4, 4, 'the damage is reported as not corrected')
   t.equal(cli(['fsck', '-f', '-n', copy]).status, 0, 'the repaired image checks clean')
-  const cd = JSON.parse(cli(['fsck', '-f', '-n', '--check-data', copy, '--json']).stdout)
+  const cd = jsonResult(cli(['fsck', '-f', '-n', '--check-data', copy, '--json']).stdout)
   t.same(
     cd.problems.map((x: {id: string; inode: number}) => x.id),
     ['DATA_CHECKSUM'],

@@ -8,6 +8,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import {cli, cliHash, cliUnavailable, tmpDir} from './helpers/image.js'
+import {jsonResult} from './helpers/envelope.js'
 
 const MiB = 1 << 20
 /** Bytes of the big file: freeing it dirties ~64 bitmap blocks (RAZORFS_TEST_SMALL_JOURNAL_MIB to change). */
@@ -68,13 +69,13 @@ t.test('big operations with the smallest journal', {skip: cliUnavailable()}, asy
   r = cli(['truncate', '-s', '1000', `${img}:/big`])
   t.equal(r.status, 0, `truncate: ${r.stderr}`)
   r = cli(['stat', `${img}:/big`, '--json'])
-  t.equal(JSON.parse(r.stdout).size, 1000)
+  t.equal(jsonResult(r.stdout).size, 1000)
   r = cli(['rm', `${img}:/big2`])
   t.equal(r.status, 0, `rm: ${r.stderr}`)
   r = cli(['fsck', '-f', img])
   t.equal(r.status, 0, r.stdout + r.stderr)
   r = cli(['ls', img])
   t.equal(r.stdout, 'big\n')
-  const info = JSON.parse(cli(['dump', img, '--json']).stdout) as {freeBlocks: number; blocks: number}
+  const info = jsonResult(cli(['dump', img, '--json']).stdout) as {freeBlocks: number; blocks: number}
   t.ok(info.blocks - info.freeBlocks < 2000, `the space is free again (${info.blocks - info.freeBlocks} blocks used)`)
 })

@@ -25,6 +25,7 @@ import {
 import {PROJECT, cli, cliUnavailable, tmpDir} from './helpers/image.js'
 import {validate} from './helpers/json-schema.js'
 import {ciItems, createCiTree, REF_TIME} from './helpers/ci-tree.js'
+import {jsonResult} from './helpers/envelope.js'
 
 t.test('escaping', async (t) => {
   const cases: Array<[Buffer, string]> = [
@@ -176,7 +177,7 @@ t.test('dump --manifest and mkfs --spec round trip', {skip: unavailable}, async 
   const jm = cli(['dump', one, '--manifest', '--json'])
   fs.writeFileSync(path.join(dir, 'one.json'), jm.stdout)
   const schema = JSON.parse(fs.readFileSync(path.join(PROJECT, 'docs/manifest.schema.json'), 'utf8'))
-  t.same(validate(schema, JSON.parse(jm.stdout)), [], 'dump --manifest --json is valid against the schema')
+  t.same(validate(schema, jsonResult(jm.stdout)), [], 'dump --manifest --json is valid against the schema')
   r = cli(['mkfs', path.join(dir, 'three.img'), '--root', src, '--spec', path.join(dir, 'one.json'), '-q'])
   t.equal(r.status, 0, r.stderr)
   d = cli(['diff', one, path.join(dir, 'three.img'), '--times'])
@@ -190,7 +191,7 @@ t.test('dump --manifest and mkfs --spec round trip', {skip: unavailable}, async 
   t.equal(r.status, 0, r.stderr)
   d = cli(['diff', one, path.join(dir, 'four.img'), '--json'])
   t.equal(d.status, 1)
-  t.same(JSON.parse(d.stdout).differences, [{path: '/usr/bin/tool', kind: 'mode', a: '0755', b: '0700'}])
+  t.same(jsonResult(d.stdout).differences, [{path: '/usr/bin/tool', kind: 'mode', a: '0755', b: '0700'}])
 
   // content that does not match the manifest's hash is refused
   fs.appendFileSync(path.join(src, 'usr/lib/big.dat'), 'changed')

@@ -11,6 +11,7 @@ import path from 'node:path'
 import {AttrPolicy, ExcludePattern, Image, parseIdMap} from '../src/core/index.js'
 import {cli, cliUnavailable, tmpDir} from './helpers/image.js'
 import {ciItems, createCiTree} from './helpers/ci-tree.js'
+import {jsonResult, jsonError} from './helpers/envelope.js'
 
 t.test('exclude patterns', async (t) => {
   const cases: Array<[string, string, 'file' | 'dir', boolean]> = [
@@ -113,17 +114,17 @@ t.test('mkfs options through the binary', {skip: unavailable}, async (t) => {
   // --size auto shrinks; --headroom adds room; the journal works afterwards
   r = cli(['mkfs', '--estimate', '--root', src, '--json'])
   t.equal(r.status, 0, r.stderr)
-  const est = JSON.parse(r.stdout).estimate as number
+  const est = jsonResult(r.stdout).estimate as number
   r = cli(['mkfs', path.join(dir, 'auto.img'), '--root', src, '--json'])
-  const auto = JSON.parse(r.stdout)
+  const auto = jsonResult(r.stdout)
   t.ok(auto.size < est / 2, `shrunk: ${auto.size} < ${est} / 2`)
   t.ok(auto.freeBlocks <= 1, `no room left: ${auto.freeBlocks} free blocks`)
   t.equal(fs.statSync(path.join(dir, 'auto.img')).size, auto.size, 'the file is the image size')
   r = cli(['mkfs', path.join(dir, 'room.img'), '--root', src, '--headroom', '1M', '--json'])
-  const room = JSON.parse(r.stdout)
+  const room = jsonResult(r.stdout)
   t.ok(room.freeBlocks >= 256 && room.freeBlocks <= 258, `1M of headroom: ${room.freeBlocks} free blocks`)
   r = cli(['mkfs', path.join(dir, 'pct.img'), '--root', src, '--headroom', '50%', '--json'])
-  const pct = JSON.parse(r.stdout)
+  const pct = jsonResult(r.stdout)
   t.ok(
     Math.abs(pct.freeBlocks - auto.usedBlocks / 2) < 16,
     `50% headroom: ${pct.freeBlocks} free for ${auto.usedBlocks} used`,
@@ -155,9 +156,9 @@ t.test('mkfs options through the binary', {skip: unavailable}, async (t) => {
   t.equal(events[0].event, 'start')
   const done = events[events.length - 1]
   t.equal(done.event, 'done')
-  t.equal(done.files, JSON.parse(r.stdout).files)
+  t.equal(done.files, jsonResult(r.stdout).files)
   t.ok(events.every((e) => typeof e.elapsed === 'number'))
-  const summary = JSON.parse(r.stdout)
+  const summary = jsonResult(r.stdout)
   for (const k of ['files', 'directories', 'bytesIn', 'size', 'compressionRatio', 'seconds'])
     t.type(summary[k], 'number', `summary has ${k}`)
   // plain lines under CI; nothing with --quiet
@@ -191,7 +192,7 @@ t.test('mkfs options through the binary', {skip: unavailable}, async (t) => {
   t.equal(r.status, 1, '--strict fails')
   t.notOk(fs.existsSync(path.join(dir, 's.img')), '--strict removes the new image')
   r = cli([...args, '--strict', '--json'])
-  t.equal(JSON.parse(r.stdout).error.code, 'ESTRICT')
+  t.equal(jsonError(r.stdout).code, 'ESTRICT')
   fs.chmodSync(unreadable, 0o755)
 })
 
@@ -215,7 +216,7 @@ t.test('diff exit statuses and options', {skip: unavailable}, async (t) => {
   fs.utimesSync(path.join(src, 'etc/latest'), 5, 5) // follows the link: the target's times
   r = cli(['diff', img, src, '--json'])
   t.equal(r.status, 1)
-  const kinds = JSON.parse(r.stdout).differences.map((d: {path: string; kind: string}) => `${d.path} ${d.kind}`)
+  const kinds = jsonResult(r.stdout).differences.map((d: {path: string; kind: string}) => `${d.path} ${d.kind}`)
   for (const k of [
     '/usr/bin/tool mode',
     '/etc/new only-in-b',
@@ -231,7 +232,7 @@ t.test('diff exit statuses and options', {skip: unavailable}, async (t) => {
   )
   r = cli(['diff', img, src, '--times', '--json'])
   t.ok(
-    JSON.parse(r.stdout).differences.some((d: {kind: string}) => d.kind === 'mtime'),
+    jsonResult(r.stdout).differences.some((d: {kind: string}) => d.kind === 'mtime'),
     '--times compares mtimes',
   )
   r = cli([

@@ -14,6 +14,7 @@ import * as tar from 'tar'
 import {Image} from '../src/core/index.js'
 import {BIN, PROJECT, cliUnavailable, tmpDir} from './helpers/image.js'
 import {ciItems, createCiTree, REF_TIME} from './helpers/ci-tree.js'
+import {jsonResult} from './helpers/envelope.js'
 
 const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')
 
@@ -48,14 +49,14 @@ t.test('two builds of the same tree are byte-identical', {skip: unavailable}, as
   const rb = mkfs([path.join(dir, 'b.img'), '--root', b, '--workers', '0', '--json'], env, '077')
   t.equal(rb.status, 0, rb.stderr)
   t.equal(sha(path.join(dir, 'a.img')), sha(path.join(dir, 'b.img')), 'same bytes')
-  const ja = JSON.parse(ra.stdout)
+  const ja = jsonResult(ra.stdout)
   t.equal(ja.reproducible, true)
   t.match(
     ja.uuid,
     /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     'a derived (version 8) UUID',
   )
-  t.equal(ja.uuid, JSON.parse(rb.stdout).uuid)
+  t.equal(ja.uuid, jsonResult(rb.stdout).uuid)
 
   // a third worker count, and with --progress json: still the same bytes
   const rc = mkfs([path.join(dir, 'c.img'), '--root', b, '--workers', '3', '--progress', 'json', '-q'], env)
@@ -95,7 +96,7 @@ t.test('two builds of the same tree are byte-identical', {skip: unavailable}, as
   const rd = mkfs([path.join(dir, 'd.img'), '--root', b, '--json'], env)
   t.equal(rd.status, 0, rd.stderr)
   t.not(sha(path.join(dir, 'd.img')), sha(path.join(dir, 'a.img')), 'different input, different bytes')
-  t.not(JSON.parse(rd.stdout).uuid, ja.uuid, 'and a different UUID')
+  t.not(jsonResult(rd.stdout).uuid, ja.uuid, 'and a different UUID')
 
   // without SOURCE_DATE_EPOCH builds differ (random UUID, clock)
   const re = mkfs([path.join(dir, 'e.img'), '--root', a, '-q'], {SOURCE_DATE_EPOCH: ''})
@@ -117,7 +118,7 @@ t.test('two builds of the same tree are byte-identical', {skip: unavailable}, as
     {SOURCE_DATE_EPOCH: ''},
   )
   t.equal(rf.status, 0, rf.stderr)
-  t.equal(JSON.parse(rf.stdout).uuid, '12345678-1234-1234-1234-123456789abc')
+  t.equal(jsonResult(rf.stdout).uuid, '12345678-1234-1234-1234-123456789abc')
   const rh = mkfs(
     [
       path.join(dir, 'h.img'),

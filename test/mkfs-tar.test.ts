@@ -16,6 +16,7 @@ import {describeImage, Image, type ManifestEntry} from '../src/core/index.js'
 import {BIN, PROJECT, cli, cliUnavailable, tmpDir} from './helpers/image.js'
 import {ciItems, createCiTree} from './helpers/ci-tree.js'
 import {end, entry, gnuLong, pax} from './helpers/tar-craft.js'
+import {jsonResult} from './helpers/envelope.js'
 
 const unavailable = cliUnavailable()
 
@@ -73,7 +74,7 @@ t.test('a crafted archive: pax, GNU, devices, links, duplicates', {skip: unavail
   fs.writeFileSync(archive, craftedArchive())
   const r = cli(['mkfs', path.join(dir, 'a.img'), '--tar', archive, '--json'])
   t.equal(r.status, 0, r.stderr + r.stdout)
-  const res = JSON.parse(r.stdout)
+  const res = jsonResult(r.stdout)
   t.equal(res.warnings.length, 1, 'one warning (the unsafe path)')
   t.match(res.warnings[0].message, /\.\./)
   const m = entriesOf(t, path.join(dir, 'a.img'))

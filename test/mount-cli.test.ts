@@ -10,6 +10,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import {Image} from '../src/core/index.js'
 import {BIN, cli, tmpDir} from './helpers/image.js'
 import {forceUnmount, mount, mountUnavailable, umount, waitFor} from './helpers/mount.js'
+import {jsonResult, jsonError} from './helpers/envelope.js'
 
 const skip = mountUnavailable()
 if (skip) t.plan(0, skip)
@@ -59,7 +60,7 @@ t.test('errors: one line, documented exit status, nothing left mounted', async (
   )
   t.notOk(fs.existsSync(`${image}.lock`), 'and the image is released')
   const j = cli(['mount', path.join(dir, 'missing.img'), mnt, '--json'])
-  t.equal((JSON.parse(j.stdout) as {error: {code: string; exit: number}}).error.code, 'ENOENT', '--json error envelope')
+  t.equal(jsonError(j.stdout).code, 'ENOENT', '--json error envelope')
 })
 
 t.test('detaching: returns once the mount is live; umount waits for a clean image', async (t) => {
@@ -68,7 +69,7 @@ t.test('detaching: returns once the mount is live; umount waits for a clean imag
   mkfs(image)
   const mnt = path.join(dir, 'mnt')
   const {result, pid} = mount(t, image, mnt)
-  const info = JSON.parse(result.stdout) as {
+  const info = jsonResult(result.stdout) as {
     image: string
     mountpoint: string
     backend: string
@@ -101,7 +102,7 @@ t.test('detaching: returns once the mount is live; umount waits for a clean imag
   await new Promise((res) => busy.on('close', res))
   const u = cli(['umount', mnt, '--json'])
   t.equal(u.status, 0, u.stderr)
-  t.match(JSON.parse(u.stdout), {mountpoint: mnt, image, closed: true}, 'umount reports the image closed')
+  t.match(jsonResult(u.stdout), {mountpoint: mnt, image, closed: true}, 'umount reports the image closed')
   t.notOk(mounted(mnt))
   t.notOk(fs.existsSync(`${image}.lock`), 'the lock is released')
   const img = Image.open(image)
@@ -173,7 +174,7 @@ t.test('umount of a mount whose process was killed', async (t) => {
   const again = cli(['mount', image, mnt, '--json'])
   t.equal(again.status, 0, 'mounting over a dead mount cleans it up')
   t.match(cli(['mount', image, mnt]).stderr, /in use by pid/, 'the new mount is live and holds the image')
-  const pid2 = (JSON.parse(again.stdout) as {pid: number}).pid
+  const pid2 = (jsonResult(again.stdout) as {pid: number}).pid
   fs.writeFileSync(path.join(mnt, 'g'), 'y')
   process.kill(pid2, 'SIGKILL')
   t.ok(
@@ -206,7 +207,7 @@ t.test('the libfuse backend (fuse-native)', async (t) => {
   const mnt = path.join(dir, 'mnt')
   const {result} = mount(t, image, mnt, ['backend=libfuse'])
   if (result.status !== 0) return
-  t.equal((JSON.parse(result.stdout) as {backend: string}).backend, 'libfuse')
+  t.equal((jsonResult(result.stdout) as {backend: string}).backend, 'libfuse')
   const p = (n: string) => path.join(mnt, n)
   fs.writeFileSync(p('f'), 'through libfuse')
   t.equal(fs.readFileSync(p('f'), 'utf8'), 'through libfuse')

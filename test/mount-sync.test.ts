@@ -10,6 +10,7 @@ import path from 'node:path'
 import {spawnSync} from 'node:child_process'
 import {cli, tmpDir} from './helpers/image.js'
 import {forceUnmount, mount, mountUnavailable, umount, waitFor} from './helpers/mount.js'
+import {jsonResult, jsonError} from './helpers/envelope.js'
 
 const skip = mountUnavailable()
 if (skip) t.plan(0, skip)
@@ -163,7 +164,7 @@ t.test('razorfs sync: errors, --json, read-only mounts, several mountpoints', as
   )
   const j = cli(['sync', plain, '--json'])
   t.equal(j.status, 1)
-  t.equal(JSON.parse(j.stdout).error.code, 'EINVAL')
+  t.equal(jsonError(j.stdout).code, 'EINVAL')
   t.equal(cli(['sync']).status, 2, 'no mountpoint: usage error')
 
   const m = path.join(dir, 'm')
@@ -172,7 +173,7 @@ t.test('razorfs sync: errors, --json, read-only mounts, several mountpoints', as
   mount(t, image2, m2, ['ro'])
   const ok = cli(['sync', m, m2, '--json'])
   t.equal(ok.status, 0, ok.stderr)
-  const res = JSON.parse(ok.stdout) as {synced: Array<{mountpoint: string; image: string; pid: number}>}
+  const res = jsonResult(ok.stdout) as {synced: Array<{mountpoint: string; image: string; pid: number}>}
   t.same(
     res.synced.map((s) => [s.mountpoint, s.image]),
     [
@@ -193,7 +194,7 @@ t.test('razorfs sync: errors, --json, read-only mounts, several mountpoints', as
       `^razorfs: ${m}: the mount is dead \\(the process that served ${image} is gone\\); detach it with 'razorfs umount ${m}'`,
     ),
   )
-  t.equal(JSON.parse(cli(['sync', m, '--json']).stdout).error.code, 'ENOTCONN')
+  t.equal(jsonError(cli(['sync', m, '--json']).stdout).code, 'ENOTCONN')
   // razorfs mount on the dead mount's mountpoint cleans it up and says so
   const again = cli(['mount', image, m])
   t.equal(again.status, 0, again.stderr)

@@ -15,6 +15,7 @@ import {packKey, packRecord} from '../src/core/format/pack.js'
 import {encodeExtent, extentRecord, STORAGE_PACKED} from '../src/core/format/extent.js'
 import {compare, describeHost, describeImage} from './helpers/compare.js'
 import {cli, cliUnavailable, tmpDir} from './helpers/image.js'
+import {jsonResult} from './helpers/envelope.js'
 
 const KiB = 1024
 const BS = 4096
@@ -203,7 +204,7 @@ t.test('through the binary: mkfs, cp -a out, diff, --no-pack', {skip: cliUnavail
   r = cli(['mkfs', np, '--root', root, '--size', 'auto', '-q', '--no-pack'])
   t.equal(r.status, 0, r.stderr)
   r = cli(['dump', np, '--json'])
-  t.notOk(JSON.parse(r.stdout).features.incompat.includes('packed'), '--no-pack: no packed feature')
+  t.notOk(jsonResult(r.stdout).features.incompat.includes('packed'), '--no-pack: no packed feature')
   t.ok(
     fs.statSync(img).size < fs.statSync(np).size,
     `packed ${fs.statSync(img).size} < unpacked ${fs.statSync(np).size} bytes`,

@@ -10,6 +10,7 @@ import path from 'node:path'
 import {bigTree, bigdirTree, mixedTree, BIGDIR_ENTRIES} from './helpers/tree.js'
 import {compare, describeHost, formatDiffs, showBytes, type Description, type Entry} from './helpers/compare.js'
 import {cli, cliHash, cliUnavailable, tmpDir, MiB} from './helpers/image.js'
+import {jsonResult} from './helpers/envelope.js'
 
 /** Linux makedev. */
 const makedev = (major: number, minor: number) =>
@@ -77,7 +78,7 @@ function main(): void {
     t.equal(mk.status, 0, `mkfs exits 0${mk.status ? `: ${mk.stderr}` : ''}`)
     let summary: {files?: number; warnings?: unknown[]} = {}
     try {
-      summary = JSON.parse(mk.stdout)
+      summary = jsonResult(mk.stdout)
     } catch {
       t.fail(`mkfs --json prints JSON: ${mk.stdout.slice(0, 300)}`)
     }
@@ -91,12 +92,12 @@ function main(): void {
     t.equal(st.status, 0, 'stat of the root exits 0')
     let list: LsJson[] | undefined
     try {
-      list = JSON.parse(ls.stdout)
+      list = jsonResult(ls.stdout)
     } catch {
       t.fail(`ls -lRa --json prints one JSON document; got: ${JSON.stringify(ls.stdout.slice(0, 200))}`)
     }
     if (list) {
-      const diffs = compare(host, describeLs(list, JSON.parse(st.stdout)))
+      const diffs = compare(host, describeLs(list, jsonResult(st.stdout)))
       t.same(
         diffs,
         [],
@@ -109,7 +110,7 @@ function main(): void {
           : e,
       )
       t.match(
-        compare(host, describeLs(altered, JSON.parse(st.stdout))),
+        compare(host, describeLs(altered, jsonResult(st.stdout))),
         [/^\/modes\/f-0600: mode differs/, /^\/modes\/f-0600: mtime differs/],
         'a changed ls entry is noticed',
       )
@@ -177,7 +178,7 @@ function main(): void {
         t.fail(`stat ${p}: exit ${r.status}: ${r.stderr}`)
         continue
       }
-      const s = JSON.parse(r.stdout)
+      const s = jsonResult(r.stdout)
       const got = {
         type: s.type,
         mode: s.mode,
@@ -203,13 +204,13 @@ function main(): void {
     }
 
     // dump --inode: extents and xattrs of one file
-    const inoOf = (p: string) => JSON.parse(cli(['stat', `${img}:${p}`, '--json']).stdout).ino as number
+    const inoOf = (p: string) => jsonResult(cli(['stat', `${img}:${p}`, '--json']).stdout).ino as number
     const dump = cli(['dump', img, '--inode', String(inoOf('/xattrs/big-value')), '--json'])
     t.equal(dump.status, 0, 'dump --inode exits 0')
     t.match(dump.stdout, /user\.big/, 'dump --inode shows the xattrs')
     const d2 = cli(['dump', img, '--json'])
     t.equal(d2.status, 0, 'dump exits 0')
-    t.match(JSON.parse(d2.stdout), {blockSize: 4096}, 'dump --json has the block size')
+    t.match(jsonResult(d2.stdout), {blockSize: 4096}, 'dump --json has the block size')
   })
 
   t.test('bigdir through the binary', async (t) => {
@@ -220,7 +221,7 @@ function main(): void {
     t.equal(mk.status, 0, `mkfs exits 0${mk.status ? `: ${mk.stderr}` : ''}`)
     const ls = cli(['ls', `${img}:/big`, '--json'], {timeoutMs: 300_000})
     t.equal(ls.status, 0, 'ls --json of a 100,000-entry directory')
-    const names = (JSON.parse(ls.stdout) as LsJson[]).map((e) => e.name)
+    const names = (jsonResult(ls.stdout) as LsJson[]).map((e) => e.name)
     t.equal(names.length, BIGDIR_ENTRIES, 'all entries listed')
     const hostNames = fs
       .readdirSync(path.join(root, 'big'))

@@ -35,7 +35,6 @@ export interface CpResult {
   skipped: number
   seconds: number
   errors: CopyProblem[]
-  warnings: CopyProblem[]
   /** With --verbose: each entry, once durable. */
   copied?: Array<{src: string; dst: string}>
   /** Set when a signal stopped the copy: everything listed (or counted) before it is complete. */
@@ -136,7 +135,6 @@ export default class Cp extends BaseCommand<typeof Cp> {
   ]
 
   private errors: CopyProblem[] = []
-  private copyWarnings: CopyProblem[] = []
   private copied: Array<{src: string; dst: string}> = []
 
   public async run(): Promise<CpResult> {
@@ -176,8 +174,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
       limit: flags.limit,
       onError: (p) => this.problem(p),
       onWarning: (p) => {
-        this.copyWarnings.push(p)
-        this.warnLine(`${show(p.path)}: ${p.message}`)
+        this.warnLine(`${show(p.path)}: ${p.message}`, {code: p.code, path: p.path})
       },
     }
 
@@ -237,7 +234,6 @@ export default class Cp extends BaseCommand<typeof Cp> {
       skipped: t.skipped,
       seconds: Number(driver.seconds.toFixed(3)),
       errors: this.errors,
-      warnings: this.copyWarnings,
     }
     if (flags.verbose) result.copied = this.copied
     if (driver.interrupted) {

@@ -11,8 +11,7 @@ import {
   type ManifestEntry,
 } from '../core/index.js'
 import {BaseCommand} from './_base.js'
-import {describeError, describeUsageError, UsageError} from './_shared/errors.js'
-import {printError} from './_shared/report.js'
+import {UsageError} from './_shared/errors.js'
 
 const FIELDS: readonly string[] = [
   'mode',
@@ -183,12 +182,8 @@ export default class Diff extends BaseCommand<typeof Diff> {
     return result
   }
 
-  protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
-    const {Errors} = await import('@oclif/core')
-    if (err instanceof Errors.ExitError) throw err
-    const report = this.parsed ? describeError(err, this.context, this.id) : describeUsageError(err, this.id)
-    printError({...report, exit: 2}, this.jsonEnabled())
-    if (this.flags?.debug) process.stderr.write(`${err.stack ?? String(err)}\n`)
-    return this.exit(2)
+  /** diff(1): any failure is exit status 2 (1 means "different"). */
+  protected override exitFor(): number {
+    return 2
   }
 }

@@ -5,6 +5,7 @@ import {UsageError} from './_shared/errors.js'
 import {EXIT} from './_shared/exit-codes.js'
 import {Cancelled, runFsck} from './_shared/fsck-run.js'
 import {checkImageFile} from './_shared/open.js'
+import {errorEnvelope, writeJson} from './_shared/report.js'
 import {colors, isInteractive} from './_shared/terminal.js'
 
 export const FSCK_EXIT_STATUS = [
@@ -111,9 +112,10 @@ export default class Fsck extends BaseCommand<typeof Fsck> {
       )
     } catch (e) {
       if (!(e instanceof Cancelled)) throw e
-      process.stderr.write(
-        `razorfsck: ${image}: cancelled; if a repair had started, revert it with 'razorfsck --undo ${f.undo ?? `${image}.undo`} ${image}'\n`,
-      )
+      const message = `${image}: cancelled; if a repair had started, revert it with 'razorfsck --undo ${f.undo ?? `${image}.undo`} ${image}'`
+      const report = {code: 'ECANCELED', message, exit: FSCK_EXIT.CANCELLED}
+      if (this.jsonEnabled()) writeJson(errorEnvelope(report, this.warnings))
+      else process.stderr.write(`razorfsck: ${message}\n`)
       return this.exit(FSCK_EXIT.CANCELLED)
     }
     this.render(report, Boolean(f.verbose))

@@ -341,7 +341,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
             onWarning: (w) => {
               warnings.push(w)
               r.warning(w)
-              this.warnLine(`${displayName(w.path)}: ${w.message}`)
+              this.warnLine(`${displayName(w.path)}: ${w.message}`, {code: w.code, path: w.path})
             },
           })
           if (auto) {

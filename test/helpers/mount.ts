@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {spawnSync, type SpawnSyncReturns} from 'node:child_process'
 import {cli, cliUnavailable, PROJECT, type RunResult, type TapLike} from './image.js'
+import {jsonResult} from './envelope.js'
 
 export const NOBODY = 65534
 export const MMAP_PL = path.join(PROJECT, 'test/helpers/mmap.pl')
@@ -63,7 +64,7 @@ export function mount(
     waitFor(() => !fs.existsSync(`${image}.lock`), 20000)
   })
   let pid = 0
-  if (result.status === 0) pid = (JSON.parse(result.stdout) as {pid: number}).pid
+  if (result.status === 0) pid = (jsonResult(result.stdout) as {pid: number}).pid
   else t.fail(`mount failed (${result.status}): ${result.stderr}`)
   return {mnt, pid, result}
 }

@@ -349,7 +349,13 @@ export function manifestToJson(entries: Iterable<ManifestEntry>): JsonManifest {
   return {razorfsManifest: MANIFEST_VERSION, entries: out}
 }
 
+/**
+ * Entries of a JSON manifest: the manifest object itself, or the JSON envelope `razorfs dump --manifest --json`
+ * prints around it (`{status: 'ok', result: {...}}`, docs/json-envelope.schema.json).
+ */
 export function manifestFromJson(json: unknown, name = 'manifest'): ManifestEntry[] {
+  const wrapped = json as {status?: unknown; result?: unknown} | null
+  if (wrapped && typeof wrapped === 'object' && wrapped.status === 'ok' && 'result' in wrapped) json = wrapped.result
   const doc = json as Partial<JsonManifest>
   if (!doc || typeof doc !== 'object' || !Array.isArray(doc.entries))
     throw fail('EINVAL', `${name}: a JSON manifest is an object with an "entries" array`)
