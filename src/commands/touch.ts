@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {isRazorError, S_IFREG, type InodeAttrs, type Timespec} from '../core/index.js'
+import {fractionNs, timespecFromNs} from '../core/index.js'
 import {creator, EditCommand, opError, OperandError, umask, type EditResult} from './_shared/edit.js'
 import {UsageError} from './_shared/errors.js'
 import {OPERAND_RULE} from './_shared/operand.js'
@@ -12,19 +13,6 @@ function now(): Timespec {
 const HR_BASE = process.hrtime.bigint()
 const NS_BASE = BigInt(Date.now()) * 1_000_000n
 
-function fromNs(ns: bigint): Timespec {
-  let sec = ns / 1_000_000_000n
-  let nsec = ns % 1_000_000_000n
-  if (nsec < 0n) {
-    nsec += 1_000_000_000n
-    sec -= 1n
-  }
-  return {sec: Number(sec), nsec: Number(nsec)}
-}
-
-/** Fraction digits ('5' → 500000000 ns). */
-const fracNs = (f: string | undefined): bigint => BigInt((f ?? '').slice(0, 9).padEnd(9, '0') || '0')
-
 /**
  * The date forms touch -d takes here: now, @SECONDS[.FRACTION] (may be
  * negative), YYYY-MM-DD, and YYYY-MM-DD[T| ]HH:MM[:SS[.FRACTION]] with an
@@ -36,8 +24,8 @@ export function parseDate(text: string): Timespec | undefined {
   if (t === 'now') return now()
   let m = /^@([+-]?)(\d+)(?:[.,](\d+))?$/.exec(t)
   if (m) {
-    const ns = BigInt(m[2]!) * 1_000_000_000n + fracNs(m[3])
-    return fromNs(m[1] === '-' ? -ns : ns)
+    const ns = BigInt(m[2]!) * 1_000_000_000n + fractionNs(m[3])
+    return timespecFromNs(m[1] === '-' ? -ns : ns)
   }
   m =
     /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
@@ -65,10 +53,10 @@ export function parseDate(text: string): Timespec | undefined {
       }
     } else ms = new Date(...fields).getTime()
     if (Number.isNaN(ms)) return undefined
-    return fromNs(BigInt(ms) * 1_000_000n + fracNs(frac))
+    return timespecFromNs(BigInt(ms) * 1_000_000n + fractionNs(frac))
   }
   const ms = Date.parse(t)
-  return Number.isNaN(ms) ? undefined : fromNs(BigInt(ms) * 1_000_000n)
+  return Number.isNaN(ms) ? undefined : timespecFromNs(BigInt(ms) * 1_000_000n)
 }
 
 /** touch -t [[CC]YY]MMDDhhmm[.ss], local time. */
@@ -82,7 +70,7 @@ export function parseStamp(text: string): Timespec | undefined {
   const [mo, d, h, mi, s] = [Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)]
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return undefined
   const ms = new Date(year, mo - 1, d, h, mi, s).getTime()
-  return Number.isNaN(ms) ? undefined : fromNs(BigInt(ms) * 1_000_000n)
+  return Number.isNaN(ms) ? undefined : timespecFromNs(BigInt(ms) * 1_000_000n)
 }
 
 export default class Touch extends EditCommand<typeof Touch> {

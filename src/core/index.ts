@@ -1,6 +1,7 @@
 /** razorfs: the RAZORFS format library. */
 export * from './errors.js'
 export * from './types.js'
+export {fractionNs, nsFromTimespec, parseSecondsText, timespecFromNs} from './time.js'
 export {Image} from './image/image.js'
 export type {ImageInfo, FeatureSet, RecoveryReport} from './image/image.js'
 export {inspectJournal, replayJournal} from './journal/journal-tools.js'

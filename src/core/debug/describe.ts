@@ -18,6 +18,7 @@ import type {Image} from '../image/image.js'
 import type {ManifestEntry, ManifestType, ManifestXattr} from '../host/manifest.js'
 import {readTar} from '../host/tar-reader.js'
 import type {FileType, Timespec} from '../types.js'
+import {timespecFromNs} from '../time.js'
 import {splitDev} from '../mkfs/tree-edit.js'
 
 export interface DescribeOptions {
@@ -93,16 +94,6 @@ export function describeImage(img: Image, opts: DescribeOptions = {}): ManifestE
 // ---------------------------------------------------------------------------
 // host directory
 
-function tsOf(ns: bigint): Timespec {
-  let sec = ns / 1_000_000_000n
-  let nsec = ns % 1_000_000_000n
-  if (nsec < 0n) {
-    nsec += 1_000_000_000n
-    sec -= 1n
-  }
-  return {sec: Number(sec), nsec: Number(nsec)}
-}
-
 function typeOfMode(mode: number): FileType | undefined {
   switch (mode & 0o170000) {
     case 0o100000:
@@ -170,10 +161,10 @@ export function describeHost(root: string, opts: DescribeOptions = {}): Manifest
     setTimes(
       e,
       {
-        mtime: tsOf(st.mtimeNs),
-        atime: tsOf(st.atimeNs),
-        ctime: tsOf(st.ctimeNs),
-        crtime: st.birthtimeNs > 0n ? tsOf(st.birthtimeNs) : undefined,
+        mtime: timespecFromNs(st.mtimeNs),
+        atime: timespecFromNs(st.atimeNs),
+        ctime: timespecFromNs(st.ctimeNs),
+        crtime: st.birthtimeNs > 0n ? timespecFromNs(st.birthtimeNs) : undefined,
       },
       opts.allTimes ?? false,
     )

@@ -14,6 +14,7 @@ import {fail} from '../errors.js'
 import {joinParts, pathParts} from './byte-path.js'
 import type {FileType, Timespec} from '../types.js'
 import {escapeBytes, unescapeBytes} from './manifest-escape.js'
+import {nsFromTimespec, parseSecondsText} from '../time.js'
 
 export {escapeBytes, unescapeBytes}
 
@@ -90,24 +91,15 @@ export interface ManifestEntry {
 // values
 
 export function formatTime(t: Timespec): string {
-  const ns = BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec)
+  const ns = nsFromTimespec(t)
   const neg = ns < 0n
   const a = neg ? -ns : ns
   return `${neg ? '-' : ''}${a / 1_000_000_000n}.${(a % 1_000_000_000n).toString().padStart(9, '0')}`
 }
 
 export function parseTime(s: string): Timespec {
-  const m = /^(-?)(\d+)(?:\.(\d{1,9}))?$/.exec(s)
-  if (!m) throw fail('EINVAL', `'${s}' is not a time (SECONDS or SECONDS.NANOSECONDS since 1970)`)
-  let ns = BigInt(m[2]!) * 1_000_000_000n + BigInt((m[3] ?? '').padEnd(9, '0') || '0')
-  if (m[1]) ns = -ns
-  let sec = ns / 1_000_000_000n
-  let nsec = ns % 1_000_000_000n
-  if (nsec < 0n) {
-    nsec += 1_000_000_000n
-    sec -= 1n
-  }
-  const out = {sec: Number(sec), nsec: Number(nsec)}
+  const out = parseSecondsText(s, 9)
+  if (!out) throw fail('EINVAL', `'${s}' is not a time (SECONDS or SECONDS.NANOSECONDS since 1970)`)
   if (!Number.isSafeInteger(out.sec)) throw fail('EINVAL', `time '${s}' is out of range`)
   return out
 }

@@ -20,6 +20,7 @@ import {fail} from '../errors.js'
 import {joinParts, pathParts} from './byte-path.js'
 import type {ManifestXattr} from './manifest.js'
 import type {Timespec} from '../types.js'
+import {parseSecondsText} from '../time.js'
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'chardev' | 'blockdev' | 'fifo'
 
@@ -177,18 +178,7 @@ export function normalizeTarPath(p: Buffer): Buffer | undefined {
 
 function paxTime(v: Buffer | undefined): Timespec | undefined {
   if (!v) return undefined
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(v.toString('latin1'))
-  if (!m) return undefined
-  const frac = (m[3] ?? '').slice(0, 9).padEnd(9, '0')
-  let ns = BigInt(m[2]!) * 1_000_000_000n + BigInt(frac)
-  if (m[1]) ns = -ns
-  let sec = ns / 1_000_000_000n
-  let nsec = ns % 1_000_000_000n
-  if (nsec < 0n) {
-    nsec += 1_000_000_000n
-    sec -= 1n
-  }
-  return {sec: Number(sec), nsec: Number(nsec)}
+  return parseSecondsText(v.toString('latin1'))
 }
 
 function dateTime(d: Date | undefined): Timespec | undefined {
