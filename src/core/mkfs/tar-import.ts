@@ -6,9 +6,26 @@ import {fail, isRazorError} from '../errors.js'
 import type {Image} from '../image/image.js'
 import {readTar, type TarEntry} from '../host/tar-reader.js'
 import type {FileType} from '../types.js'
+import type {TreeExclude} from '../host/tree-walk.js'
 import {setXattrs, type BuildOptions, type BuildResult, type BuildWarning} from './build-context.js'
 import {AHEAD_BYTES, type DataPipeline, type FileHandle} from './pipeline.js'
 import {makedev, TYPE_BITS, type TreeEditor} from './tree-edit.js'
+
+/**
+ * What mkfs leaves out of a tar archive (the census in estimate.ts decides
+ * the same way: an excluded directory takes the entries below it along).
+ */
+export function tarExcluder(exclude: TreeExclude | undefined): TreeExclude | undefined {
+  if (!exclude) return undefined
+  const excludedDirs = new Set<string>()
+  return (rel: Buffer, type: FileType): boolean => {
+    const s = rel.toString('latin1')
+    for (let i = s.indexOf('/'); i >= 0; i = s.indexOf('/', i + 1)) if (excludedDirs.has(s.slice(0, i))) return true
+    if (!exclude(rel, type)) return false
+    if (type === 'dir') excludedDirs.add(s)
+    return true
+  }
+}
 
 interface QueuedEntry {
   e: TarEntry
@@ -30,15 +47,7 @@ export async function importTar(
   warn: (w: BuildWarning) => void,
 ): Promise<void> {
   const {stream, name} = o.tar!
-  const excludedDirs = new Set<string>()
-  const isExcluded = (rel: Buffer, type: FileType): boolean => {
-    if (!o.exclude) return false
-    const s = rel.toString('latin1')
-    for (let i = s.indexOf('/'); i >= 0; i = s.indexOf('/', i + 1)) if (excludedDirs.has(s.slice(0, i))) return true
-    if (!o.exclude(rel, type)) return false
-    if (type === 'dir') excludedDirs.add(s)
-    return true
-  }
+  const isExcluded = tarExcluder(o.exclude)
   const queue: QueuedEntry[] = []
   let reading: QueuedEntry | undefined
   const apply = (limit: number) => {
@@ -64,7 +73,7 @@ export async function importTar(
     end: () => finishFile(),
     entry: (e, body) => {
       const shown = e.path.length ? e.path.toString('utf8') : '.'
-      if (e.path.length && isExcluded(e.path, e.type === 'hardlink' ? 'file' : e.type)) return
+      if (isExcluded && e.path.length && isExcluded(e.path, e.type === 'hardlink' ? 'file' : e.type)) return
       const q: QueuedEntry = {e, shown}
       if (e.type !== 'file') {
         queue.push(q)
