@@ -3,24 +3,22 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {
   AttrPolicy,
-  buildImage,
   defaultWorkers,
+  estimate,
   excluder,
-  formatUuid,
-  Image,
-  imageDigest,
   isRazorError,
+  mkfs,
   parseIdMap,
-  setImageUuid,
-  uuidFromDigest,
-  type BuildResult,
+  type EstimateResult,
+  type MkfsResult,
+  type MkfsSources,
   type Timespec,
 } from '../core/index.js'
 import {acquireWriterLock} from '../core/io/lock.js'
 import {BaseCommand} from './_base.js'
 import type {ExitCode} from './_shared/exit-codes.js'
 import {CommandError, describeError, HostError, isSystemError, UsageError} from './_shared/errors.js'
-import {checkRootDir, checkTarget, discard} from './_shared/mkfs-checks.js'
+import {checkRootDir, checkTarget} from './_shared/mkfs-checks.js'
 import {
   COMPRESSION_SYNTAX,
   createOptions,
@@ -29,32 +27,13 @@ import {
   parseHeadroom,
   parseTimestamp,
 } from './_shared/mkfs-options.js'
-import {
-  addCensus,
-  censusRoot,
-  censusSpec,
-  censusTar,
-  emptyCensus,
-  estimateFromCensus,
-  readSpec,
-  spoolStdin,
-  type Estimate,
-} from './_shared/mkfs-sources.js'
-import {mkfsResult, renderMkfsResult, type MkfsResult} from './_shared/mkfs-summary.js'
+import {readSpec} from './_shared/mkfs-sources.js'
+import {renderMkfsResult} from './_shared/mkfs-summary.js'
 import {displayName} from './_shared/names.js'
-import {PROGRESS_MODES, resolveMode, withReporter, type ProgressMode} from './_shared/reporter.js'
+import {PROGRESS_MODES, resolveMode, withReporter, type ProgressMode, type Reporter} from './_shared/reporter.js'
 import {formatBytes, parseSize, parseSizeOrAuto, SIZE_SYNTAX} from './_shared/size.js'
 
 const sizeFlag = Flags.custom<number>({helpValue: 'BYTES', parse: async (s) => parseSize(s)})
-
-const PLACEHOLDER_UUID = '00000000-0000-0000-0000-000000000000'
-
-export interface EstimateResult {
-  estimate: number
-  journalBytes: number
-  inodes: number
-  dataBytes: number
-}
 
 export default class Mkfs extends BaseCommand<typeof Mkfs> {
   static override summary = 'Create a RAZORFS image, optionally filled from a directory, a tar archive and a manifest.'
@@ -62,7 +41,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
   static override description = [
     "Creates the image file IMAGE with an empty root directory and fills it from up to three sources, applied in this order: --root DIR copies a host directory (file types, modes, owners, times, hard links, holes and extended attributes are preserved); --tar FILE (or - for standard input) lays a tar archive over it (ustar, pax and GNU formats, gzip-compressed or not: long names, hard links, symlinks, devices, fifos, nanosecond pax times and xattrs from SCHILY.xattr.*, LIBARCHIVE.xattr.* and RHT.security.selinux records; owners are the numeric ids); --spec FILE then adds or overrides entries from a manifest. An existing non-empty IMAGE is only replaced with --force, and only by a finished image: mkfs builds the new one beside it (in a hidden file .IMAGE.mkfs-PID in the same directory, while holding IMAGE's writer lock) and renames it over IMAGE at the end, keeping IMAGE's permissions; if mkfs fails, IMAGE is left as it was. If mkfs fails, the incomplete image file is removed (mkfs killed by a signal can leave it behind). Errors name IMAGE.",
     'A manifest (see razorfs-manifest(5)) has one line per entry: its absolute path, its type (dir, file, symlink, hardlink, char, block, fifo or socket) and KEY=VALUE fields: mode=OCTAL, uid=N, gid=N, mtime=SECONDS[.NANOSECONDS] (also atime, ctime, crtime), target=PATH (symlinks and hardlinks), dev=MAJOR,MINOR (devices), size=N and sha256=HEX (checked against the content), src=HOSTFILE (content for a file that no source has, relative to the manifest), flags=nocompress and xattr.NAME=VALUE. Bytes that are not printable are written \\xHH, and a backslash \\\\. An entry that exists gets the fields the line gives and keeps the others; an entry that does not exist is created (with missing parent directories, owned by root, mode 0755); a different type replaces it. razorfs dump --manifest writes this format (or its JSON form, also accepted here) for an existing image, so an image can be reviewed, edited and rebuilt. Example lines: "/dev/console char mode=0600 uid=0 gid=5 dev=5,1", "/etc/motd file mode=0644 src=files/motd", "/usr/bin/ping file xattr.security.capability=\\x01\\x00\\x00\\x02\\x00\\x20\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00".',
-    '--exclude PATTERN leaves out entries of --root and --tar: * matches within a path component, ** across components, ? one character, [...] a class; a pattern without a slash matches the name at any depth (*.o, .git), one with a slash is anchored at the root (/var/cache, usr/share/doc), a trailing slash matches directories only, and an excluded directory takes its contents along. --all-root makes every owner 0:0; --uid-map and --gid-map rewrite owners by FROM:TO or FROM:TO:COUNT ranges, comma-separated (after --all-root). Manifest entries keep the owners they give.',
+    '--exclude PATTERN leaves out entries of --root and --tar: * matches within a path component, ** across components, ? one character, [...] a class; a pattern without a slash matches the name at any depth (*.o, .git), one with a slash is anchored at the root (/var/cache, usr/share/doc), a trailing slash matches directories only, and an excluded directory takes its contents along; what is excluded is not counted by --size auto and --estimate either. --all-root makes every owner 0:0; --uid-map and --gid-map rewrite owners by FROM:TO or FROM:TO:COUNT ranges, comma-separated (after --all-root). Manifest entries keep the owners they give.',
     "Reproducible builds: with SOURCE_DATE_EPOCH set in the environment (or --timestamp), two builds of the same input give byte-identical images, whatever the host's directory order, atimes, umask, clock or number of worker threads. Times newer than the timestamp are clamped to it (older ones are kept, as tar --clamp-mtime does); access, change and birth times, which record what the build host did, become the clamped modification time; everything mkfs records itself (the creation and modification times of the image, made-up parent directories, the change time of a file that gets a second name) gets the timestamp; and without --uuid the UUID is derived from the image content (a SHA-256 of every block in use), so no other flag is needed.",
     `Sizes are ${SIZE_SYNTAX}. --size defaults to auto when there is an input: mkfs builds in an image sized for the input uncompressed (file bytes rounded up to whole blocks, times 1.1, plus 256 bytes per inode and twice the bytes of names, link targets and xattrs, plus 4 MiB, plus the journal), then shrinks it to the blocks the contents use plus --headroom (the layout does not move: when the smaller image needs fewer bitmap blocks, the journal grows by them). The journal then defaults to 1/64 of half the uncompressed estimate (256 to 32768 blocks). A tar read from standard input with --size auto is first copied to a temporary file to be measured. --estimate prints that uncompressed estimate without building anything.`,
     'File data is compressed on worker threads (--workers, by default one per CPU) while the main thread reads the input and writes the image; the image does not depend on the number of workers. File tails (the bytes after the last full cluster, so also whole small files) are packed together into shared compressed packs of one cluster, in input order, and identical tails are stored once (razorfs(5), "Packs"); --no-pack stores each file on its own. The image is built without journal transactions (one flush at the end): it is only valid once mkfs has finished; its journal is used from the next read-write open.',
@@ -248,146 +227,103 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
       throw new UsageError('--headroom goes with --size auto')
     const headroom = parseHeadroom(flags.headroom ?? '0')
 
-    let tarFile = flags.tar
-    let cleanupTar: (() => void) | undefined
     let releaseTarget: (() => void) | undefined
     try {
       // a replaced image keeps its writer lock while the new one is built: nobody writes to the file about to go
       if (replacing) releaseTarget = acquireWriterLock(image!)
-      let estimate: Estimate | undefined
-      if (auto || flags.estimate) {
-        if (tarFile === '-') {
-          const spooled = await spoolStdin()
-          tarFile = spooled.file
-          cleanupTar = spooled.cleanup
-        }
-        let c = flags.root !== undefined ? censusRoot(flags.root, bs) : emptyCensus()
-        if (tarFile !== undefined) c = addCensus(c, await censusTar(tarFile, bs))
-        if (spec) c = addCensus(c, censusSpec(spec.entries, spec.dir, bs))
-        estimate = estimateFromCensus(c, bs, flags['journal-size'], options.compression?.algorithm !== 'none')
-        if (flags.estimate) {
-          const r: EstimateResult = {
-            estimate: estimate.size,
-            journalBytes: estimate.journalBlocks * bs,
-            inodes: c.inodes,
-            dataBytes: c.blockBytes,
-          }
-          if (!this.quiet) {
-            this.log(
-              `At most ${formatBytes(r.estimate)} (${r.estimate.toLocaleString('en-US')} bytes): ${c.inodes.toLocaleString('en-US')} inodes, ${formatBytes(c.blockBytes)} of file data uncompressed, a ${formatBytes(r.journalBytes)} journal.`,
-            )
-            this.log(
-              '--size auto builds in an image this large, then shrinks it to what the contents use (plus --headroom).',
-            )
-          }
-          return r
-        }
-        options.size = estimate.size
-        options.journalBlocks = estimate.journalBlocks
+      const sources: MkfsSources = {
+        root: flags.root,
+        tar: flags.tar === '-' ? {stream: process.stdin, name: '-'} : flags.tar,
+        spec: spec && {entries: spec.entries, name: flags.spec!, dir: spec.dir},
+        exclude,
       }
-      const reproducible = policy.reproducible
-      const T = policy.opts.timestamp
-      const deriveUuid = reproducible && flags.uuid === undefined
-      let img: Image
-      try {
-        img = Image.create(work, {
-          ...options,
-          size: options.size as number,
-          uuid: deriveUuid ? PLACEHOLDER_UUID : options.uuid,
-          time: T,
-          clock: T ? () => ({...T}) : undefined,
-          bulk: true,
+      if (flags.estimate) {
+        const r = await estimate({
+          ...sources,
+          blockSize: bs,
+          journalBytes: flags['journal-size'],
+          compression: options.compression,
         })
-      } catch (error) {
-        if (isRazorError(error, 'EINVAL')) throw new UsageError(error.message)
-        throw error
+        if (!this.quiet) {
+          this.log(
+            `At most ${formatBytes(r.estimate)} (${r.estimate.toLocaleString('en-US')} bytes): ${r.inodes.toLocaleString('en-US')} inodes, ${formatBytes(r.dataBytes)} of file data uncompressed, a ${formatBytes(r.journalBytes)} journal.`,
+          )
+          this.log(
+            '--size auto builds in an image this large, then shrinks it to what the contents use (plus --headroom).',
+          )
+        }
+        return r
       }
-      const now = () => T ?? nowTime()
       const mode = resolveMode(flags.progress as ProgressMode, this.quiet)
-      let built: BuildResult
+      const titles = {
+        tree: `Copying ${flags.root}`,
+        tar: `Reading ${flags.tar === '-' ? 'standard input' : flags.tar}`,
+        spec: `Applying ${flags.spec}`,
+        write: 'Writing',
+        fit: 'Shrinking to fit',
+      }
+      let reporter: Reporter | undefined
       let result: MkfsResult
-      const warnings: Array<{code: string; path: string; message: string}> = []
       try {
-        built = await withReporter(mode, 'razorfs mkfs', async (r) => {
-          r.event('start', {
-            image,
-            sources: {root: flags.root, tar: flags.tar, spec: flags.spec},
-            workers,
-            reproducible,
-          })
-          const titles = {
-            tree: `Copying ${flags.root}`,
-            tar: `Reading ${flags.tar === '-' ? 'standard input' : flags.tar}`,
-            spec: `Applying ${flags.spec}`,
-            write: 'Writing',
-          }
-          const res = await buildImage(img, {
-            root: flags.root,
-            tar:
-              tarFile === undefined
-                ? undefined
-                : {
-                    stream: tarFile === '-' ? process.stdin : fs.createReadStream(tarFile, {highWaterMark: 1 << 20}),
-                    name: flags.tar!,
-                  },
-            spec: spec && {entries: spec.entries, name: flags.spec!, dir: spec.dir},
-            policy,
-            exclude,
-            workers,
-            pack: flags.pack,
-            now,
-            onPhase: (p) => r.phase(p, titles[p]),
-            onProgress: (p) => r.progress(p),
-            onWarning: (w) => {
-              warnings.push(w)
-              r.warning(w)
-              this.warnLine(`${displayName(w.path)}: ${w.message}`, {code: w.code, path: w.path})
-            },
-          })
-          if (auto) {
-            r.phase('fit', 'Shrinking to fit')
-            // a percentage is of the blocks in use (all of them: metadata, journal and data)
-            const extra =
-              headroom.percent !== undefined
-                ? Math.ceil((img.stats().usedBlocks * headroom.percent) / 100)
-                : Math.ceil((headroom.bytes ?? 0) / bs)
-            img.fitToContents(extra)
-          }
-          return res
+        result = await mkfs({
+          ...sources,
+          image: work,
+          size: options.size,
+          headroom: auto ? headroom : undefined,
+          blockSize: bs,
+          clusterSize: options.clusterSize,
+          label: options.label,
+          uuid: options.uuid,
+          compression: options.compression,
+          journalBytes: flags['journal-size'],
+          force: flags.force,
+          policy,
+          workers,
+          pack: flags.pack,
+          wrapBuild: (build) =>
+            withReporter(mode, 'razorfs mkfs', async (r) => {
+              reporter = r
+              r.event('start', {
+                image,
+                sources: {root: flags.root, tar: flags.tar, spec: flags.spec},
+                workers,
+                reproducible: policy.reproducible,
+              })
+              return build()
+            }),
+          onPhase: (p) => reporter?.phase(p, titles[p]),
+          onProgress: (p) => reporter?.progress(p),
+          onWarning: (w) => {
+            reporter?.warning(w)
+            this.warnLine(`${displayName(w.path)}: ${w.message}`, {code: w.code, path: w.path})
+          },
+          beforeClose: () => {
+            if (this.flags.strict && this.warnings.length) this.enforceStrict()
+          },
         })
-        const stats = img.stats()
-        const info = img.info()
-        if (this.flags.strict && this.warnings.length) {
-          discard(img, work)
-          this.enforceStrict()
-        }
-        img.close()
-        let uuid = info.uuid
-        if (deriveUuid) {
-          const u = uuidFromDigest(imageDigest(work))
-          setImageUuid(work, u)
-          uuid = formatUuid(u)
-        }
-        if (replacing) replacing.commit()
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9
-        result = mkfsResult(image!, {...info, uuid}, stats, built, warnings)
-        result.seconds = Math.round(seconds * 1000) / 1000
-        result.reproducible = reproducible
-        if (T) result.timestamp = T.sec
-        result.workers = workers
-        if (mode === 'json')
-          process.stderr.write(JSON.stringify({event: 'done', ...summaryEvent(result), elapsed: result.seconds}) + '\n')
       } catch (error) {
-        discard(img, work)
+        if (isRazorError(error, 'EINVAL') && error.data.options) throw new UsageError(error.message)
         throw error
       }
+      if (replacing) {
+        try {
+          replacing.commit()
+        } catch (error) {
+          fs.rmSync(work, {force: true})
+          throw error
+        }
+      }
+      // the name the user gave (not the file built beside it), and the time of the whole command
+      result.image = image!
+      result.seconds = Math.round((Number(process.hrtime.bigint() - started) / 1e9) * 1000) / 1000
+      if (mode === 'json')
+        process.stderr.write(JSON.stringify({event: 'done', ...summaryEvent(result), elapsed: result.seconds}) + '\n')
       if (!this.quiet) for (const line of renderMkfsResult(result)) this.log(line)
       return result
     } catch (error) {
       throw failure(error, image!, work, replacing !== undefined)
     } finally {
       releaseTarget?.()
-      cleanupTar?.()
     }
   }
 
@@ -413,11 +349,6 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
       timestamp,
     })
   }
-}
-
-function nowTime(): Timespec {
-  const ms = Date.now()
-  return {sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000}
 }
 
 function summaryEvent(r: MkfsResult): Record<string, unknown> {

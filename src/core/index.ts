@@ -9,7 +9,13 @@ export {describeDamage} from './journal/damage.js'
 export type {DamagedData} from './journal/damage.js'
 export type {JournalReport, JournalTxReport, ReplayOptions, ReplayResult} from './journal/journal-tools.js'
 export {populate} from './host/populate.js'
-export type {PopulateOptions, PopulateProgress, PopulateResult, PopulateWarning} from './host/populate.js'
+export type {
+  PopulateCounts,
+  PopulateOptions,
+  PopulateProgress,
+  PopulateResult,
+  PopulateWarning,
+} from './host/populate.js'
 export type {CheckOptions, CheckResult} from './check/check.js'
 export {PROBLEMS, PASSES, formatCode, type Problem, type ProblemDef} from './check/problems.js'
 export {fsck, revertRepair, FSCK_EXIT} from './check/fsck.js'
@@ -41,6 +47,9 @@ export {AttrPolicy, ExcludePattern, excluder, parseIdMap, type AttrPolicyOptions
 export {readTar, type TarEntry, type TarWarning} from './host/tar-reader.js'
 export * from './host/manifest.js'
 export {imageDigest, setImageUuid, uuidFromDigest} from './mkfs/stamp.js'
+export {mkfs, compressionRatio, type MkfsOptions, type MkfsPhase, type MkfsResult} from './mkfs/mkfs.js'
+export {estimate, type EstimateOptions, type EstimateResult, type MkfsSources} from './mkfs/estimate.js'
+export {walkTree, type TreeExclude, type WalkEntry} from './host/tree-walk.js'
 export {formatUuid, parseUuid} from './image/create-options.js'
 export {PlanPool, defaultWorkers} from './fs/plan-pool.js'
 export {planWindow, type PlanSettings, type WindowPlan} from './fs/data-plan.js'

@@ -1,7 +1,6 @@
-/** Host-side checks and clean-up around mkfs: the --root directory and the image file. */
-import {readdirSync, realpathSync, rmSync, statSync} from 'node:fs'
+/** Host-side checks before mkfs: the --root directory and the image file. */
+import {readdirSync, realpathSync, statSync} from 'node:fs'
 import {basename, dirname, join, resolve, sep} from 'node:path'
-import type {Image} from '../../core/index.js'
 import {CommandError, HostError, UsageError} from './errors.js'
 import {EXIT} from './exit-codes.js'
 
@@ -28,14 +27,4 @@ export function checkTarget(image: string, force: boolean): void {
   if (st.isFile() && st.size > 0 && !force) {
     throw new CommandError(`${image}: file exists and is not empty; add --force to replace it`, EXIT.FAILED, 'EEXIST')
   }
-}
-
-/** After a failure: close and delete the incomplete image. */
-export function discard(img: Image, path: string): void {
-  try {
-    img.close()
-  } catch {
-    // already failing
-  }
-  rmSync(path, {force: true})
 }

@@ -1,13 +1,12 @@
 /**
- * Reading a host tree ahead of populate: the same walk (directories depth
- * first, names in byte order, exclusions, one name per hard-linked inode),
- * so the files populate is about to copy are already read and being
- * compressed by the workers when it gets to them. If the tree changes under
+ * Reading a host tree ahead of populate: the same walk (tree-walk.ts:
+ * directories depth first, names in byte order, exclusions, one name per
+ * hard-linked inode), so the files populate is about to copy are already
+ * read and being compressed by the workers when it gets to them. If the tree changes under
  * us and the prediction misses, populate's file is simply read on the spot.
  */
 import fs from 'node:fs'
-import {fileTypeOfMode} from '../fs/inode-table.js'
-import type {FileType} from '../types.js'
+import {walkTree, type TreeExclude} from '../host/tree-walk.js'
 import {AHEAD_BYTES, type DataPipeline, type FileHandle} from './pipeline.js'
 
 interface Ahead {
@@ -16,42 +15,9 @@ interface Ahead {
   error?: Error
 }
 
-const SLASH = Buffer.from('/')
-
-/** Regular files with content under `root`, in populate's order. */
-function* regularFiles(root: string, exclude?: (rel: Buffer, type: FileType) => boolean): Generator<Buffer> {
-  const seen = new Set<string>()
-  function* visit(dir: Buffer, rel: Buffer): Generator<Buffer> {
-    let names: Buffer[]
-    try {
-      names = fs.readdirSync(dir, {encoding: 'buffer'})
-    } catch {
-      return
-    }
-    names.sort(Buffer.compare)
-    for (const name of names) {
-      const src = Buffer.concat([dir, SLASH, name])
-      let st: fs.BigIntStats
-      try {
-        st = fs.lstatSync(src, {bigint: true})
-      } catch {
-        continue
-      }
-      const entryRel = rel.length ? Buffer.concat([rel, SLASH, name]) : name
-      const type = fileTypeOfMode(Number(st.mode))
-      if (!type || exclude?.(entryRel, type)) continue
-      if (type === 'dir') yield* visit(src, entryRel)
-      else if (type === 'file' && st.size > 0n) {
-        if (st.nlink > 1n) {
-          const key = `${st.dev}:${st.ino}`
-          if (seen.has(key)) continue
-          seen.add(key)
-        }
-        yield src
-      }
-    }
-  }
-  yield* visit(Buffer.from(root), Buffer.alloc(0))
+/** Regular files with content under `root`, in populate's order (one name per hard-linked inode). */
+function* regularFiles(root: string, exclude?: TreeExclude): Generator<Buffer> {
+  for (const e of walkTree(root, exclude)) if (e.type === 'file' && !e.link && e.st.size > 0n) yield e.path
 }
 
 export class Prefetcher {
@@ -63,7 +29,7 @@ export class Prefetcher {
 
   constructor(
     root: string,
-    exclude: ((rel: Buffer, type: FileType) => boolean) | undefined,
+    exclude: TreeExclude | undefined,
     private readonly pipe: DataPipeline,
   ) {
     this.files = regularFiles(root, exclude)
