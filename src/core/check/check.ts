@@ -19,7 +19,7 @@ import {fileTypeOfMode} from '../fs/inode-table.js'
 import {XATTR_NAMESPACES} from '../fs/xattrs.js'
 import type {FileType} from '../types.js'
 import type {Volume} from '../image/volume.js'
-import {makeProblem, type Problem, type ProblemContext} from './problems.js'
+import {makeProblem, type Problem, type ProblemContext, type ProblemName} from './problems.js'
 
 export interface CheckOptions {
   /** Also verify every extent's data checksum. */
@@ -58,7 +58,7 @@ const DOTDOT = Buffer.from('..')
 
 export function checkVolume(v: Volume, opts: CheckOptions = {}): CheckResult {
   const problems: Problem[] = []
-  const report = (name: string, ctx: ProblemContext) => problems.push(makeProblem(name, ctx))
+  const report = (name: ProblemName, ctx: ProblemContext) => problems.push(makeProblem(name, ctx))
   const {geo} = v
   const owned = new Uint8Array(Math.ceil(geo.blockCount / 8))
   const claim = (b: number, n: number, what: string, ino?: number) => {

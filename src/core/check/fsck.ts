@@ -17,7 +17,7 @@ import {acquireWriterLock} from '../io/lock.js'
 import {OverlayDevice} from '../io/overlay-device.js'
 import {loadSuperblock, writeSuperblock, type LoadedSuperblock} from '../image/superblock.js'
 import {applyUndo, endUndo, interruptedRepair, UndoDevice} from '../io/undo.js'
-import {formatCode, makeProblem, problemDef, type Problem} from './problems.js'
+import {formatCode, makeProblem, problemDef, type Problem, type ProblemName} from './problems.js'
 import {repairVolume, type RepairAction} from './repair.js'
 import {now} from '../image/volume.js'
 import type {CheckResult} from './check.js'
@@ -91,12 +91,6 @@ export interface FsckReport {
   exit: number
 }
 
-/** Problems no repair can fix (the data itself is gone): reported, never "fixed". */
-const UNFIXABLE = new Set(['DATA_CHECKSUM', 'JOURNAL_DATA_DAMAGED'])
-
-/** Problems a crash leaves that replay resolves by itself: they do not make an image inconsistent. */
-const AFTER_CRASH = new Set(['JOURNAL_NEEDS_RECOVERY', 'JOURNAL_TORN'])
-
 function findBackup(dev: BlockDevice, name: string): LoadedSuperblock | undefined {
   for (let bs = 1024; bs <= 65536; bs *= 2) {
     if (dev.size % bs !== 0 || dev.size < 2 * bs) continue
@@ -161,7 +155,7 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
     exit: 0,
   }
   const found: Problem[] = []
-  const add = (name: string, ctx: Parameters<typeof makeProblem>[1]) => found.push(makeProblem(name, ctx))
+  const add = (name: ProblemName, ctx: Parameters<typeof makeProblem>[1]) => found.push(makeProblem(name, ctx))
 
   // pass: superblock
   opts.onPass?.('superblock')
@@ -254,8 +248,8 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
       usedBlocks: result.usedBlocks,
       blocks: result.blocks,
     }
-    const inconsistent = found.filter((p) => !AFTER_CRASH.has(p.id))
-    const fixable = found.filter((p) => !UNFIXABLE.has(p.id))
+    const inconsistent = found.filter((p) => !problemDef(p.id).afterCrash)
+    const fixable = found.filter((p) => !problemDef(p.id).unfixable)
     if (opts.mode !== 'check' && fixable.length) {
       const unsafe = inconsistent.filter((p) => !problemDef(p.id).preenOk)
       if (opts.mode === 'preen' && unsafe.length) {
@@ -372,8 +366,8 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
     report.exit = FSCK_EXIT.UNCORRECTED
     return report
   }
-  report.problems = found.map((p) => record(p, !UNFIXABLE.has(p.id)))
-  report.exit = found.some((p) => UNFIXABLE.has(p.id))
+  report.problems = found.map((p) => record(p, !problemDef(p.id).unfixable))
+  report.exit = found.some((p) => problemDef(p.id).unfixable)
     ? FSCK_EXIT.CORRECTED | FSCK_EXIT.UNCORRECTED
     : FSCK_EXIT.CORRECTED
   return report

@@ -34,11 +34,12 @@ import {NodeStore} from '../tree/node-store.js'
 import {S_IFDIR, S_IFMT, type FileType} from '../types.js'
 import type {Volume} from '../image/volume.js'
 import {XATTR_NAMESPACES} from '../fs/xattrs.js'
+import type {ProblemName} from './problems.js'
 
 /** One change repair makes (or, in a dry run, would make). */
 export interface RepairAction {
-  /** The problem it answers. */
-  problem: string
+  /** The problem it answers (REBUILD: the rebuild itself). */
+  problem: ProblemName | 'REBUILD'
   ino?: number
   block?: number
   field?: string
@@ -489,7 +490,7 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
     rec: InodeRecord,
     field: 'nlink' | 'size' | 'parent' | 'allocBlocks',
     value: number,
-    problem: string,
+    problem: ProblemName,
   ) => {
     if (rec[field] === value) return
     act({problem, ino, field, old: rec[field], new: value, what: `inode ${ino}: ${field} ${rec[field]} → ${value}`})
