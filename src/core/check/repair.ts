@@ -20,7 +20,7 @@ import {BTree} from '../tree/btree.js'
 import {isRazorError} from '../errors.js'
 import {decodeDirents, encodeDirents, ftypeCode, ftypeName, type DirentRecord} from '../format/dirent.js'
 import {blocksOf, decodeExtent, type Extent} from '../fs/file-data.js'
-import {STORAGE_PACKED} from '../format/extent.js'
+import {extentRecord, STORAGE_PACKED} from '../format/extent.js'
 import {packKey, packRecord, type PackRecord} from '../format/pack.js'
 import {decodePack, packBlocks} from '../fs/packs.js'
 import {isFixedBlock} from '../format/geometry.js'
@@ -567,9 +567,9 @@ export function repairVolume(v: Volume, opts: {dryRun?: boolean; time: {sec: num
       what: `inode ${ino}: gave the extent at ${ext.e.offset} its own copy of blocks ${ext.e.rec.block}+${n} (now ${run.start})`,
     })
     ext.e.rec.block = run.start
+    // the item keeps its inline bytes (none for block extents); only the record's block changes
     ext.value = Buffer.from(ext.value)
-    ext.value.writeUInt32LE(run.start % 0x100000000, 16)
-    ext.value.writeUInt32LE(Math.floor(run.start / 0x100000000), 20)
+    extentRecord.encode(ext.e.rec, ext.value, 0)
   }
   const store = new NodeStore(v.dev, alloc, geo.blockSize, v.uuid, geo.blockCount, 1 << 30)
   const tree = BTree.create(store)
