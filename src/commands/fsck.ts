@@ -1,5 +1,13 @@
 import {Args, Flags} from '@oclif/core'
-import {formatCode, FSCK_EXIT, PROBLEMS, revertRepair, type FsckMode, type FsckReport} from '../core/index.js'
+import {
+  formatCode,
+  FSCK_EXIT,
+  PASS_LIST,
+  PROBLEMS,
+  revertRepair,
+  type FsckMode,
+  type FsckReport,
+} from '../core/index.js'
 import {BaseCommand} from './_base.js'
 import {UsageError} from './_shared/errors.js'
 import {EXIT} from './_shared/exit-codes.js'
@@ -33,6 +41,7 @@ export default class Fsck extends BaseCommand<typeof Fsck> {
 
   static override description = [
     'Runs the passes of the check: superblock (a destroyed primary is restored from the backup in the last block; a truncated file is extended), journal (committed transactions are replayed first, every one of them: committed work is never undone; a torn last one is discarded; file data a committed transaction wrote that fails its checksum is reported as JOURNAL_DATA_DAMAGED with the file and byte range, and kept as it is — repair does not turn it into a hole, reads of that range fail with a checksum error until the file is rewritten, truncated or removed), tree and inodes, extents and block ownership, directory structure and connectivity (unreachable inodes go to /lost+found), link counts, extended attributes and free space; with --check-data also every data checksum. Each problem has a stable code (listed below) and is shown with what repair does about it.',
+    `Passes (a pass's number is also the high byte of the codes of the problems it finds):\n${PASS_LIST.map((p) => `Pass ${p.number}: ${p.title}`).join('\n')}`,
     'Modes: -n (the default) opens the image read-only and changes nothing; -p/-a (preen) repairs only what is safe to repair unattended and otherwise stops with exit 4; -y/--repair repairs everything it can. Without -f an image marked clean is not checked beyond its superblock.',
     "Repair cannot make an image worse: every block it overwrites is first saved to an undo log (IMAGE.undo, or --undo FILE), the image is re-checked afterwards and rolled back unless clean. A repair that fails once it has begun writing (exit 8) is rolled back too: the image file is then byte for byte as it was. A repair killed once it has begun writing is rolled back from its undo log by the next -y or -p (REPAIR_INTERRUPTED; -n reports it), as long as no other writer has opened the image since. 'fsck --undo FILE IMAGE' (without -y/-p) reverts a repair by hand. --dry-run with -y or -p prints the repair plan and writes nothing.",
     'Repair needs no free space and works on a 100% full image (mkfs --size auto makes them): the rebuilt tree goes into free blocks while there are any, else into the blocks of the old tree, already read in full. Only a block claimed by two files needs room for a copy; with none, the later claimant loses that extent (its range becomes a hole).',

@@ -17,6 +17,7 @@ export type {
   PopulateWarning,
 } from './host/populate.js'
 export type {CheckOptions, CheckResult} from './check/check.js'
+export {PASS_LIST, passHeading} from './check/pass-list.js'
 export {PROBLEMS, PASSES, formatCode, type Problem, type ProblemDef} from './check/problems.js'
 export {fsck, revertRepair, FSCK_EXIT} from './check/fsck.js'
 export type {FsckMode, FsckOptions, FsckProblem, FsckReport} from './check/fsck.js'

@@ -1,18 +1,7 @@
 /** Drives the fsck worker: pass events as progress, SIGINT as cancellation. */
 import {Worker} from 'node:worker_threads'
 import {Listr} from 'listr2'
-import {RazorError, type FsckOptions, type FsckReport, type RazorErrorCode} from '../../core/index.js'
-
-export const PASS_TITLES: Record<string, string> = {
-  superblock: 'Pass 0: superblock and backup',
-  journal: 'Pass 1: journal',
-  tree: 'Pass 2: tree, inodes',
-  extents: 'Pass 3: extents, xattrs and block ownership',
-  directories: 'Pass 4: directory structure and connectivity',
-  links: 'Pass 5: link counts',
-  space: 'Pass 6: free space',
-  recheck: 'Re-check after repair',
-}
+import {passHeading, RazorError, type FsckOptions, type FsckReport, type RazorErrorCode} from '../../core/index.js'
 
 export class Cancelled extends Error {}
 
@@ -47,7 +36,7 @@ export async function runFsck(
       }) => {
         if (m.pass) {
           passes.push(m.pass)
-          show.plain?.(PASS_TITLES[m.pass] ?? m.pass)
+          show.plain?.(passHeading(m.pass))
           wake?.()
         } else {
           running = false
@@ -82,7 +71,7 @@ export async function runFsck(
           let seen = 0
           while (!finished) {
             await new Promise<void>((r) => (wake = r))
-            while (seen < passes.length) task.title = `Checking: ${PASS_TITLES[passes[seen++]!] ?? passes[seen - 1]}`
+            while (seen < passes.length) task.title = `Checking: ${passHeading(passes[seen++]!)}`
           }
           task.title = 'Checked'
         },

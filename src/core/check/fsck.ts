@@ -9,16 +9,16 @@ import fs from 'node:fs'
 import {FileDevice, type BlockDevice} from '../io/device.js'
 import {fail, isRazorError, RazorError} from '../errors.js'
 import {hasFeature, withoutFeature} from '../format/features.js'
-import {blockHeader, resealBlock} from '../format/header.js'
 import {STATE_CLEAN} from '../format/superblock.js'
 import {Image} from '../image/image.js'
-import type {DamagedData} from '../journal/damage.js'
 import {acquireWriterLock} from '../io/lock.js'
 import {OverlayDevice} from '../io/overlay-device.js'
-import {loadSuperblock, writeSuperblock, type LoadedSuperblock} from '../image/superblock.js'
+import {writeSuperblock} from '../image/superblock.js'
 import {applyUndo, endUndo, interruptedRepair, UndoDevice} from '../io/undo.js'
-import {formatCode, makeProblem, problemDef, type Problem} from './problems.js'
+import {formatCode, makeProblem, problemDef, type Problem, type ProblemName} from './problems.js'
 import {repairVolume, type RepairAction} from './repair.js'
+import {superblockPass} from './passes/pass0-superblock.js'
+import {journalPass} from './passes/pass1-journal.js'
 import {now} from '../image/volume.js'
 import type {CheckResult} from './check.js'
 
@@ -91,34 +91,6 @@ export interface FsckReport {
   exit: number
 }
 
-/** Problems no repair can fix (the data itself is gone): reported, never "fixed". */
-const UNFIXABLE = new Set(['DATA_CHECKSUM', 'JOURNAL_DATA_DAMAGED'])
-
-/** Problems a crash leaves that replay resolves by itself: they do not make an image inconsistent. */
-const AFTER_CRASH = new Set(['JOURNAL_NEEDS_RECOVERY', 'JOURNAL_TORN'])
-
-function findBackup(dev: BlockDevice, name: string): LoadedSuperblock | undefined {
-  for (let bs = 1024; bs <= 65536; bs *= 2) {
-    if (dev.size % bs !== 0 || dev.size < 2 * bs) continue
-    try {
-      return loadSuperblock(dev, name, {blocknr: dev.size / bs - 1, blockSize: bs})
-    } catch {
-      // not at this block size
-    }
-  }
-  return undefined
-}
-
-/** The backup block turned into a primary: the same content, its own number 0. */
-function primaryFromBackup(dev: BlockDevice, l: LoadedSuperblock): Buffer {
-  const bs = l.geo.blockSize
-  const b = dev.read(l.geo.backupSuperblock * bs, bs)
-  const h = blockHeader.decode(b)
-  blockHeader.encode({...h, blocknr: 0}, b, 0)
-  resealBlock(b)
-  return b
-}
-
 /**
  * Check (and with mode repair/preen, repair) the image at `path`. A repair
  * that was interrupted (killed, power cut) once its own writes had begun is
@@ -161,51 +133,10 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
     exit: 0,
   }
   const found: Problem[] = []
-  const add = (name: string, ctx: Parameters<typeof makeProblem>[1]) => found.push(makeProblem(name, ctx))
+  const add = (name: ProblemName, ctx: Parameters<typeof makeProblem>[1]) => found.push(makeProblem(name, ctx))
 
-  // pass: superblock
   opts.onPass?.('superblock')
-  const probe = FileDevice.open(path, true)
-  let sbl: LoadedSuperblock
-  let patch: Buffer | undefined
-  let truncatedTo: number | undefined
-  try {
-    try {
-      sbl = loadSuperblock(probe, path)
-    } catch (e) {
-      if (!isRazorError(e)) throw e
-      if (e.code === 'ETRUNCATED') {
-        sbl = loadSuperblock(new OverlayDevice(probe, 1024, new Map(), Number.MAX_SAFE_INTEGER), path)
-        truncatedTo = probe.size
-        add('SB_TRUNCATED', {found: probe.size, expected: sbl.geo.blockCount * sbl.geo.blockSize})
-      } else if (e.code === 'EVERSION' || e.code === 'EFEATURE') throw e
-      else {
-        const backup = findBackup(probe, path)
-        if (!backup)
-          throw fail(
-            e.code === 'ENOTIMAGE' ? 'ENOTIMAGE' : e.code,
-            `${e.message}; no backup superblock found at the end of the file either`,
-          )
-        add('SB_PRIMARY_BAD', {block: 0, detail: e.message.replace(`${path}: `, '')})
-        sbl = backup
-        patch = primaryFromBackup(probe, backup)
-      }
-    }
-    if (!patch && truncatedTo === undefined) {
-      try {
-        const b = loadSuperblock(probe, path, {blocknr: sbl.geo.backupSuperblock, blockSize: sbl.geo.blockSize})
-        const differs = (['blockCount', 'blockSize', 'clusterSize', 'journalBlocks', 'version'] as const).filter(
-          (f) => b.sb[f] !== sbl.sb[f],
-        )
-        if (differs.length || !b.uuid.equals(sbl.uuid)) add('SB_BACKUP_DIFFERS', {detail: differs.join(', ') || 'UUID'})
-      } catch (e) {
-        if (!isRazorError(e)) throw e
-        add('SB_BACKUP_BAD', {block: sbl.geo.backupSuperblock, detail: e.message.replace(`${path}: `, '')})
-      }
-    }
-  } finally {
-    probe.close()
-  }
+  const {sbl, patch, truncatedTo} = superblockPass(path, add)
   const {sb, geo} = sbl
   const needsRecovery = hasFeature(sb.incompat, 'needs_recovery')
   const clean = (sb.state & STATE_CLEAN) !== 0 && !needsRecovery
@@ -221,7 +152,7 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
     return report
   }
 
-  // passes: journal, then the check, on a read-only view (primary patched from the backup, truncation zero-filled)
+  // pass 1 (journal), then the check's passes, on a read-only view (primary patched from the backup, truncation zero-filled)
   opts.onPass?.('journal')
   const view = (inner: BlockDevice): BlockDevice =>
     patch || truncatedTo !== undefined
@@ -235,12 +166,7 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
   const ro = Image.openDevice(path, view(FileDevice.open(path, true)), {readOnly: true})
   let result: CheckResult
   try {
-    if (ro.recovery) {
-      if (ro.recovery.transactions) add('JOURNAL_NEEDS_RECOVERY', {found: ro.recovery.transactions})
-      const d = ro.recovery.discarded
-      if (d) add(d.state === 'corrupt' ? 'JOURNAL_CORRUPT' : 'JOURNAL_TORN', {found: d.seq, detail: d.reason})
-      for (const x of ro.recovery.damaged ?? []) if (x.ino !== undefined) add('JOURNAL_DATA_DAMAGED', damagedContext(x))
-    }
+    journalPass(ro.recovery, add)
     result = ro.check({checkData: opts.checkData, onPass: opts.onPass})
     // a damaged range recovery named is not reported a second time by --check-data
     const named = new Set(
@@ -254,8 +180,8 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
       usedBlocks: result.usedBlocks,
       blocks: result.blocks,
     }
-    const inconsistent = found.filter((p) => !AFTER_CRASH.has(p.id))
-    const fixable = found.filter((p) => !UNFIXABLE.has(p.id))
+    const inconsistent = found.filter((p) => !problemDef(p.id).afterCrash)
+    const fixable = found.filter((p) => !problemDef(p.id).unfixable)
     if (opts.mode !== 'check' && fixable.length) {
       const unsafe = inconsistent.filter((p) => !problemDef(p.id).preenOk)
       if (opts.mode === 'preen' && unsafe.length) {
@@ -372,26 +298,11 @@ function fsckImage(path: string, opts: FsckOptions): FsckReport {
     report.exit = FSCK_EXIT.UNCORRECTED
     return report
   }
-  report.problems = found.map((p) => record(p, !UNFIXABLE.has(p.id)))
-  report.exit = found.some((p) => UNFIXABLE.has(p.id))
+  report.problems = found.map((p) => record(p, !problemDef(p.id).unfixable))
+  report.exit = found.some((p) => problemDef(p.id).unfixable)
     ? FSCK_EXIT.CORRECTED | FSCK_EXIT.UNCORRECTED
     : FSCK_EXIT.CORRECTED
   return report
-}
-
-/** Where a damaged block recovery found lies, as a problem's context. */
-function damagedContext(x: DamagedData): Parameters<typeof makeProblem>[1] {
-  const what =
-    x.xattr !== undefined
-      ? `the value of xattr ${x.xattr}`
-      : `bytes ${x.offset}-${x.offset! + x.length! - 1}${x.pack !== undefined ? ` (a packed tail; pack at block ${x.pack})` : ''}`
-  return {
-    ino: x.ino,
-    path: x.path || `inode ${x.ino}`,
-    block: x.block,
-    found: x.seq,
-    detail: `${what} (inode ${x.ino}, block ${x.block})`,
-  }
 }
 
 /**

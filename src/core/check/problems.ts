@@ -1,9 +1,12 @@
+// Over 400 lines: the table is one concept, 47 rows of eight fields each; split, a reader would lose the one list of codes.
 /**
  * The problem table: one row per kind of inconsistency the checker can find.
  * Output, JSON reports and the documentation of problem codes all come from
  * it (the model is e2fsck's problem table). Codes are stable: never renumber
- * a row; retire it instead. The high byte of a code is its pass.
+ * a row; retire it instead. The high byte of a code is its pass's number in
+ * PASS_LIST (pass-list.ts).
  */
+import {passNumber, type PassName} from './pass-list.js'
 
 export type Severity = 'error' | 'warning'
 
@@ -11,7 +14,7 @@ export interface ProblemDef {
   /** Stable numeric code, pass in the high byte: 0xPPNNNN. */
   code: number
   /** Stable symbolic name. */
-  name: string
+  name: ProblemName
   pass: PassName
   severity: Severity
   /** Message template: {ino}, {block}, {path}, {name}, {expected}, {found}, {detail} are filled in. */
@@ -20,24 +23,17 @@ export interface ProblemDef {
   fix: string
   /** Safe to fix without asking (fsck -p). */
   preenOk: boolean
+  /** No repair can fix it (the data itself is gone): reported, never "fixed". */
+  unfixable?: boolean
+  /** A crash leaves it and journal replay resolves it: it does not make an image inconsistent. */
+  afterCrash?: boolean
 }
 
-export const PASSES = [
-  'superblock',
-  'journal',
-  'tree',
-  'extents',
-  'directories',
-  'links',
-  'xattrs',
-  'space',
-  'data',
-] as const
-export type PassName = (typeof PASSES)[number]
+export {PASSES, type PassName} from './pass-list.js'
 
-const P = (pass: PassName) => PASSES.indexOf(pass) << 16
+const P = (pass: PassName) => passNumber(pass) << 16
 
-const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
+const rows = [
   // superblock
   {
     n: 1,
@@ -121,6 +117,7 @@ const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
     message: 'journal holds {found} committed transaction(s) not yet written home',
     fix: 'replay the journal',
     preenOk: true,
+    afterCrash: true,
   },
   {
     n: 2,
@@ -139,6 +136,7 @@ const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
     message: 'last journal transaction {found} was never completed ({detail}); it was not acknowledged',
     fix: 'discard it',
     preenOk: true,
+    afterCrash: true,
   },
   {
     n: 4,
@@ -148,6 +146,7 @@ const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
     message: '{path}: {detail}, written by committed journal transaction {found}, fails its checksum',
     fix: 'keep it: the transaction is replayed and the metadata kept; reads of the damaged range (or xattr) fail with a checksum error until it is rewritten, truncated or removed',
     preenOk: false,
+    unfixable: true,
   },
   // tree and inodes
   {
@@ -452,16 +451,18 @@ const rows: Array<Omit<ProblemDef, 'code'> & {n: number}> = [
     message: 'inode {ino}: data at offset {found} (block {block}) fails its checksum',
     fix: 'report only: the data cannot be recovered',
     preenOk: false,
+    unfixable: true,
   },
-]
+] as const satisfies ReadonlyArray<Omit<ProblemDef, 'code' | 'name'> & {n: number; name: string}>
+
+/** Every problem's symbolic name: a typo in a report or an action is a compile error. */
+export type ProblemName = (typeof rows)[number]['name']
 
 export const PROBLEMS: readonly ProblemDef[] = rows.map(({n, ...r}) => ({...r, code: P(r.pass) + n}))
 
-export type ProblemName = (typeof rows)[number]['name']
-
 const byName = new Map(PROBLEMS.map((p) => [p.name, p]))
 
-export function problemDef(name: string): ProblemDef {
+export function problemDef(name: ProblemName): ProblemDef {
   const d = byName.get(name)
   if (!d) throw new Error(`unknown problem ${name}`)
   return d
@@ -480,7 +481,7 @@ export interface ProblemContext {
 /** One problem found: its row plus where. */
 export interface Problem extends ProblemContext {
   code: number
-  id: string
+  id: ProblemName
   pass: PassName
   severity: Severity
   message: string
@@ -490,7 +491,7 @@ export function formatCode(code: number): string {
   return `0x${code.toString(16).padStart(6, '0')}`
 }
 
-export function makeProblem(name: string, ctx: ProblemContext): Problem {
+export function makeProblem(name: ProblemName, ctx: ProblemContext): Problem {
   const d = problemDef(name)
   const message = d.message.replace(/\{(\w+)\}/g, (_, k: string) => String((ctx as Record<string, unknown>)[k] ?? '?'))
   return {...ctx, code: d.code, id: d.name, pass: d.pass, severity: d.severity, message}
