@@ -10,6 +10,7 @@ import {
   Image,
   imageDigest,
   isRazorError,
+  now,
   parseIdMap,
   setImageUuid,
   uuidFromDigest,
@@ -302,7 +303,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
         if (isRazorError(error, 'EINVAL')) throw new UsageError(error.message)
         throw error
       }
-      const now = () => T ?? nowTime()
+      const clock = () => T ?? now()
       const mode = resolveMode(flags.progress as ProgressMode, this.quiet)
       let built: BuildResult
       let result: MkfsResult
@@ -335,7 +336,7 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
             exclude,
             workers,
             pack: flags.pack,
-            now,
+            now: clock,
             onPhase: (p) => r.phase(p, titles[p]),
             onProgress: (p) => r.progress(p),
             onWarning: (w) => {
@@ -413,11 +414,6 @@ export default class Mkfs extends BaseCommand<typeof Mkfs> {
       timestamp,
     })
   }
-}
-
-function nowTime(): Timespec {
-  const ms = Date.now()
-  return {sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000}
 }
 
 function summaryEvent(r: MkfsResult): Record<string, unknown> {

@@ -1,16 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {isRazorError, S_IFREG, type InodeAttrs, type Timespec} from '../core/index.js'
+import {isRazorError, now, S_IFREG, type InodeAttrs, type Timespec} from '../core/index.js'
 import {creator, EditCommand, opError, OperandError, umask, type EditResult} from './_shared/edit.js'
 import {UsageError} from './_shared/errors.js'
 import {OPERAND_RULE} from './_shared/operand.js'
-
-/** Now, to the nanosecond as far as the clock gives it. */
-function now(): Timespec {
-  const ns = process.hrtime.bigint() - HR_BASE + NS_BASE
-  return {sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n)}
-}
-const HR_BASE = process.hrtime.bigint()
-const NS_BASE = BigInt(Date.now()) * 1_000_000n
 
 function fromNs(ns: bigint): Timespec {
   let sec = ns / 1_000_000_000n

@@ -18,7 +18,7 @@ import type {PackRecord} from '../format/pack.js'
 import {fileTypeOfMode} from '../fs/inode-table.js'
 import {XATTR_NAMESPACES} from '../fs/xattrs.js'
 import type {FileType} from '../types.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from '../fs/volume.js'
 import {makeProblem, type Problem, type ProblemContext} from './problems.js'
 
 export interface CheckOptions {

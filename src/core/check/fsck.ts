@@ -12,14 +12,15 @@ import {hasFeature, withoutFeature} from '../format/features.js'
 import {blockHeader, resealBlock} from '../format/header.js'
 import {STATE_CLEAN} from '../format/superblock.js'
 import {Image} from '../image/image.js'
-import type {DamagedData} from '../journal/damage.js'
+import type {DamagedData} from '../image/damage.js'
 import {acquireWriterLock} from '../io/lock.js'
 import {OverlayDevice} from '../io/overlay-device.js'
 import {loadSuperblock, writeSuperblock, type LoadedSuperblock} from '../image/superblock.js'
 import {applyUndo, endUndo, interruptedRepair, UndoDevice} from '../io/undo.js'
 import {formatCode, makeProblem, problemDef, type Problem} from './problems.js'
 import {repairVolume, type RepairAction} from './repair.js'
-import {now} from '../image/volume.js'
+import {now} from '../types.js'
+import './image-check.js' // Image.check(), used below
 import type {CheckResult} from './check.js'
 
 export const FSCK_EXIT = {OK: 0, CORRECTED: 1, UNCORRECTED: 4, OPERATIONAL: 8, USAGE: 16, CANCELLED: 32} as const

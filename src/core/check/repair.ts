@@ -32,7 +32,7 @@ import {decodeXattrs, encodeXattrs, type XattrRecord} from '../format/xattr.js'
 import {fileTypeOfMode, newInode} from '../fs/inode-table.js'
 import {NodeStore} from '../tree/node-store.js'
 import {S_IFDIR, S_IFMT, type FileType} from '../types.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from '../fs/volume.js'
 import {XATTR_NAMESPACES} from '../fs/xattrs.js'
 
 /** One change repair makes (or, in a dry run, would make). */

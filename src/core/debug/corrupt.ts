@@ -20,7 +20,7 @@ import {superblockBody, SUPERBLOCK_BODY_OFFSET} from '../format/superblock.js'
 import {encodeXattrs} from '../format/xattr.js'
 import {Image} from '../image/image.js'
 import {inodeKey, readInode, writeInode} from '../fs/inode-table.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from '../fs/volume.js'
 
 export interface CorruptOptions {
   seed?: number

@@ -25,7 +25,7 @@ import {ItemType, type Key} from '../format/keys.js'
 import {zstdDecompress} from './compression.js'
 import {loadSlice, unrefPack} from './packs.js'
 import type {ExtentInfo} from '../types.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from './volume.js'
 
 export interface Extent {
   offset: number

@@ -21,7 +21,7 @@ import {
   type Stat,
   type Timespec,
 } from '../types.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from './volume.js'
 
 export const inodeKey = (ino: number): Key => ({objectid: ino, type: ItemType.INODE, offset: 0})
 

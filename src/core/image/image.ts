@@ -44,7 +44,7 @@ import {formatUuid, normalizeCreateOptions, type NormalizedCreate} from './creat
 import {Journal, type MetaBlock, type TxState} from '../journal/journal.js'
 import type {CommitFields} from '../format/journal.js'
 import {OverlayDevice} from '../io/overlay-device.js'
-import {locateDamage, type DamagedBlock, type DamagedData} from '../journal/damage.js'
+import {locateDamage, type DamagedBlock, type DamagedData} from './damage.js'
 import {Preallocations} from '../fs/prealloc.js'
 import {acquireWriterLock} from '../io/lock.js'
 import {loadSuperblock, writeSuperblock} from './superblock.js'
@@ -55,6 +55,7 @@ import {
   S_IFLNK,
   S_IFMT,
   S_IFREG,
+  now,
   type CreateOptions,
   type DirEntry,
   type ExtentInfo,
@@ -65,8 +66,7 @@ import {
   type Stat,
   type Timespec,
 } from '../types.js'
-import {now, type Volume} from './volume.js'
-import {checkVolume, type CheckOptions, type CheckResult} from '../check/check.js'
+import type {Volume} from '../fs/volume.js'
 
 /** What journal recovery did at open. */
 export interface RecoveryReport {
@@ -718,11 +718,10 @@ export class Image {
     return this.v
   }
 
-  /** Check every consistency rule (FORMAT.md §13); read-only. */
-  check(opts: CheckOptions = {}): CheckResult {
+  /** The shared state under this image, which must be open (check/image-check.ts adds check() with it). @internal */
+  openVolume(): Volume {
     this.assertOpen()
-    this.v.data.drain()
-    return checkVolume(this.v, opts)
+    return this.v
   }
 
   // ---- lookups ----------------------------------------------------------

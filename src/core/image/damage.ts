@@ -12,7 +12,7 @@ import {ItemType, type Key} from '../format/keys.js'
 import {decodeXattrs} from '../format/xattr.js'
 import {decodeExtent} from '../fs/file-data.js'
 import {decodePack, packBlocks} from '../fs/packs.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from '../fs/volume.js'
 
 export interface DamagedBlock {
   /** The data block that fails its checksum. */
