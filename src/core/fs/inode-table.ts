@@ -6,7 +6,7 @@ import {fail} from '../errors.js'
 import {decodeOr} from '../format/codec.js'
 import {inodeRecord, type InodeRecord} from '../format/inode.js'
 import {hasFeature} from '../format/features.js'
-import {packedAllocation} from './file-data.js'
+import {packedAllocation} from './extents.js'
 import {ItemType, type Key} from '../format/keys.js'
 import {
   S_IFBLK,

@@ -6,16 +6,10 @@
  */
 import {fail} from '../errors.js'
 import type {PlanSettings, WindowPlan} from '../fs/data-plan.js'
+import {allExtents, decodeExtent, extentInfo, extentKey, extentsIn, MAX_FILE_SIZE, readData} from '../fs/extents.js'
 import {
-  allExtents,
-  decodeExtent,
-  extentInfo,
-  extentKey,
-  extentsIn,
-  MAX_FILE_SIZE,
   planSettings as inodePlanSettings,
   punchData,
-  readData,
   truncateData,
   writeData,
   writePlannedWindow,

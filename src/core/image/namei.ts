@@ -4,7 +4,7 @@
  */
 import {fail} from '../errors.js'
 import {listEntries, lookupEntry, validName} from '../fs/directory.js'
-import {readData} from '../fs/file-data.js'
+import {readData} from '../fs/extents.js'
 import {ROOT_INO} from '../format/inode.js'
 import {S_IFDIR, S_IFLNK, S_IFMT, type DirEntry} from '../types.js'
 import type {ImageState} from './state.js'

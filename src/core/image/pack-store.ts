@@ -4,7 +4,7 @@
  * stored when a tail's bytes are the same.
  */
 import {isRazorError, fail} from '../errors.js'
-import {extentKey, extentsIn} from '../fs/file-data.js'
+import {extentKey, extentsIn} from '../fs/extents.js'
 import {inodeKey} from '../fs/inode-table.js'
 import {addPackRef, loadSlice, writePack} from '../fs/packs.js'
 import {COMPRESSION_NONE, encodeExtent, STORAGE_PACKED} from '../format/extent.js'

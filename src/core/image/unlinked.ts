@@ -4,7 +4,8 @@
  * too large to free in one transaction) freed in steps, hold()/release() of
  * open files, and settle() which runs between operations.
  */
-import {extentKey, freeData, MAX_FILE_SIZE, truncateData} from '../fs/file-data.js'
+import {extentKey, MAX_FILE_SIZE} from '../fs/extents.js'
+import {freeData, truncateData} from '../fs/file-data.js'
 import {inodeKey, setTime, writeInode} from '../fs/inode-table.js'
 import {addOrphan, isOrphan, listOrphans, removeOrphan} from '../fs/orphans.js'
 import {freeXattrs} from '../fs/xattrs.js'
