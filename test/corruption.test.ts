@@ -10,7 +10,7 @@ import {crc32} from '../src/core/format/checksum.js'
 import {encodeExtent, COMPRESSION_ZSTD, STORAGE_BLOCKS} from '../src/core/format/extent.js'
 import {ItemType} from '../src/core/format/keys.js'
 import {addEntry} from '../src/core/fs/directory.js'
-import type {Volume} from '../src/core/image/volume.js'
+import type {Volume} from '../src/core/fs/volume.js'
 import {tmpDir} from './helpers/image.js'
 
 const vol = (img: Image): Volume => (img as unknown as {v: Volume}).v

@@ -20,7 +20,7 @@ import {encodeExtent, COMPRESSION_ZSTD, STORAGE_INLINE} from '../src/core/format
 import {nameHash} from '../src/core/format/keys.js'
 import {crc32} from '../src/core/format/checksum.js'
 import {readInode, writeInode} from '../src/core/fs/inode-table.js'
-import {extentKey} from '../src/core/fs/file-data.js'
+import {extentKey} from '../src/core/fs/extents.js'
 import {zstdCompress} from '../src/core/fs/compression.js'
 import {cli, cliUnavailable, tmpDir} from './helpers/image.js'
 

@@ -3,11 +3,12 @@ export * from './errors.js'
 export * from './types.js'
 export {fractionNs, nsFromTimespec, parseSecondsText, timespecFromNs} from './time.js'
 export {Image} from './image/image.js'
+import './check/image-check.js' // adds Image.check()
 export type {ImageInfo, FeatureSet, RecoveryReport} from './image/image.js'
-export {inspectJournal, replayJournal} from './journal/journal-tools.js'
-export {describeDamage} from './journal/damage.js'
-export type {DamagedData} from './journal/damage.js'
-export type {JournalReport, JournalTxReport, ReplayOptions, ReplayResult} from './journal/journal-tools.js'
+export {inspectJournal, replayJournal} from './image/journal-tools.js'
+export {describeDamage} from './image/damage.js'
+export type {DamagedData} from './image/damage.js'
+export type {JournalReport, JournalTxReport, ReplayOptions, ReplayResult} from './image/journal-tools.js'
 export {populate} from './host/populate.js'
 export type {
   PopulateCounts,

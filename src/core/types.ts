@@ -8,6 +8,12 @@ export interface Timespec {
   nsec: number
 }
 
+/** The current time (the wall clock, to the millisecond): the one clock of the core and the commands. */
+export function now(): Timespec {
+  const ms = Date.now()
+  return {sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000}
+}
+
 /** File type bits, as in st_mode & S_IFMT. */
 export const S_IFMT = 0o170000
 export const S_IFSOCK = 0o140000

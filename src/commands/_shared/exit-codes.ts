@@ -37,9 +37,6 @@ export const EXIT_STATUS: readonly ExitStatusRow[] = [
   },
 ]
 
-/** Exit status of razorfsck / fsck.razorfs when the fsck command cannot run at all (fsck(8): operational error). */
-export const FSCK_OPERATIONAL_ERROR = 8
-
 /** The table as plain text, for --help. */
 export function formatExitStatus(rows: readonly ExitStatusRow[] = EXIT_STATUS): string {
   return rows.map((r) => `${String(r.code).padStart(2)}  ${r.meaning}`).join('\n')

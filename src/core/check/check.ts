@@ -5,7 +5,7 @@
  * the image size in bytes. fsck runs it; the crash-simulation tests run it on
  * every recovered image.
  */
-import type {Volume} from '../image/volume.js'
+import type {Volume} from '../fs/volume.js'
 import {createContext, type CheckContext, type CheckOptions} from './passes/context.js'
 import {PASS_TABLE} from './passes/index.js'
 import type {Problem} from './problems.js'

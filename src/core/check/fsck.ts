@@ -19,7 +19,8 @@ import {formatCode, makeProblem, problemDef, type Problem, type ProblemName} fro
 import {repairVolume, type RepairAction} from './repair.js'
 import {superblockPass} from './passes/pass0-superblock.js'
 import {journalPass} from './passes/pass1-journal.js'
-import {now} from '../image/volume.js'
+import {now} from '../types.js'
+import './image-check.js' // Image.check(), used below
 import type {CheckResult} from './check.js'
 
 export const FSCK_EXIT = {OK: 0, CORRECTED: 1, UNCORRECTED: 4, OPERATIONAL: 8, USAGE: 16, CANCELLED: 32} as const

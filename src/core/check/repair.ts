@@ -15,7 +15,8 @@
  * space beyond what the damaged image already uses (fsck runs it under the
  * undo log, which keeps the old blocks and rolls everything back unless the
  * result checks clean).
- */ import type {Volume} from '../image/volume.js'
+ */
+import type {Volume} from '../fs/volume.js'
 import {createState, type RepairOptions, type RepairResult} from './repair/state.js'
 import {collectItems} from './repair/step1-collect.js'
 import {groupItems} from './repair/step2-items.js'

@@ -5,7 +5,7 @@ import {fail} from '../errors.js'
 import {decodeDirents, encodeDirents, ftypeName, type DirentRecord} from '../format/dirent.js'
 import {ItemType, nameHash, type Key} from '../format/keys.js'
 import type {DirEntry} from '../types.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from './volume.js'
 
 export const direntKey = (dir: number, hash: number): Key => ({objectid: dir, type: ItemType.DIRENT, offset: hash})
 

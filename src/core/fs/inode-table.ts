@@ -6,7 +6,7 @@ import {fail} from '../errors.js'
 import {decodeOr} from '../format/codec.js'
 import {inodeRecord, type InodeRecord} from '../format/inode.js'
 import {hasFeature} from '../format/features.js'
-import {packedAllocation} from './file-data.js'
+import {packedAllocation} from './extents.js'
 import {ItemType, type Key} from '../format/keys.js'
 import {
   S_IFBLK,
@@ -21,7 +21,7 @@ import {
   type Stat,
   type Timespec,
 } from '../types.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from './volume.js'
 
 export const inodeKey = (ino: number): Key => ({objectid: ino, type: ItemType.INODE, offset: 0})
 

@@ -6,7 +6,7 @@
  * open instead of leaving an unreachable inode behind.
  */
 import {ItemType, type Key} from '../format/keys.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from './volume.js'
 
 export const orphanKey = (ino: number): Key => ({objectid: 0, type: ItemType.ORPHAN, offset: ino})
 

@@ -11,7 +11,7 @@ import {COMPRESSION_NONE, COMPRESSION_ZSTD} from '../format/extent.js'
 import {withFeature} from '../format/features.js'
 import {packKey, packRecord, type PackRecord} from '../format/pack.js'
 import {zstdDecompress} from './compression.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from './volume.js'
 
 /** Decompressed packs kept per open image (each at most one cluster). */
 const CACHE_PACKS = 8

@@ -8,7 +8,7 @@ import {maxInline} from '../format/extent.js'
 import type {InodeRecord} from '../format/inode.js'
 import {ItemType, nameHash, type Key} from '../format/keys.js'
 import {decodeXattrs, encodeXattrs, type XattrRecord} from '../format/xattr.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from './volume.js'
 
 export const XATTR_NAMESPACES = ['user.', 'trusted.', 'security.', 'system.'] as const
 export const XATTR_NAME_MAX = 255

@@ -17,8 +17,7 @@ import {
   MIN_JOURNAL_BLOCKS,
   type Geometry,
 } from '../format/geometry.js'
-import type {CompressionSpec, CreateOptions, Timespec} from '../types.js'
-import {now} from './volume.js'
+import {now, type CompressionSpec, type CreateOptions, type Timespec} from '../types.js'
 
 export interface NormalizedCreate {
   geo: Geometry

@@ -5,7 +5,7 @@
  * wrote that fails its checksum.
  */
 import type {RecoveryReport} from '../../image/image.js'
-import type {DamagedData} from '../../journal/damage.js'
+import type {DamagedData} from '../../image/damage.js'
 import type {ProblemContext, ProblemName} from '../problems.js'
 
 export function journalPass(

@@ -10,7 +10,7 @@ import {STORAGE_PACKED} from '../../format/extent.js'
 import {ItemType} from '../../format/keys.js'
 import type {PackRecord} from '../../format/pack.js'
 import {decodeXattrs} from '../../format/xattr.js'
-import {blocksOf, decodeExtent} from '../../fs/file-data.js'
+import {blocksOf, decodeExtent} from '../../fs/extents.js'
 import {decodePack, packBlocks} from '../../fs/packs.js'
 import type {CheckContext} from './context.js'
 

@@ -1,6 +1,6 @@
 /** Pass 8 (--check-data): every extent's and every packed slice's data against its checksum. */
 import {isRazorError} from '../../errors.js'
-import {loadExtent} from '../../fs/file-data.js'
+import {loadExtent} from '../../fs/extents.js'
 import {loadSlice} from '../../fs/packs.js'
 import type {CheckContext} from './context.js'
 

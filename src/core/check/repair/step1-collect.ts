@@ -1,6 +1,6 @@
 /** Step 1 of repair: every item of every readable tree node, and of lost leaves (blocks marked used, owned by nothing, that verify as leaves of this image); the blocks of the old tree. */
 import {isRazorError} from '../../errors.js'
-import {blocksOf, decodeExtent} from '../../fs/file-data.js'
+import {blocksOf, decodeExtent} from '../../fs/extents.js'
 import {decodePack, packBlocks} from '../../fs/packs.js'
 import {blockProblem, BlockType} from '../../format/header.js'
 import {ItemType} from '../../format/keys.js'

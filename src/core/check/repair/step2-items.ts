@@ -1,7 +1,7 @@
 /** Step 2 of repair: the items grouped by inode, dropping or fixing what cannot be decoded or does not belong; the packs that decode. */
 import {isRazorError} from '../../errors.js'
 import {decodeDirents} from '../../format/dirent.js'
-import {decodeExtent} from '../../fs/file-data.js'
+import {decodeExtent} from '../../fs/extents.js'
 import {decodePack} from '../../fs/packs.js'
 import {inodeRecord, type InodeRecord} from '../../format/inode.js'
 import {compareKeys, ItemType, nameHash} from '../../format/keys.js'

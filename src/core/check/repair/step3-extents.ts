@@ -1,5 +1,5 @@
 /** Step 3 of repair: extents within their file, without overlap; every block one owner (packs first, in block order); a later claimant of a claimed block is queued for a copy (step 6). */
-import {blocksOf} from '../../fs/file-data.js'
+import {blocksOf} from '../../fs/extents.js'
 import {STORAGE_PACKED} from '../../format/extent.js'
 import {packBlocks} from '../../fs/packs.js'
 import {isFixedBlock} from '../../format/geometry.js'

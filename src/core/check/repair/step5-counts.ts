@@ -1,5 +1,5 @@
 /** Step 5 of repair: link counts, directory sizes and parents, allocated blocks, pack references, recounted from what steps 2-4 kept. */
-import {blocksOf} from '../../fs/file-data.js'
+import {blocksOf} from '../../fs/extents.js'
 import {packBlocks} from '../../fs/packs.js'
 import {ROOT_INO, type InodeRecord} from '../../format/inode.js'
 import {S_IFDIR, S_IFMT} from '../../types.js'

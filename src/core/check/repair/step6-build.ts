@@ -2,7 +2,7 @@
 import {BTree} from '../../tree/btree.js'
 import {isRazorError} from '../../errors.js'
 import {encodeDirents, type DirentRecord} from '../../format/dirent.js'
-import {blocksOf} from '../../fs/file-data.js'
+import {blocksOf} from '../../fs/extents.js'
 import {extentRecord} from '../../format/extent.js'
 import {packKey, packRecord} from '../../format/pack.js'
 import {isFixedBlock} from '../../format/geometry.js'

@@ -1,6 +1,6 @@
 /** The shapes shared by the corruption kinds (corrupt.ts) and the driver that applies them. */
 import type {Image} from '../../image/image.js'
-import type {Volume} from '../../image/volume.js'
+import type {Volume} from '../../fs/volume.js'
 
 export interface CorruptOptions {
   seed?: number

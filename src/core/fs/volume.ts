@@ -9,7 +9,6 @@ import type {BlockDevice} from '../io/device.js'
 import type {Geometry} from '../format/geometry.js'
 import type {SuperblockFields} from '../format/superblock.js'
 import type {PackCache} from '../fs/packs.js'
-import type {Timespec} from '../types.js'
 
 export interface Volume {
   dev: BlockDevice
@@ -22,9 +21,4 @@ export interface Volume {
   readOnly: boolean
   /** Recently read packs (packs.ts), made on first use. */
   packCache?: PackCache
-}
-
-export function now(): Timespec {
-  const ms = Date.now()
-  return {sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000}
 }

@@ -7,10 +7,10 @@ import fs from 'node:fs'
 import {FileDevice} from '../io/device.js'
 import {fail} from '../errors.js'
 import {hasFeature} from '../format/features.js'
-import {Image, type RecoveryReport} from '../image/image.js'
-import {Journal, payloadKind, type JournalTx} from './journal.js'
+import {Image, type RecoveryReport} from './image.js'
+import {Journal, payloadKind, type JournalTx} from '../journal/journal.js'
 import type {DamagedData} from './damage.js'
-import {loadSuperblock} from '../image/superblock.js'
+import {loadSuperblock} from './superblock.js'
 
 export interface JournalTxReport extends Omit<JournalTx, 'targets' | 'commit'> {
   /** Home blocks the transaction writes, with the kind of metadata each holds. */

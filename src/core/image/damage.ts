@@ -10,9 +10,9 @@ import {decodeDirents} from '../format/dirent.js'
 import {STORAGE_BLOCKS, STORAGE_PACKED} from '../format/extent.js'
 import {ItemType, type Key} from '../format/keys.js'
 import {decodeXattrs} from '../format/xattr.js'
-import {decodeExtent} from '../fs/file-data.js'
+import {decodeExtent} from '../fs/extents.js'
 import {decodePack, packBlocks} from '../fs/packs.js'
-import type {Volume} from '../image/volume.js'
+import type {Volume} from '../fs/volume.js'
 
 export interface DamagedBlock {
   /** The data block that fails its checksum. */
