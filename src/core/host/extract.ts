@@ -1,3 +1,4 @@
+// One file over 400 lines: extract is one generator whose steps share its descriptors, frames and options through closures.
 /**
  * Copy out: an image file or tree to a host directory, safe against hostile
  * images and against a host that changes under us.
