@@ -10,7 +10,7 @@ import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-const LAYERS = ['format', 'io', 'journal', 'tree', 'fs', 'image', 'host', 'mkfs', 'check', 'debug']
+const LAYERS = ['format', 'io', 'journal', 'tree', 'fs', 'image', 'host', 'edit', 'mkfs', 'check', 'debug']
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'core')
 
 function* tsFiles(dir) {

@@ -1,5 +1,4 @@
 import fs from 'node:fs'
-import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {
   copyImage,
@@ -8,15 +7,20 @@ import {
   extract,
   isRazorError,
   LimitReached,
+  looksLikeImage,
+  planCopies,
   type CopyEntryEvent,
   type CopyEvent,
   type CopyOptions,
   type CopyProblem,
+  type CopyTotals,
+  type CpOperand,
   type Image,
+  type Placement,
 } from '../core/index.js'
 import {BaseCommand} from './_base.js'
 import {CopyDriver} from './_shared/copy-driver.js'
-import {baseName, classifyOperand, CP_OPERAND_RULE, looksLikeImage, type CpOperand} from './_shared/cp-operands.js'
+import {classifyOperand, CP_OPERAND_RULE} from './_shared/cp-operands.js'
 import {CommandError, UsageError} from './_shared/errors.js'
 import {EXIT, EXIT_STATUS} from './_shared/exit-codes.js'
 import {displayName} from './_shared/names.js'
@@ -24,33 +28,14 @@ import {ImageSet} from './_shared/open.js'
 import {formatBytes, parseSize, SIZE_SYNTAX} from './_shared/size.js'
 import {colors, isInteractive} from './_shared/terminal.js'
 
-/** `cp --json`: what was copied. */
-export interface CpResult {
-  files: number
-  directories: number
-  symlinks: number
-  specials: number
-  hardlinks: number
-  bytes: number
-  skipped: number
+/** `cp --json`: what was copied: the copy's totals (CopyTotals), with the problems themselves instead of their number. */
+export interface CpResult extends Omit<CopyTotals, 'errors'> {
   seconds: number
   errors: CopyProblem[]
   /** With --verbose: each entry, once durable. */
   copied?: Array<{src: string; dst: string}>
   /** Set when a signal stopped the copy: everything listed (or counted) before it is complete. */
   interrupted?: string
-}
-
-/** Where one source goes. */
-interface Placement {
-  /** Image destination: the directory inode; host destination: the directory path. */
-  dir: number | string
-  name: string
-  label: string
-  /** Merge a directory source into `dir` itself. */
-  into: boolean
-  /** DEST was written with a trailing '/' and does not exist: only a directory can be copied there. */
-  dirOnly?: boolean
 }
 
 const show = (b: Buffer | string) => displayName(typeof b === 'string' ? Buffer.from(b) : b)
@@ -183,7 +168,14 @@ export default class Cp extends BaseCommand<typeof Cp> {
     try {
       const destImage = dest.kind === 'image' ? images.get(dest.image, true) : undefined
       if (dest.kind === 'image') this.context = {image: dest.image}
-      const placeFor = this.placements(dest, destImage, sources)
+      const plan = planCopies(dest, destImage, sources, {force: flags.force})
+      if (!plan.ok) throw new CommandError(plan.message, EXIT.FAILED, plan.code)
+      const placeFor = (src: CpOperand): Placement | undefined => {
+        const r = plan.place(src)
+        if (r.ok) return r.placement
+        this.problem(r.problem)
+        return undefined
+      }
       driver = new CopyDriver({
         dest: destImage,
         progress: isInteractive() && !this.quiet && !flags.verbose,
@@ -225,13 +217,7 @@ export default class Cp extends BaseCommand<typeof Cp> {
     }
     const t = driver.totals
     const result: CpResult = {
-      files: t.files,
-      directories: t.directories,
-      symlinks: t.symlinks,
-      specials: t.specials,
-      hardlinks: t.hardlinks,
-      bytes: t.bytes,
-      skipped: t.skipped,
+      ...t,
       seconds: Number(driver.seconds.toFixed(3)),
       errors: this.errors,
     }
@@ -258,109 +244,6 @@ export default class Cp extends BaseCommand<typeof Cp> {
     const dst = e.dst.toString()
     this.copied.push({src, dst})
     if (!this.jsonEnabled()) process.stdout.write(`'${show(e.src)}' -> '${show(e.dst)}'\n`)
-  }
-
-  /** Decide, like cp(1), whether DEST is a directory to copy into or the name of the copy. */
-  private placements(
-    dest: CpOperand,
-    img: Image | undefined,
-    sources: CpOperand[],
-  ): (src: CpOperand) => Placement | undefined {
-    const many = sources.length > 1
-    // 'DIR/.' copies DIR's contents (an empty base name merges into DEST), as cp(1)
-    const nameOf = (src: CpOperand) =>
-      src.kind === 'stdin' ? '' : baseName(src.kind === 'image' ? src.raw || '/' : src.path)
-    if (dest.kind === 'image') {
-      let ino: number | undefined
-      try {
-        ino = img!.resolve(dest.path, {follow: true})
-      } catch (e) {
-        if (!isRazorError(e, 'ENOENT')) throw e
-      }
-      if (ino !== undefined && img!.stat(ino).type === 'dir') {
-        const dir = ino
-        return (src) => {
-          const name = nameOf(src)
-          if (src.kind === 'stdin') {
-            this.problem({
-              code: 'EISDIR',
-              path: dest.text,
-              message: `cannot copy standard input into the directory '${dest.text}': name the file, e.g. ${dest.text.replace(/\/?$/, '/')}NAME`,
-            })
-            return undefined
-          }
-          return {dir, name, label: name ? joinLabel(dest.text, name) : dest.text, into: name === ''}
-        }
-      }
-      if (many)
-        throw new CommandError(
-          `target '${dest.text}': ${ino === undefined ? 'No such file or directory' : 'Not a directory'}`,
-          EXIT.FAILED,
-          'ENOTDIR',
-        )
-      const parentPath = path.posix.dirname(dest.path)
-      const name = path.posix.basename(dest.path)
-      let parent: number
-      try {
-        parent = img!.resolve(parentPath, {follow: true})
-      } catch (e) {
-        if (isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ENOTDIR'))
-          throw new CommandError(
-            `cannot create '${dest.text}': ${e.code === 'ENOENT' ? 'No such file or directory' : 'Not a directory'}`,
-            EXIT.FAILED,
-            e.code,
-          )
-        throw e
-      }
-      if (img!.stat(parent).type !== 'dir')
-        throw new CommandError(`cannot create '${dest.text}': Not a directory`, EXIT.FAILED, 'ENOTDIR')
-      return () => ({dir: parent, name, label: dest.text, into: false, dirOnly: dest.trailingSlash})
-    }
-    // a host destination
-    if (dest.kind !== 'host') throw new UsageError("'-' (standard input) can only be a SOURCE")
-    let st: fs.Stats | undefined
-    try {
-      st = fs.statSync(dest.path)
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT') throw e
-    }
-    if (st?.isDirectory())
-      return (src) => ({
-        dir: dest.path,
-        name: nameOf(src),
-        label: nameOf(src) ? joinLabel(dest.text, nameOf(src)) : dest.text,
-        into: nameOf(src) === '',
-      })
-    if (many)
-      throw new CommandError(
-        `target '${dest.text}': ${st ? 'Not a directory' : 'No such file or directory'}`,
-        EXIT.FAILED,
-        'ENOTDIR',
-      )
-    const parent = path.dirname(dest.path)
-    let pst: fs.Stats
-    try {
-      pst = fs.statSync(parent)
-    } catch {
-      throw new CommandError(`cannot create '${dest.text}': No such file or directory`, EXIT.FAILED, 'ENOENT')
-    }
-    if (!pst.isDirectory())
-      throw new CommandError(`cannot create '${dest.text}': Not a directory`, EXIT.FAILED, 'ENOTDIR')
-    if (st && looksLikeImage(dest.path) && !this.flags.force) {
-      throw new CommandError(
-        `'${dest.text}' exists and is a RAZORFS image: to copy into it, write '${dest.text}:' or '${dest.text}:/PATH'; to replace the image file itself, use -f`,
-        EXIT.FAILED,
-        'EEXIST',
-      )
-    }
-    return () => ({
-      dir: parent,
-      name: path.basename(dest.path),
-      label: dest.text,
-      into: false,
-      dirOnly: dest.path.endsWith('/'),
-    })
   }
 
   private stepsFor(
@@ -480,8 +363,4 @@ export default class Cp extends BaseCommand<typeof Cp> {
       options,
     )
   }
-}
-
-function joinLabel(dir: string, name: string): string {
-  return dir.endsWith('/') || dir.endsWith(':') ? dir + name : `${dir}/${name}`
 }

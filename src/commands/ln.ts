@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {isRazorError, type Image} from '../core/index.js'
-import {creator, EditCommand, opError, OperandError, type EditResult, type Target} from './_shared/edit.js'
+import {isRazorError, S_IFLNK, type Image} from '../core/index.js'
+import {newEntry, EditCommand, opError, OperandError, type EditResult, type Target} from './_shared/edit.js'
 import {CommandError, UsageError} from './_shared/errors.js'
 import {EXIT} from './_shared/exit-codes.js'
 import {ImageSet} from './_shared/open.js'
@@ -130,7 +130,7 @@ export default class Ln extends EditCommand<typeof Ln> {
             tmp = Buffer.from(`.razorfs-ln-${process.pid}-${Math.random().toString(36).slice(2)}`)
           }
           const made = tmp ?? name
-          if (flags.symbolic) img.symlink(dir, made, targetText, creator())
+          if (flags.symbolic) img.symlink(dir, made, targetText, newEntry(img, dir, S_IFLNK | 0o777))
           else img.link(target!.ino, dir, made)
           if (tmp) img.rename(dir, tmp, dir, name)
           if (flags.verbose) this.say(`'${shown}' ${flags.symbolic ? '->' : '=>'} '${targetText}'`)

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {isRazorError} from '../core/index.js'
-import {creator, EditCommand, opError, umask, type EditResult} from './_shared/edit.js'
+import {isRazorError, S_IFDIR, type Image} from '../core/index.js'
+import {EditCommand, newEntry, opError, umask, type EditResult} from './_shared/edit.js'
 import {UsageError} from './_shared/errors.js'
 import {applyMode, parseMode} from './_shared/chmod-mode.js'
 import {OPERAND_RULE} from './_shared/operand.js'
@@ -10,7 +10,7 @@ export default class Mkdir extends EditCommand<typeof Mkdir> {
 
   static override description = [
     'Like mkdir(1): creates each directory, failing (and going on with the next operand) when it exists or its parent does not. With -p, missing parents are created and an existing directory is not an error.',
-    'New directories get mode 0777 minus the umask (or --mode), the uid and gid of the user running razorfs, and the current time. Each directory is one journaled operation; the image is committed before razorfs exits.',
+    'New directories get mode 0777 minus the umask (or --mode), the uid and gid of the user running razorfs, and the current time; in a set-group-ID directory, its group and the set-group-ID bit, as on a mount. Each directory is one journaled operation; the image is committed before razorfs exits.',
     OPERAND_RULE,
   ].join('\n\n')
 
@@ -48,7 +48,6 @@ export default class Mkdir extends EditCommand<typeof Mkdir> {
       mode = applyMode(0o777, true, umask(), m).mode
     }
     const parentMode = (0o777 & ~umask()) | 0o300
-    const owner = creator()
     for (const text of argv as string[]) {
       const {op, img} = this.operand(text)
       this.attempt(
@@ -58,7 +57,7 @@ export default class Mkdir extends EditCommand<typeof Mkdir> {
           if (!flags.parents) {
             const t = this.locate(img, text, op.raw)
             if (t.ino !== undefined || !t.name) throw opError('cannot create directory', text, 'EEXIST')
-            img.mkdir(t.dir, t.name, {mode, ...owner})
+            img.mkdir(t.dir, t.name, dirAttrs(img, t.dir, mode))
             if (flags.verbose) this.say(`created directory '${text}'`)
             return
           }
@@ -80,7 +79,7 @@ export default class Mkdir extends EditCommand<typeof Mkdir> {
             let ino = img.lookup(dir, part)
             if (ino === undefined) {
               try {
-                ino = img.mkdir(dir, part, {mode: last ? mode : parentMode, ...owner})
+                ino = img.mkdir(dir, part, dirAttrs(img, dir, last ? mode : parentMode))
               } catch (e) {
                 if (isRazorError(e)) throw opError('cannot create directory', shown, e.code)
                 throw e
@@ -99,4 +98,10 @@ export default class Mkdir extends EditCommand<typeof Mkdir> {
     }
     return this.finishEdit()
   }
+}
+
+/** Owner and mode of a new directory of permissions `mode` in `dir` (a set-group-ID parent passes on its group and bit). */
+function dirAttrs(img: Image, dir: number, mode: number): {uid: number; gid: number; mode: number} {
+  const a = newEntry(img, dir, S_IFDIR | mode)
+  return {uid: a.uid, gid: a.gid, mode: a.mode & 0o7777}
 }

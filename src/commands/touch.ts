@@ -1,17 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {isRazorError, S_IFREG, type InodeAttrs, type Timespec} from '../core/index.js'
+import {isRazorError, now, S_IFREG, type InodeAttrs, type Timespec} from '../core/index.js'
 import {fractionNs, timespecFromNs} from '../core/index.js'
-import {creator, EditCommand, opError, OperandError, umask, type EditResult} from './_shared/edit.js'
+import {newEntry, EditCommand, opError, OperandError, umask, type EditResult} from './_shared/edit.js'
 import {UsageError} from './_shared/errors.js'
 import {OPERAND_RULE} from './_shared/operand.js'
-
-/** Now, to the nanosecond as far as the clock gives it. */
-function now(): Timespec {
-  const ns = process.hrtime.bigint() - HR_BASE + NS_BASE
-  return {sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n)}
-}
-const HR_BASE = process.hrtime.bigint()
-const NS_BASE = BigInt(Date.now()) * 1_000_000n
 
 /**
  * The date forms touch -d takes here: now, @SECONDS[.FRACTION] (may be
@@ -77,7 +69,7 @@ export default class Touch extends EditCommand<typeof Touch> {
   static override summary = 'Change file times inside an image, creating empty files.'
 
   static override description = [
-    'Like touch(1): sets the access and modification times of each file to the current time (or --date, --stamp, or those of --reference), creating an empty file (mode 0666 minus the umask, owned by the user running razorfs) when it does not exist, unless -c. -a or -m change only one of the two times. A symbolic link is followed unless -h is given.',
+    'Like touch(1): sets the access and modification times of each file to the current time (or --date, --stamp, or those of --reference), creating an empty file (mode 0666 minus the umask, owned by the user running razorfs; in a set-group-ID directory, with its group) when it does not exist, unless -c. -a or -m change only one of the two times. A symbolic link is followed unless -h is given.',
     '--date takes now, @SECONDS[.FRACTION] (seconds since 1970, may be negative, to the nanosecond), YYYY-MM-DD, or YYYY-MM-DD HH:MM[:SS[.FRACTION]] with an optional Z, UTC or ±HH:MM (local time, TZ, otherwise). --stamp takes [[CC]YY]MMDDhhmm[.ss] in local time.',
     'Each file is one journaled operation; the image is committed before razorfs exits.',
     OPERAND_RULE,
@@ -181,7 +173,7 @@ export default class Touch extends EditCommand<typeof Touch> {
               throw opError('cannot touch', text, 'ENOENT')
             if (!target.name || target.dot) throw opError('cannot touch', text, 'EISDIR')
             if (target.slash) throw opError('cannot touch', text, 'EISDIR')
-            const created = img.create(target.dir, target.name, {mode: S_IFREG | (0o666 & ~umask()), ...creator()})
+            const created = img.create(target.dir, target.name, newEntry(img, target.dir, S_IFREG | (0o666 & ~umask())))
             if (when) img.setattr(created, attrs)
             return
           }

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {errnoText, isRazorError, S_IFREG} from '../core/index.js'
-import {creator, EditCommand, OperandError, umask, type EditResult} from './_shared/edit.js'
+import {newEntry, EditCommand, OperandError, umask, type EditResult} from './_shared/edit.js'
 import {UsageError} from './_shared/errors.js'
 import {OPERAND_RULE} from './_shared/operand.js'
 
@@ -71,7 +71,7 @@ export default class Truncate extends EditCommand<typeof Truncate> {
                 `cannot open '${text}' for writing: ${t.slash ? 'Is a directory' : 'No such file or directory'}`,
                 t.slash ? 'EISDIR' : 'ENOENT',
               )
-            ino = img.create(t.dir, t.name, {mode: S_IFREG | (0o666 & ~umask()), ...creator()})
+            ino = img.create(t.dir, t.name, newEntry(img, t.dir, S_IFREG | (0o666 & ~umask())))
           }
           const st = img.stat(ino)
           if (st.type === 'dir') throw new OperandError(`cannot open '${text}' for writing: Is a directory`, 'EISDIR')

@@ -43,6 +43,12 @@ export type {
   CopySkippedEvent,
   CopyTotals,
 } from './host/copy.js'
+export {newEntryAttrs, S_ISGID} from './fs/new-entry.js'
+export {baseName, looksLikeImage, planCopies} from './edit/cp-placement.js'
+export {CopyCommits, DEFAULT_COMMIT_MS, type CopyCommitOptions} from './edit/copy-commit.js'
+export type {CpOperand, CpPlan, CpPlanOptions, PlaceResult, Placement, PlanFailure} from './edit/cp-placement.js'
+export {mappedRanges, type ExtentSource, type MappedRange} from './fs/mapped-ranges.js'
+export type {Creator, NewEntryAttrs, ParentAttrs} from './fs/new-entry.js'
 export {buildImage} from './mkfs/build.js'
 export type {BuildOptions, BuildPhase, BuildProgress, BuildResult, BuildWarning} from './mkfs/build.js'
 export {AttrPolicy, ExcludePattern, excluder, parseIdMap, type AttrPolicyOptions, type IdRange} from './mkfs/attrs.js'

@@ -17,7 +17,9 @@ import {
   S_IFLNK,
   S_IFMT,
   S_IFREG,
+  newEntryAttrs,
   type DirEntry,
+  type NewEntryAttrs,
   type FileType,
   type Stat,
   type Timespec,
@@ -89,7 +91,6 @@ export const O_ACCMODE = 3
 export const O_WRONLY = 1
 export const O_RDWR = 2
 export const O_TRUNC = 0o1000
-const S_ISGID = 0o2000
 const RENAME_NOREPLACE = 1
 const RENAME_EXCHANGE = 2
 const XATTR_CREATE = 1
@@ -166,11 +167,9 @@ export class RazorFs {
     return fh
   }
 
-  /** Owner and mode of a new inode in `parent` (setgid directories pass on their group). */
-  private ownership(ctx: Ctx, parent: number, mode: number): {uid: number; gid: number; mode: number} {
-    const p = this.img.stat(parent)
-    if (p.mode & S_ISGID) return {uid: ctx.uid, gid: p.gid, mode: (mode & S_IFMT) === S_IFDIR ? mode | S_ISGID : mode}
-    return {uid: ctx.uid, gid: ctx.gid, mode}
+  /** Owner and mode of a new inode in `parent`: the core's rule (setgid directories pass on their group). */
+  private ownership(ctx: Ctx, parent: number, mode: number): NewEntryAttrs {
+    return newEntryAttrs(this.img.stat(parent), ctx, mode)
   }
 
   /** relatime: update atime when it is not after mtime/ctime, or a day old. */

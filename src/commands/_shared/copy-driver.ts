@@ -1,47 +1,27 @@
 /**
  * Running copies (the core's copy generators) for cp: progress on a
- * terminal, commits of the destination image (a file is reported done only
- * once the commit that holds it has returned), per-file lines with
- * --verbose, and a clean stop on SIGINT/SIGTERM between two steps.
+ * terminal and a clean stop on SIGINT/SIGTERM between two steps. When to
+ * commit the destination image and report entries done is the core's
+ * CopyCommits.
  */
 import {Listr} from 'listr2'
-import {
-  countEntry,
-  emptyTotals,
-  type CopyEntryEvent,
-  type CopyEvent,
-  type CopyTotals,
-  type Image,
-} from '../../core/index.js'
+import {CopyCommits, type CopyCommitOptions, type CopyEvent, type CopyTotals} from '../../core/index.js'
 import {displayName} from './names.js'
 import {formatBytes} from './size.js'
 
-/** Commit the destination image at least this often (and at the end), unless told otherwise. */
-export const DEFAULT_COMMIT_MS = 1000
-const COMMIT_ENTRIES = 20000
 /** Give the event loop a turn (signals, progress drawing) this often. */
 const TICK_MS = 40
 
 type Steps = Iterator<CopyEvent, void> | AsyncIterator<CopyEvent, void>
 
-export interface DriverOptions {
-  /** The image being written (undefined when copying out to the host). */
-  dest?: Image
-  /** Called for each entry once it is durable. */
-  onDone: (e: CopyEntryEvent) => void
+export interface DriverOptions extends CopyCommitOptions {
   progress: boolean
   title: string
-  /** Commit at least this often, in milliseconds (0: after every entry). */
-  commitMs?: number
 }
 
 export class CopyDriver {
-  readonly totals: CopyTotals = emptyTotals()
   interrupted: NodeJS.Signals | undefined
-  private pending: CopyEntryEvent[] = []
-  /** Bytes of the file in progress. */
-  private partial = 0
-  private lastCommit = Date.now()
+  private readonly commits: CopyCommits
   private lastTick = Date.now()
   private readonly started = Date.now()
   private readonly display: ProgressDisplay
@@ -52,8 +32,13 @@ export class CopyDriver {
 
   constructor(private readonly opts: DriverOptions) {
     this.display = new ProgressDisplay(opts.progress, opts.title)
+    this.commits = new CopyCommits(opts)
     process.on('SIGINT', this.onSignal)
     process.on('SIGTERM', this.onSignal)
+  }
+
+  get totals(): CopyTotals {
+    return this.commits.totals
   }
 
   get seconds(): number {
@@ -86,37 +71,13 @@ export class CopyDriver {
   }
 
   private handle(e: CopyEvent): void {
-    if (e.kind === 'progress') {
-      this.partial += e.bytes
-      this.display.update(this.totals.files, this.totals.bytes + this.partial, e.src)
-      return
-    }
-    if (e.kind === 'skipped') {
-      this.totals.skipped++
-      return
-    }
-    countEntry(this.totals, e)
-    this.partial = 0
-    this.display.update(this.totals.files, this.totals.bytes, e.src)
-    if (!this.opts.dest) {
-      this.opts.onDone(e)
-      return
-    }
-    this.pending.push(e)
-    if (
-      Date.now() - this.lastCommit >= (this.opts.commitMs ?? DEFAULT_COMMIT_MS) ||
-      this.pending.length >= COMMIT_ENTRIES
-    )
-      this.commit()
+    this.commits.record(e)
+    if (e.kind !== 'skipped') this.display.update(this.totals.files, this.totals.bytes + this.commits.partial, e.src)
   }
 
   /** Make everything copied so far durable, then report it. */
   commit(): void {
-    if (this.opts.dest && !this.opts.dest.readOnly) this.opts.dest.flush()
-    this.lastCommit = Date.now()
-    const done = this.pending
-    this.pending = []
-    for (const e of done) this.opts.onDone(e)
+    this.commits.commit()
   }
 
   async finish(): Promise<void> {
@@ -127,7 +88,7 @@ export class CopyDriver {
 
   /** Entries copied but not yet committed (they are not reported). */
   get uncommitted(): number {
-    return this.pending.length
+    return this.commits.uncommitted
   }
 }
 

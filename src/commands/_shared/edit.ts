@@ -9,7 +9,7 @@
  * them, each atomic); the images are committed and closed before the
  * command exits.
  */
-import {errnoText, isRazorError, RazorError, type Image} from '../../core/index.js'
+import {errnoText, isRazorError, newEntryAttrs, RazorError, type Image, type NewEntryAttrs} from '../../core/index.js'
 import {BaseCommand} from '../_base.js'
 import type {Command} from '@oclif/core'
 import {EXIT} from './exit-codes.js'
@@ -178,6 +178,15 @@ export function inside(img: Image, ino: number, ancestor: number): boolean {
 /** The user's own uid and gid: owners of what the editing commands create, as coreutils on the host. */
 export function creator(): {uid: number; gid: number} {
   return {uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0}
+}
+
+/**
+ * uid, gid and mode of a new entry of `mode` (type bits included) in the directory `dir`: the user's own,
+ * except that a set-group-ID directory passes on its group (and its bit, to directories): the core's rule,
+ * the one a mount follows too.
+ */
+export function newEntry(img: Image, dir: number, mode: number): NewEntryAttrs {
+  return newEntryAttrs(img.stat(dir), creator(), mode)
 }
 
 let umaskMemo: number | undefined

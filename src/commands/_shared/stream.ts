@@ -1,6 +1,6 @@
 /** Copying a file out of an image to a stream, chunk by chunk. */
 import type {Writable} from 'node:stream'
-import type {Image} from '../../core/index.js'
+import {mappedRanges, type Image} from '../../core/index.js'
 
 export const CHUNK = 1024 * 1024
 
@@ -30,15 +30,7 @@ const ZEROS = Buffer.alloc(CHUNK)
  */
 export function holeBytes(img: Image, ino: number, size: number): number {
   let mapped = 0
-  let pos = 0
-  for (;;) {
-    const batch = img.mappedRanges(ino, pos, 1024)
-    if (!batch.length) break
-    for (const x of batch) {
-      mapped += Math.max(0, Math.min(x.offset + x.length, size) - Math.max(pos, x.offset))
-      pos = x.offset + x.length
-    }
-  }
+  for (const r of mappedRanges(img, ino, size, {batch: 1024})) mapped += r.length
   return size - mapped
 }
 
@@ -59,27 +51,21 @@ export async function copyOut(img: Image, ino: number, size: number, out: Writab
   }
   try {
     let pos = 0
-    while (pos < size && !failure) {
-      const batch = img.mappedRanges(ino, pos, 64)
-      const next = batch.length ? Math.min(size, Math.max(pos, batch[0]!.offset)) : size
-      // the hole up to the next extent
-      for (; pos < next && !failure; pos += Math.min(CHUNK, next - pos))
-        await put(ZEROS.subarray(0, Math.min(CHUNK, next - pos)))
-      for (const x of batch) {
-        if (failure || pos >= size) break
-        if (x.offset > pos) {
-          for (const end = Math.min(size, x.offset); pos < end && !failure; pos += Math.min(CHUNK, end - pos))
-            await put(ZEROS.subarray(0, Math.min(CHUNK, end - pos)))
-        }
-        const end = Math.min(size, x.offset + x.length)
-        for (; pos < end && !failure;) {
-          const n = Math.min(CHUNK, end - pos)
-          await put(img.read(ino, pos, n))
-          pos += n
-        }
-      }
-      if (!batch.length) break
+    /** Zeros up to `end` (a hole). */
+    const zeros = async (end: number): Promise<void> => {
+      for (; pos < end && !failure; pos += Math.min(CHUNK, end - pos))
+        await put(ZEROS.subarray(0, Math.min(CHUNK, end - pos)))
     }
+    for (const r of mappedRanges(img, ino, size)) {
+      if (failure) break
+      await zeros(r.offset)
+      for (const end = r.offset + r.length; pos < end && !failure;) {
+        const n = Math.min(CHUNK, end - pos)
+        await put(img.read(ino, pos, n))
+        pos += n
+      }
+    }
+    await zeros(size)
     if (!failure && out.writableNeedDrain) await drained(out)
   } finally {
     out.off('error', onError)

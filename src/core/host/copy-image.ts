@@ -10,10 +10,12 @@
  * written.
  */
 import {fail, isRazorError} from '../errors.js'
+import {mappedRanges} from '../fs/mapped-ranges.js'
 import type {Image} from '../image/image.js'
 import type {InodeAttrs, Stat} from '../types.js'
 import {
   ByteBudget,
+  EntryFailure,
   errnoText,
   join,
   plainAttrs,
@@ -43,16 +45,6 @@ export interface ImageTarget {
 
 /** Directories nested deeper than this are not copied (the walk recurses). */
 const MAX_DEPTH = 2000
-
-class EntryFailure extends Error {
-  constructor(
-    readonly code: string,
-    readonly path: Buffer,
-    message: string,
-  ) {
-    super(message)
-  }
-}
 
 const ENTRY_LEVEL = new Set([
   'ECHECKSUM',
@@ -94,14 +86,15 @@ export function* copyImage(
   const dirAttrs: Array<{ino: number; attrs: InodeAttrs}> = []
   const same = src === dst
 
-  const attrsOf = (st: Stat): InodeAttrs =>
+  /** Attributes of the copy of `st` made in the destination directory `dir`. */
+  const attrsOf = (st: Stat, dir: number): InodeAttrs =>
     preserve
       ? {mode: st.mode, uid: st.uid, gid: st.gid, rdev: st.rdev, atime: st.atime, mtime: st.mtime, crtime: st.crtime}
-      : plainAttrs(st.mode, st.rdev, opts)
+      : plainAttrs(st.mode, st.rdev, opts, dst.stat(dir))
 
   const report = (e: EntryFailure) => {
     if (!opts.onError) throw fail('EINVAL', `${e.path}: ${e.message}`)
-    opts.onError({code: e.code, path: e.path.toString(), message: e.message})
+    opts.onError(e.problem())
   }
 
   const copyXattrs = (from: number, to: number): void => {
@@ -110,25 +103,16 @@ export function* copyImage(
   }
 
   function* data(from: number, to: number, size: number, label: Buffer): Generator<CopyEvent, void> {
-    let pos = 0
     let since = 0
-    for (;;) {
-      const batch = src.mappedRanges(from, pos, 64)
-      if (!batch.length) break
-      for (const x of batch) {
-        const start = Math.max(pos, x.offset)
-        const end = Math.min(x.offset + x.length, size)
-        pos = x.offset + x.length
-        if (end <= start) continue
-        const buf = src.read(from, start, end - start)
-        if (isZero(buf)) continue
-        budget.take(buf.length, label.toString())
-        dst.write(to, start, buf)
-        since += buf.length
-        if (since >= PROGRESS_BYTES) {
-          yield {kind: 'progress', bytes: since, src: label}
-          since = 0
-        }
+    for (const r of mappedRanges(src, from, size)) {
+      const buf = src.read(from, r.offset, r.length)
+      if (isZero(buf)) continue
+      budget.take(buf.length, label.toString())
+      dst.write(to, r.offset, buf)
+      since += buf.length
+      if (since >= PROGRESS_BYTES) {
+        yield {kind: 'progress', bytes: since, src: label}
+        since = 0
       }
     }
     if (dst.stat(to).size !== size) dst.truncate(to, size)
@@ -158,7 +142,7 @@ export function* copyImage(
         }
         st = src.stat(ino)
       }
-      const attrs = attrsOf(st)
+      const attrs = attrsOf(st, dir)
       if (st.type === 'dir') {
         if (!opts.recursive)
           throw new EntryFailure('EISDIR', srcLabel, `-r not specified; omitting directory '${srcLabel}'`)

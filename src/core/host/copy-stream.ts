@@ -41,7 +41,7 @@ export async function* copyStreamIn(
       throw fail('EEXIST', `'${dst}' exists; not overwritten (use -f to replace it or -n to skip it)`)
     createdName = Buffer.from(`.razorfs-cp-${process.pid}-${Math.random().toString(36).slice(2)}`)
   }
-  let created: number | undefined = img.create(dir, createdName, plainAttrs(S_IFREG | 0o666, 0, opts))
+  let created: number | undefined = img.create(dir, createdName, plainAttrs(S_IFREG | 0o666, 0, opts, img.stat(dir)))
   const ino = created
   try {
     const buf = Buffer.allocUnsafe(CHUNK)

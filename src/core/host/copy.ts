@@ -9,6 +9,7 @@
  * and stop cleanly between two steps (SIGINT). Returning early (the
  * generator's return()) cleans up: a partly written file is removed.
  */
+import {newEntryAttrs, type ParentAttrs} from '../fs/new-entry.js'
 import type {FileType, InodeAttrs, Timespec} from '../types.js'
 
 /** What to do when the destination name exists and is not a directory both sides. */
@@ -107,6 +108,26 @@ export function countEntry(t: CopyTotals, e: CopyEntryEvent): void {
   t.bytes += e.bytes
 }
 
+/**
+ * One entry of a copy failed (unreadable, exists, unsafe name, ...): thrown
+ * inside a copy and turned into a CopyProblem for onError, so the copy goes on
+ * with the next entry.
+ */
+export class EntryFailure extends Error {
+  constructor(
+    readonly code: string,
+    /** The entry, as the user names it. */
+    readonly path: Buffer,
+    message: string,
+  ) {
+    super(message)
+  }
+
+  problem(): CopyProblem {
+    return {code: this.code, path: this.path.toString(), message: this.message}
+  }
+}
+
 /** Emit a progress event at most every this many bytes. */
 export const PROGRESS_BYTES = 8 * 1024 * 1024
 
@@ -169,10 +190,21 @@ export function processOwner(): {uid: number; gid: number} {
 
 export const isRoot = (): boolean => (process.geteuid?.() ?? -1) === 0
 
-/** Attributes for a new image entry when not preserving: the user's owner, the plain mode, times left to "now". */
-export function plainAttrs(mode: number, rdev: number | undefined, opts: CopyOptions): InodeAttrs {
+/**
+ * Attributes for a new image entry when not preserving: the user's owner, the plain mode, times left to "now".
+ * Given the directory it is made in, the core's new-entry rule applies (a set-group-ID parent passes on its group,
+ * and its bit to directories), as on a mount.
+ */
+export function plainAttrs(
+  mode: number,
+  rdev: number | undefined,
+  opts: CopyOptions,
+  parent?: ParentAttrs,
+): InodeAttrs {
   const owner = opts.owner ?? processOwner()
-  return {mode: (mode & 0o170000) | plainMode(mode, opts.umask ?? processUmask()), uid: owner.uid, gid: owner.gid, rdev}
+  const plain = (mode & 0o170000) | plainMode(mode, opts.umask ?? processUmask())
+  if (!parent) return {mode: plain, uid: owner.uid, gid: owner.gid, rdev}
+  return {...newEntryAttrs(parent, owner, plain), rdev}
 }
 
 export function join(a: Buffer, b: Buffer): Buffer {

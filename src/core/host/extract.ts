@@ -1,3 +1,4 @@
+// One file over 400 lines: extract is one generator whose steps share its descriptors, frames and options through closures.
 /**
  * Copy out: an image file or tree to a host directory, safe against hostile
  * images and against a host that changes under us.
@@ -29,10 +30,12 @@ import crypto from 'node:crypto'
 import {isRazorError} from '../errors.js'
 import {hostXattrs} from './host-xattrs.js'
 import {at, HostTimes, mknodAt} from './host-ops.js'
+import {mappedRanges} from '../fs/mapped-ranges.js'
 import type {Image} from '../image/image.js'
 import type {DirEntry, Stat} from '../types.js'
 import {
   ByteBudget,
+  EntryFailure,
   errnoText,
   isRoot,
   join,
@@ -96,16 +99,6 @@ interface FirstCopy {
   ino: number
 }
 
-class EntryError extends Error {
-  constructor(
-    readonly code: string,
-    readonly path: Buffer,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
 function hostCode(e: unknown): string | undefined {
   const c = (e as NodeJS.ErrnoException)?.code
   return typeof c === 'string' && typeof (e as NodeJS.ErrnoException).errno === 'number' ? c : undefined
@@ -146,8 +139,8 @@ export function* extract(
     warned.add(key)
     opts.onWarning?.(p)
   }
-  const report = (e: EntryError) => {
-    const p: CopyProblem = {code: e.code, path: e.path.toString(), message: e.message}
+  const report = (e: EntryFailure) => {
+    const p: CopyProblem = e.problem()
     if (!opts.onError) throw Object.assign(new Error(`${p.path}: ${p.message}`), {code: p.code, problem: p})
     opts.onError(p)
   }
@@ -179,13 +172,13 @@ export function* extract(
   let partial: {dirFd: number; name: Buffer} | undefined
 
   /** The entry-level failure `e` stands for; anything that must stop the whole copy is rethrown. */
-  const classify = (e: unknown, src: Buffer, dst: Buffer): EntryError => {
-    if (e instanceof EntryError) return e
+  const classify = (e: unknown, src: Buffer, dst: Buffer): EntryFailure => {
+    if (e instanceof EntryFailure) return e
     const code = hostCode(e)
     if (code && FATAL_HOST.has(code)) throw e
-    if (code) return new EntryError(code, dst, `cannot write '${dst}': ${errnoText(code, (e as Error).message)}`)
+    if (code) return new EntryFailure(code, dst, `cannot write '${dst}': ${errnoText(code, (e as Error).message)}`)
     if (isRazorError(e) && ENTRY_LEVEL.has(e.code))
-      return new EntryError(e.code, src, `cannot read '${src}': ${e.message}`)
+      return new EntryFailure(e.code, src, `cannot read '${src}': ${e.message}`)
     throw e
   }
 
@@ -219,7 +212,7 @@ export function* extract(
       } catch (e) {
         const code = hostCode(e) ?? (isRazorError(e) ? e.code : 'EIO')
         if (isRazorError(e) && (e.code === 'ECHECKSUM' || e.code === 'ECORRUPT'))
-          throw new EntryError(e.code, label, e.message)
+          throw new EntryFailure(e.code, label, e.message)
         warnOnce(`xattr:${code}:${name.split('.')[0]}`, {
           code,
           path: label.toString(),
@@ -246,12 +239,12 @@ export function* extract(
     }
     const st = fs.lstatSync(at(dirFd, name))
     if (st.isDirectory())
-      throw new EntryError('EISDIR', label, `cannot overwrite directory '${label}' with non-directory '${srcLabel}'`)
+      throw new EntryFailure('EISDIR', label, `cannot overwrite directory '${label}' with non-directory '${srcLabel}'`)
     if (isDirSource)
-      throw new EntryError('ENOTDIR', label, `cannot overwrite non-directory '${label}' with directory '${srcLabel}'`)
+      throw new EntryFailure('ENOTDIR', label, `cannot overwrite non-directory '${label}' with directory '${srcLabel}'`)
     if (clobber === 'skip') return undefined
     if (clobber === 'error')
-      throw new EntryError(
+      throw new EntryFailure(
         'EEXIST',
         label,
         `'${label}' exists; not overwritten (use -f to replace it or -n to skip it)`,
@@ -292,13 +285,13 @@ export function* extract(
           fs.mkdirSync(at(parentFd, name), {mode: 0o700})
           created = true
         } else if (st.isSymbolicLink()) {
-          throw new EntryError(
+          throw new EntryFailure(
             'ELOOP',
             label,
             `'${label}' is a symbolic link on the host; not following it (use -f to replace the link)`,
           )
         } else if (!st.isDirectory()) {
-          throw new EntryError(
+          throw new EntryFailure(
             'ENOTDIR',
             label,
             `cannot overwrite non-directory '${label}' with directory '${srcLabel}'`,
@@ -312,7 +305,7 @@ export function* extract(
     } catch (e) {
       const code = hostCode(e)
       if (code === 'ELOOP' || code === 'ENOTDIR')
-        throw new EntryError(
+        throw new EntryFailure(
           'ELOOP',
           label,
           `'${label}' was replaced by a symbolic link or file while copying; not following it`,
@@ -343,20 +336,20 @@ export function* extract(
       }
     } catch (e) {
       if (isRazorError(e) && (e.code === 'ENOENT' || e.code === 'ELOOP'))
-        throw new EntryError(e.code, srcLabel, `cannot stat '${srcLabel}': ${errnoText(e.code)}`)
+        throw new EntryFailure(e.code, srcLabel, `cannot stat '${srcLabel}': ${errnoText(e.code)}`)
       throw e
     }
     if (st.type === 'dir') {
       if (!opts.recursive)
-        throw new EntryError('EISDIR', srcLabel, `-r not specified; omitting directory '${srcLabel}'`)
+        throw new EntryFailure('EISDIR', srcLabel, `-r not specified; omitting directory '${srcLabel}'`)
       if (visitedDirs.has(ino))
-        throw new EntryError(
+        throw new EntryFailure(
           'ELOOP',
           srcLabel,
           `directory inode ${ino} appears more than once in the image (a cycle or a hard-linked directory: a damaged or hostile image); skipped`,
         )
       if (stack.length >= MAX_DEPTH)
-        throw new EntryError('ELOOP', srcLabel, `directories nested more than ${MAX_DEPTH} deep; not copied`)
+        throw new EntryFailure('ELOOP', srcLabel, `directories nested more than ${MAX_DEPTH} deep; not copied`)
       const {fd, created} = openDirFrame(parentFd, name, dstLabel, srcLabel, Boolean(top && dst.into))
       let entries: DirEntry[]
       try {
@@ -410,7 +403,7 @@ export function* extract(
       const got = fs.lstatSync(at(parentFd, made))
       if (got.ino !== first.ino || got.dev !== first.dev) {
         fs.unlinkSync(at(parentFd, made))
-        throw new EntryError(
+        throw new EntryFailure(
           'ELOOP',
           dstLabel,
           `the first copy of this hard link was replaced on the host while copying; not linked`,
@@ -442,26 +435,17 @@ export function* extract(
     }
     partial = {dirFd: parentFd, name: made}
     try {
-      let pos = 0
       let sinceProgress = 0
-      for (;;) {
-        const batch = img.mappedRanges(ino, pos, 64)
-        if (!batch.length) break
-        for (const x of batch) {
-          const start = Math.max(pos, x.offset)
-          const end = Math.min(x.offset + x.length, st.size)
-          pos = x.offset + x.length
-          if (end <= start) continue
-          const data = img.read(ino, start, end - start)
-          if (isZero(data)) continue
-          budget.take(data.length, srcLabel.toString())
-          let done = 0
-          while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, start + done)
-          sinceProgress += data.length
-          if (sinceProgress >= PROGRESS_BYTES) {
-            yield {kind: 'progress', bytes: sinceProgress, src: srcLabel}
-            sinceProgress = 0
-          }
+      for (const r of mappedRanges(img, ino, st.size)) {
+        const data = img.read(ino, r.offset, r.length)
+        if (isZero(data)) continue
+        budget.take(data.length, srcLabel.toString())
+        let done = 0
+        while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, r.offset + done)
+        sinceProgress += data.length
+        if (sinceProgress >= PROGRESS_BYTES) {
+          yield {kind: 'progress', bytes: sinceProgress, src: srcLabel}
+          sinceProgress = 0
         }
       }
       fs.ftruncateSync(fd, st.size)
@@ -495,7 +479,7 @@ export function* extract(
   ): Generator<CopyEvent, void> {
     const target = img.readlink(ino)
     if (target.length === 0 || target.includes(0))
-      throw new EntryError('EINVAL', srcLabel, `symbolic link '${srcLabel}' has an invalid target; skipped`)
+      throw new EntryFailure('EINVAL', srcLabel, `symbolic link '${srcLabel}' has an invalid target; skipped`)
     const made = place(parentFd, name, dstLabel, srcLabel, false, (n) => fs.symlinkSync(target, at(parentFd, n)))
     if (!made) {
       yield {kind: 'skipped', src: srcLabel, dst: dstLabel}
@@ -604,7 +588,7 @@ export function* extract(
       const why = unsafeName(e.name)
       if (why) {
         report(
-          new EntryError(
+          new EntryFailure(
             'EUNSAFE',
             srcLabel,
             `refusing ${why} in directory '${f.src}' (a damaged or hostile image); skipped`,

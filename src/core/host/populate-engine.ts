@@ -13,7 +13,15 @@ import type {Image} from '../image/image.js'
 import {S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, type InodeAttrs, type Timespec} from '../types.js'
 import {fileTypeOfMode} from '../fs/inode-table.js'
 import {childRel, inodeKey, joinPath, readNames} from './tree-walk.js'
-import {ByteBudget, errnoText, PROGRESS_BYTES, type Clobber, type CopyEvent, type CopyProblem} from './copy.js'
+import {
+  ByteBudget,
+  EntryFailure,
+  errnoText,
+  PROGRESS_BYTES,
+  type Clobber,
+  type CopyEvent,
+  type CopyProblem,
+} from './copy.js'
 import type {PopulateOptions, PopulateResult} from './populate.js'
 
 const CHUNK = 1024 * 1024
@@ -56,16 +64,6 @@ export interface EngineOptions extends PopulateOptions {
   limit?: number
   /** Attributes come from the source (otherwise mapAttrs decides and existing directories keep theirs). */
   preserve?: boolean
-}
-
-export class EntryFailure extends Error {
-  constructor(
-    readonly code: string,
-    readonly path: Buffer,
-    message: string,
-  ) {
-    super(message)
-  }
 }
 
 const hostCode = (e: unknown): string | undefined => {

@@ -13,7 +13,7 @@ import {defaultWorkers} from '../fs/plan-pool.js'
 import {formatUuid} from '../image/create-options.js'
 import {Image, type ImageInfo} from '../image/image.js'
 import type {PopulateCounts, PopulateProgress, PopulateWarning} from '../host/populate.js'
-import type {CompressionSpec, ImageStats, Timespec} from '../types.js'
+import {now, type CompressionSpec, type ImageStats} from '../types.js'
 import {AttrPolicy, type AttrPolicyOptions} from './attrs.js'
 import {buildImage} from './build.js'
 import type {BuildPhase, BuildResult, BuildWarning} from './build-context.js'
@@ -125,11 +125,6 @@ function mkfsResult(
   }
 }
 
-function nowTime(): Timespec {
-  const ms = Date.now()
-  return {sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000}
-}
-
 /** After a failure: close and delete the incomplete image. */
 function discard(img: Image, file: string): void {
   try {
@@ -217,7 +212,7 @@ export async function mkfs(o: MkfsOptions): Promise<MkfsResult> {
           exclude,
           workers,
           pack: o.pack,
-          now: () => T ?? nowTime(),
+          now: () => T ?? now(),
           onPhase: o.onPhase,
           onProgress: o.onProgress,
           onWarning: (w: BuildWarning) => {
