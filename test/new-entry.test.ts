@@ -1,10 +1,11 @@
 /**
  * One rule for the owner, group and mode of new entries (src/core/fs/new-entry.ts):
- * the editing commands (mkdir, mkdir -p, touch, truncate, ln -s, cp image → image)
+ * the editing commands (mkdir, mkdir -p, touch, truncate, ln -s, cp image → image and host → image)
  * and the mount's operations (RazorFs, the layer the FUSE table calls) give the
  * same group and set-group-ID bit under a set-group-ID directory.
  */
 import t from 'tap'
+import nodeFs from 'node:fs'
 import path from 'node:path'
 import {Image, newEntryAttrs, S_IFDIR, S_IFREG} from '../src/core/index.js'
 import {RazorFs} from '../src/fuse/ops.js'
@@ -37,8 +38,14 @@ function setup(image: string): void {
 
 const why = cliUnavailable()
 t.test('editing commands under a set-group-ID directory', {skip: why}, async (t) => {
-  const image = path.join(tmpDir(t, 'new-entry'), 'n.img')
+  const tmp = tmpDir(t, 'new-entry')
+  const image = path.join(tmp, 'n.img')
   setup(image)
+  // host sources for cp host → image
+  const host = path.join(tmp, 'host')
+  nodeFs.mkdirSync(path.join(host, 'hd'), {recursive: true})
+  nodeFs.writeFileSync(path.join(host, 'hf'), 'host file\n')
+  nodeFs.writeFileSync(path.join(host, 'hd', 'inner'), 'inner\n')
   const run = (...argv: string[]) => {
     const r = cli(argv)
     t.equal(r.status, 0, `${argv.join(' ')}: ${r.stderr}`)
@@ -52,12 +59,14 @@ t.test('editing commands under a set-group-ID directory', {skip: why}, async (t)
     run('ln', '-s', 'target', `${image}:/${dir}/l`)
     run('cp', `${image}:/src-file`, `${image}:/${dir}/c`)
     run('cp', '-r', `${image}:/src-dir`, `${image}:/${dir}/cd`)
+    run('cp', path.join(host, 'hf'), `${image}:/${dir}/hc`)
+    run('cp', '-r', path.join(host, 'hd'), `${image}:/${dir}/hcd`)
   }
   const img = Image.open(image, {readOnly: true})
   t.teardown(() => img.close())
   const st = (p: string) => img.stat(img.resolve(p))
-  const dirs = ['d', 'p', 'p/q', 'm', 'cd']
-  const others = ['t', 'tr', 'l', 'c', 'cd/inner']
+  const dirs = ['d', 'p', 'p/q', 'm', 'cd', 'hcd']
+  const others = ['t', 'tr', 'l', 'c', 'cd/inner', 'hc', 'hcd/inner']
   for (const p of [...dirs, ...others]) {
     t.equal(st(`/sgid/${p}`).gid, GROUP, `/sgid/${p}: group of the set-group-ID directory`)
     t.equal(st(`/sgid/${p}`).uid, me.uid, `/sgid/${p}: owned by the user`)

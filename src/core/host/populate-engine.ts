@@ -206,9 +206,10 @@ export class Engine {
     }
   }
 
-  attrsFor(st: fs.BigIntStats, rel: Buffer): InodeAttrs {
+  /** The attributes of a new entry copied from st, made in directory `parent` (when known). */
+  attrsFor(st: fs.BigIntStats, rel: Buffer, parent?: number): InodeAttrs {
     const a = attrsOf(st)
-    return this.opts.mapAttrs ? this.opts.mapAttrs(a, rel, fileTypeOfMode(a.mode!)!) : a
+    return this.opts.mapAttrs ? this.opts.mapAttrs(a, rel, fileTypeOfMode(a.mode!)!, parent) : a
   }
 
   private lstat(p: Buffer): fs.BigIntStats {
@@ -274,7 +275,7 @@ export class Engine {
     }
     const ftype = fileTypeOfMode(Number(st.mode))
     if (!ftype || opts.exclude?.(entryRel, ftype)) return
-    const attrs = this.attrsFor(st, entryRel)
+    const attrs = this.attrsFor(st, entryRel, dirIno)
     const type = Number(st.mode) & S_IFMT
     let created: number | undefined
     try {

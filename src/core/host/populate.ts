@@ -37,7 +37,8 @@ export interface PopulateOptions {
    * Rewrite an entry's attributes before they are stored: owner maps,
    * --all-root, timestamp clamping. `rel` is as for exclude ('' for the root).
    */
-  mapAttrs?: (attrs: InodeAttrs, rel: Buffer, type: FileType) => InodeAttrs
+  /** parent: the directory the entry is made in (absent for the copy's top directory when it already exists). */
+  mapAttrs?: (attrs: InodeAttrs, rel: Buffer, type: FileType, parent?: number) => InodeAttrs
   /**
    * Copy a regular file's content (at host path `src`, `size` bytes by stat)
    * into the new, empty inode `ino` instead of populate's own copy (mkfs plans
@@ -130,7 +131,11 @@ export function* copyIn(
   const preserve = opts.preserve ?? false
   const eng = new Engine(img, {
     onWarning: opts.onWarning ? (w) => opts.onWarning!({code: w.code, path: w.path, message: w.message}) : undefined,
-    mapAttrs: preserve ? undefined : (a) => plainAttrs(a.mode!, a.rdev, opts),
+    // not preserving: the user's owner and plain mode, and the new-entry rule of the directory it is made in (setgid)
+    mapAttrs: preserve
+      ? undefined
+      : (a, _rel, _type, parent) =>
+          plainAttrs(a.mode!, a.rdev, opts, parent === undefined ? undefined : img.stat(parent)),
     xattrs: opts.xattrs ?? preserve,
     hardlinks: opts.hardlinks ?? false,
     follow: opts.dereference ?? false,
