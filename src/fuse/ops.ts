@@ -1,3 +1,4 @@
+// Over 400 lines: one class, one small method per FUSE operation (~40 of them), the table the transports call; split, a reader would lose the one list of operations.
 /**
  * The filesystem behind a mount, by inode number: one small method per FUSE
  * operation, each translating to Image calls (the only implementation of
