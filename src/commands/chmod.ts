@@ -1,6 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {isRazorError, type Image} from '../core/index.js'
-import {applyMode, modeDescription, parseMode, permString, type ModeChanges} from './_shared/chmod-mode.js'
+import {chmodTree, isRazorError, modeDescription, parseMode, permString, type ChmodEntry} from '../core/index.js'
 import {EditCommand, opError, OperandError, umask, type EditResult} from './_shared/edit.js'
 import {UsageError} from './_shared/errors.js'
 import {OPERAND_RULE} from './_shared/operand.js'
@@ -90,34 +89,21 @@ export default class Chmod extends EditCommand<typeof Chmod> {
               throw e
             }
           }
-          this.change(img, ino, text, changes)
-          if (this.flags.recursive && img.stat(ino).type === 'dir')
-            this.walk(img, ino, text.replace(/\/+$/, ''), changes)
+          chmodTree(img, ino, changes, {
+            recursive: this.flags.recursive,
+            umask: umask(),
+            path: text,
+            onEntry: this.report,
+          })
         },
       )
     }
     return this.finishEdit()
   }
 
-  private walk(img: Image, dir: number, shown: string, changes: ModeChanges): void {
-    const stack: Array<{ino: number; shown: string}> = [{ino: dir, shown}]
-    while (stack.length) {
-      const d = stack.pop()!
-      for (const e of img.readdir(d.ino).sort((a, b) => Buffer.compare(a.name, b.name))) {
-        if (e.type === 'symlink') continue
-        const s = `${d.shown}/${e.name.toString()}`
-        this.change(img, e.ino, s, changes)
-        if (e.type === 'dir') stack.push({ino: e.ino, shown: s})
-      }
-    }
-  }
-
-  private change(img: Image, ino: number, shown: string, changes: ModeChanges): void {
-    const st = img.stat(ino)
-    const dir = st.type === 'dir'
-    const old = st.mode & 0o7777
-    const {mode} = applyMode(old, dir, umask(), changes)
-    if (mode !== old) img.setattr(ino, {mode})
+  /** -v/-c lines, and (MODE written as an option) a failure where the umask kept the mode from what it asked for. */
+  private readonly report = (e: ChmodEntry): void => {
+    const {mode, oldMode: old, path: shown} = e
     const {verbose, changes: onlyChanges} = this.flags
     if (verbose || (onlyChanges && mode !== old)) {
       this.say(
@@ -127,11 +113,10 @@ export default class Chmod extends EditCommand<typeof Chmod> {
       )
     }
     // like chmod(1) given a mode such as -w: say so when the umask kept the result from what the mode asked for
-    const naive = applyMode(old, dir, 0, changes).mode
-    if (this.diagnose && (mode & ~naive) !== 0)
+    if (this.diagnose && (mode & ~e.unmasked) !== 0)
       this.fail(
         shown,
-        new OperandError(`${shown}: new permissions are ${permString(mode)}, not ${permString(naive)}`, 'EPERM'),
+        new OperandError(`${shown}: new permissions are ${permString(mode)}, not ${permString(e.unmasked)}`, 'EPERM'),
       )
   }
 }

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {isRazorError, type Image} from '../core/index.js'
+import {chownTree, isRazorError, type ChownEntry, type Image} from '../core/index.js'
 import {EditCommand, opError, type EditResult} from './_shared/edit.js'
 import {UsageError} from './_shared/errors.js'
 import {OPERAND_RULE} from './_shared/operand.js'
@@ -145,42 +145,22 @@ export default class Chown extends EditCommand<typeof Chown> {
             if (isRazorError(e)) throw opError('cannot access', text, e.code)
             throw e
           }
-          this.change(img, ino, text, want)
-          if (flags.recursive && img.stat(ino).type === 'dir') {
-            const stack: Array<{ino: number; shown: string}> = [{ino, shown: text.replace(/\/+$/, '')}]
-            while (stack.length) {
-              const d = stack.pop()!
-              for (const e of img.readdir(d.ino).sort((a, b) => Buffer.compare(a.name, b.name))) {
-                const s = `${d.shown}/${e.name.toString()}`
-                this.change(img, e.ino, s, want)
-                if (e.type === 'dir') stack.push({ino: e.ino, shown: s})
-              }
-            }
-          }
+          chownTree(img, ino, want, {recursive: flags.recursive, path: text, onEntry: this.report})
         },
       )
     }
     return this.finishEdit()
   }
 
-  private change(img: Image, ino: number, shown: string, ids: {uid?: number; gid?: number}): void {
-    const st = img.stat(ino)
-    if (ids.uid === undefined && ids.gid === undefined) return
-    const uid = ids.uid ?? st.uid
-    const gid = ids.gid ?? st.gid
-    let mode = st.mode & 0o7777
-    if (st.type !== 'dir') {
-      mode &= ~0o4000
-      if (mode & 0o010) mode &= ~0o2000
-    }
-    img.setattr(ino, {uid, gid, ...(mode !== (st.mode & 0o7777) ? {mode} : {})})
-    const changed = uid !== st.uid || gid !== st.gid
+  /** -v/-c lines. */
+  private readonly report = (e: ChownEntry): void => {
+    const changed = e.uid !== e.oldUid || e.gid !== e.oldGid
     const {verbose, changes} = this.flags
     if (verbose || (changes && changed)) {
       this.say(
         changed
-          ? `changed ownership of '${shown}' from ${st.uid}:${st.gid} to ${uid}:${gid}`
-          : `ownership of '${shown}' retained as ${uid}:${gid}`,
+          ? `changed ownership of '${e.path}' from ${e.oldUid}:${e.oldGid} to ${e.uid}:${e.gid}`
+          : `ownership of '${e.path}' retained as ${e.uid}:${e.gid}`,
       )
     }
   }

@@ -1,8 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {isRazorError, S_IFDIR, type Image} from '../core/index.js'
-import {EditCommand, newEntry, opError, umask, type EditResult} from './_shared/edit.js'
+import {applyMode, makeDirs, parseMode, S_IFDIR, type Image} from '../core/index.js'
+import {creator, EditCommand, newEntry, opError, umask, type EditResult} from './_shared/edit.js'
 import {UsageError} from './_shared/errors.js'
-import {applyMode, parseMode} from './_shared/chmod-mode.js'
 import {OPERAND_RULE} from './_shared/operand.js'
 
 export default class Mkdir extends EditCommand<typeof Mkdir> {
@@ -62,37 +61,16 @@ export default class Mkdir extends EditCommand<typeof Mkdir> {
             return
           }
           // -p: each component in turn, like mkdir -p on the host
-          const parts = op.raw.split('/').filter((p) => p !== '')
-          let dir = 1
-          let shown = text.slice(0, text.length - op.raw.length)
-          let sofar = ''
-          for (let i = 0; i < parts.length; i++) {
-            const part = parts[i]!
-            sofar += (sofar || op.raw.startsWith('/') ? '/' : '') + part
-            shown = text.slice(0, text.length - op.raw.length) + sofar
-            const last = i === parts.length - 1
-            if (part === '.') continue
-            if (part === '..') {
-              dir = img.stat(dir).parent
-              continue
-            }
-            let ino = img.lookup(dir, part)
-            if (ino === undefined) {
-              try {
-                ino = img.mkdir(dir, part, dirAttrs(img, dir, last ? mode : parentMode))
-              } catch (e) {
-                if (isRazorError(e)) throw opError('cannot create directory', shown, e.code)
-                throw e
-              }
-              if (flags.verbose) this.say(`created directory '${shown}'`)
-            } else {
-              const st = img.stat(ino)
-              if (st.type === 'symlink') ino = img.resolve('/' + parts.slice(0, i + 1).join('/'), {follow: true})
-              if (img.stat(ino).type !== 'dir')
-                throw opError('cannot create directory', shown, last ? 'EEXIST' : 'ENOTDIR')
-            }
-            dir = ino
-          }
+          const prefix = text.slice(0, text.length - op.raw.length)
+          const r = makeDirs(img, op.raw, {
+            mode,
+            parentMode,
+            creator: creator(),
+            onCreated: (e) => {
+              if (flags.verbose) this.say(`created directory '${prefix}${e.path}'`)
+            },
+          })
+          if (r.failure) throw opError('cannot create directory', prefix + r.failure.path, r.failure.code)
         },
       )
     }

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {isRazorError, type Image} from '../core/index.js'
+import {isRazorError, removeTree, type Image, type RemovedEntry} from '../core/index.js'
 import {EditCommand, opError, OperandError, type EditResult} from './_shared/edit.js'
 import {OPERAND_RULE} from './_shared/operand.js'
 
@@ -63,8 +63,7 @@ export default class Rm extends EditCommand<typeof Rm> {
                 `it is dangerous to operate recursively on '${text}' (the image's root); use --no-preserve-root to override this failsafe`,
                 'EINVAL',
               )
-            for (const e of img.readdir(t.ino))
-              this.removeTree(img, t.ino, e.name, `${text.replace(/\/$/, '')}/${e.name}`)
+            removeTree(img, t.ino, undefined, {path: text, preserveRoot: false, onRemoved: this.removed})
             return
           }
           if (t.slash && st.type !== 'dir') {
@@ -77,7 +76,7 @@ export default class Rm extends EditCommand<typeof Rm> {
             return
           }
           if (flags.recursive) {
-            this.removeTree(img, t.dir, t.name, text)
+            removeTree(img, t.dir, t.name, {path: text, onRemoved: this.removed})
             return
           }
           if (!flags.dir) throw opError('cannot remove', text, 'EISDIR')
@@ -89,29 +88,9 @@ export default class Rm extends EditCommand<typeof Rm> {
     return this.finishEdit()
   }
 
-  /** Remove `name` in `dir` and everything below it, deepest first (an explicit stack: any depth). */
-  private removeTree(img: Image, dir: number, name: Buffer, shown: string): void {
-    const stack: Array<{dir: number; name: Buffer; shown: string; ino: number; expanded: boolean}> = []
-    const push = (d: number, n: Buffer, s: string) => {
-      const ino = img.lookup(d, n)
-      if (ino === undefined) return
-      stack.push({dir: d, name: n, shown: s, ino, expanded: false})
-    }
-    push(dir, name, shown)
-    while (stack.length) {
-      const top = stack[stack.length - 1]!
-      const st = img.stat(top.ino)
-      if (st.type === 'dir' && !top.expanded) {
-        top.expanded = true
-        for (const e of img.readdir(top.ino)) push(top.ino, e.name, `${top.shown}/${e.name.toString()}`)
-        continue
-      }
-      stack.pop()
-      if (st.type === 'dir') img.rmdir(top.dir, top.name)
-      else img.unlink(top.dir, top.name)
-      if (this.flags.verbose)
-        this.say(st.type === 'dir' ? `removed directory '${top.shown}'` : `removed '${top.shown}'`)
-    }
+  /** -v: a line for each entry a tree removal removed. */
+  private readonly removed = (e: RemovedEntry): void => {
+    if (this.flags.verbose) this.say(e.type === 'dir' ? `removed directory '${e.path}'` : `removed '${e.path}'`)
   }
 }
 

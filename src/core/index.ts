@@ -47,6 +47,17 @@ export {newEntryAttrs, S_ISGID} from './fs/new-entry.js'
 export {baseName, looksLikeImage, planCopies} from './edit/cp-placement.js'
 export {CopyCommits, DEFAULT_COMMIT_MS, type CopyCommitOptions} from './edit/copy-commit.js'
 export type {CpOperand, CpPlan, CpPlanOptions, PlaceResult, Placement, PlanFailure} from './edit/cp-placement.js'
+export {applyMode, modeDescription, parseMode, permString, type ModeChanges} from './edit/chmod-mode.js'
+export {removeTree, type RemovedEntry, type RemoveTreeOptions, type RemoveTreeResult} from './edit/remove-tree.js'
+export {chmodTree, type ChmodEntry, type ChmodTreeOptions, type ChmodTreeResult} from './edit/chmod-tree.js'
+export {
+  chownTree,
+  type ChownEntry,
+  type ChownTreeOptions,
+  type ChownTreeResult,
+  type OwnerIds,
+} from './edit/chown-tree.js'
+export {makeDirs, type MakeDirsOptions, type MakeDirsResult} from './edit/make-dirs.js'
 export {mappedRanges, type ExtentSource, type MappedRange} from './fs/mapped-ranges.js'
 export type {Creator, NewEntryAttrs, ParentAttrs} from './fs/new-entry.js'
 export {buildImage} from './mkfs/build.js'
